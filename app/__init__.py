@@ -1,0 +1,112 @@
+"""The application factory: configuration, extensions, blueprints, errors, CLI, frontend."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.extensions import api, cors, db, limiter, migrate
+from config import PROJECT_ROOT, load_settings
+
+
+def create_app(config_name: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the app; config_name is development, testing or production."""
+    app = Flask(__name__, static_folder=None)
+    settings = load_settings(config_name, overrides)
+    app.config.update(settings)
+    app.config.update(_derived_settings(settings))
+    _register_logging(app)
+    _register_extensions(app)
+    _register_blueprints(app)
+    _register_error_handlers(app)
+    _register_cli(app)
+    _register_frontend(app)
+    _prepare_database(app)
+    return app
+
+
+def _derived_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """Extension settings computed from ours, so there is one place to change each."""
+    base = settings["BASE_PATH"]
+    return {
+        "SQLALCHEMY_DATABASE_URI": settings["DATABASE_URL"],
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "MAX_CONTENT_LENGTH": settings["UPLOAD_MAX_BYTES"],
+        "MIGRATIONS_DIR": str(PROJECT_ROOT / "migrations"),
+        "TESTING": settings["FLASK_ENV"] == "testing",
+        "DEBUG": settings["FLASK_ENV"] == "development",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_KEY_PREFIX": "aerie",
+        "API_TITLE": "Aerie Part Management",
+        "API_VERSION": "1.0",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": f"{base}/api",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "docs",
+        "OPENAPI_SWAGGER_UI_URL": f"{base}/api/docs/assets/",
+    }
+
+
+def _register_logging(app: Flask) -> None:
+    from app.logging import configure_logging
+
+    configure_logging(app)
+
+
+def _register_extensions(app: Flask) -> None:
+    from app.database import configure_engine_events
+
+    if app.config["TRUSTED_PROXY_COUNT"]:
+        count = int(app.config["TRUSTED_PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
+    db.init_app(app)
+    configure_engine_events(app)
+    migrate.init_app(app, db, directory=str(app.config["MIGRATIONS_DIR"]))
+    limiter.init_app(app)
+    base = app.config["BASE_PATH"]
+    cors.init_app(
+        app,
+        resources={f"{base}/api/*": {"origins": app.config["CORS_ORIGINS"]}},
+        expose_headers=["ETag", "Retry-After", "Content-Disposition", "X-Request-ID"],
+    )
+    api.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.docs import register_docs_assets
+    from app.health import health_bp
+    from routes import parts_bp
+
+    api.register_blueprint(parts_bp, url_prefix=f"{app.config['BASE_PATH']}/api/parts")
+    app.register_blueprint(health_bp)
+    if app.config["BASE_PATH"]:
+        app.register_blueprint(
+            health_bp, url_prefix=app.config["BASE_PATH"], name="health_under_base"
+        )
+    register_docs_assets(app)
+
+
+def _register_error_handlers(app: Flask) -> None:
+    from app.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+
+def _register_cli(app: Flask) -> None:
+    from app.cli import register_cli
+
+    register_cli(app)
+
+
+def _register_frontend(app: Flask) -> None:
+    from app.spa import register_spa
+
+    register_spa(app)
+
+
+def _prepare_database(app: Flask) -> None:
+    from app.database import prepare_database
+
+    prepare_database(app)

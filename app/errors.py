@@ -1,0 +1,124 @@
+"""One JSON error body for everything: our errors, Werkzeug's, the limiter's and crashes."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import Any
+
+from flask import Flask, current_app, g, jsonify, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from app.extensions import limiter
+from utils.errors import ApiError
+
+log = logging.getLogger("aerie.errors")
+
+HTTP_MESSAGES = {
+    400: ("Bad request", "bad_request"),
+    404: ("Not found", "not_found"),
+    405: ("Method not allowed", "method_not_allowed"),
+    413: ("Request body too large", "payload_too_large"),
+    415: ("Unsupported media type", "unsupported_media_type"),
+    429: ("Rate limited", "rate_limited"),
+}
+
+
+def error_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None):
+    response = jsonify(body)
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def handle_api_error(error: ApiError):
+    headers = {}
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
+    return error_response(error.status_code, error.to_dict(), headers)
+
+
+def _validation_body(messages: dict[str, Any]) -> dict[str, Any]:
+    """Turn webargs/marshmallow messages into today's shape: the first field's message."""
+    for _location, errors in messages.items():
+        if isinstance(errors, list):
+            return {"error": str(errors[0]).rstrip("."), "code": "invalid_body"}
+        schema_errors = errors.pop("_schema", None) if isinstance(errors, dict) else None
+        for field, field_errors in (errors or {}).items():
+            detail = field_errors[0] if isinstance(field_errors, list) else str(field_errors)
+            return {"error": "Validation Error", "code": "validation_error",
+                    "details": detail, "field": field, "errors": errors}
+        if schema_errors:
+            return {"error": str(schema_errors[0]), "code": "validation_error"}
+    return {"error": "Validation Error", "code": "validation_error"}
+
+
+def handle_http_error(error: HTTPException):
+    status = error.code or 500
+    messages = (getattr(error, "data", None) or {}).get("messages")
+    if messages:
+        return error_response(400, _validation_body(dict(messages)))
+    if isinstance(error, MethodNotAllowed) and _only_the_spa_matched():
+        status = 404
+    if status == 429:
+        return _rate_limited_response(error)
+    message, code = HTTP_MESSAGES.get(status, (error.name, error.name.lower().replace(" ", "_")))
+    body: dict[str, Any] = {"error": message, "code": code}
+    if status == 413:
+        body["max_bytes"] = current_app.config.get("MAX_CONTENT_LENGTH")
+    headers = {}
+    if isinstance(error, MethodNotAllowed) and status == 405 and error.valid_methods:
+        headers["Allow"] = ", ".join(sorted(error.valid_methods))
+    return error_response(status, body, headers)
+
+
+def _only_the_spa_matched() -> bool:
+    """A POST to an unknown /api path reaches only the SPA's GET rule: that is a 404."""
+    if not request.path.startswith(current_app.config["BASE_PATH"] + "/api/"):
+        return False
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    try:
+        endpoint, _args = adapter.match(method="GET")
+    except HTTPException:
+        return False
+    return endpoint == "spa.serve"
+
+
+def _rate_limited_response(error: HTTPException):
+    current = limiter.current_limit
+    retry_after = max(current.reset_at - time.time(), 0.0) if current else 1.0
+    body = {
+        "error": "Rate limited",
+        "code": "rate_limited",
+        "message": f"Please wait {retry_after:.1f} seconds before trying again",
+        "retry_after": round(retry_after, 3),
+    }
+    if request.endpoint and request.endpoint.endswith("auth_check"):
+        body["message"] = (
+            f"Please wait {retry_after:.1f} seconds before checking authentication again"
+        )
+    return error_response(429, body, {"Retry-After": str(max(1, math.ceil(retry_after)))})
+
+
+def handle_recursion_error(_error: RecursionError):
+    return error_response(400, {"error": "JSON nested too deeply", "code": "invalid_body"})
+
+
+def handle_unexpected_error(error: Exception):
+    request_id = getattr(g, "request_id", None)
+    log.exception("unhandled error (request %s)", request_id)
+    return error_response(
+        500,
+        {"error": "Internal server error", "code": "internal_error", "request_id": request_id},
+    )
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Installed after the extensions so ours replace flask-smorest's HTML-free defaults."""
+    app.register_error_handler(ApiError, handle_api_error)
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(RecursionError, handle_recursion_error)
+    app.register_error_handler(Exception, handle_unexpected_error)

@@ -1,0 +1,268 @@
+"""Layered configuration: class defaults, then config.json, then environment, then overrides."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+DEFAULT_CONFIG_FILE = PROJECT_ROOT / "config.json"
+DEV_SECRET_KEY = "dev-secret-key-change-in-production"
+# Keys published in docs, tutorials and today's code: never acceptable in production.
+PLACEHOLDER_SECRET_KEYS = frozenset(
+    {
+        DEV_SECRET_KEY,
+        "your-secure-secret-key-here",
+        "your-secure-production-secret-key-here",
+        "your-secure-secret-key",
+        "change-me",
+        "changeme",
+        "secret",
+    }
+)
+MIN_SECRET_KEY_LENGTH = 32
+
+log = logging.getLogger(__name__)
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message is one line saying why."""
+
+
+class BaseConfig:
+    """Every setting with its default; the other classes change only what differs."""
+
+    # Which class applies: development, testing or production.
+    FLASK_ENV = "production"
+    # SQLAlchemy URL; relative sqlite paths resolve against the project folder.
+    DATABASE_URL: str | None = None
+    # The shared API key (also the wipe password). Required in production.
+    SECRET_KEY: str | None = None
+    # Port for run.py and deploy.py.
+    PORT = 5000
+    # Interface run.py and deploy.py bind to.
+    HOST = "0.0.0.0"
+    # Browser origins allowed to call the API.
+    CORS_ORIGINS: list[str] = ["http://localhost:5000", "http://localhost:5173"]
+    # Sub-path the whole app is served under, e.g. /pms ("" = root).
+    BASE_PATH = ""
+    # Log level for the app and access logs.
+    LOG_LEVEL = "INFO"
+    # Write log lines as JSON objects (for log shippers).
+    LOG_JSON = False
+    # Also log to this file, rotated at 10 MB ("" = console only).
+    LOG_FILE = ""
+    # The built web UI served at the root (or BASE_PATH).
+    FRONTEND_DIST = "dist"
+    # Where uploaded files, models and previews live.
+    UPLOAD_FOLDER = "uploads"
+    # Largest accepted request body (uploads included), in bytes.
+    UPLOAD_MAX_BYTES = 200 * 1024 * 1024
+    # File extensions accepted by the upload endpoint.
+    ALLOWED_EXTENSIONS: list[str] = ["step", "stp", "pdf"]
+    # Largest accepted preview PNG, in bytes.
+    VIEW_MAX_BYTES = 5 * 1024 * 1024
+    # Largest miscInfo object, in bytes of JSON.
+    MISC_INFO_MAX_BYTES = 64 * 1024
+    # Upper bound for ?limit= on list endpoints (no limit given still returns every part).
+    PARTS_MAX_PAGE_SIZE = 1000
+    # Seconds a client must wait between two /auth/check calls.
+    AUTH_CHECK_INTERVAL_SECONDS = 2.0
+    # Wrong API keys allowed per client before 429 (limits syntax).
+    AUTH_FAILURE_LIMIT = "30 per minute"
+    # Default limit per client for every API route (limits syntax, ";" separates several).
+    RATELIMIT_DEFAULT = "3000 per minute"
+    # Limiter storage: memory:// for one process, redis://host:6379 for several workers.
+    RATELIMIT_STORAGE_URI = "memory://"
+    # Reverse proxies in front of the app whose X-Forwarded-For is trusted (0 = none).
+    TRUSTED_PROXY_COUNT = 0
+    # Load the sample parts into an empty database (development only).
+    SAMPLE_DATA = False
+    # Seconds a STEP conversion may run before it is stopped and marked failed.
+    CONVERSION_TIMEOUT_SECONDS = 600
+    # Address-space cap for one conversion process, in MB.
+    CONVERSION_MEMORY_MB = 12 * 1024
+    # Conversions run at once (0 = one fewer than the CPUs, at least one).
+    CONVERSION_WORKERS = 0
+    # Seconds GET /model waits for a pending conversion before answering 202.
+    MODEL_WAIT_SECONDS = 30.0
+    # Onshape API keys for drawing downloads.
+    ONSHAPE_ACCESS_KEY = ""
+    ONSHAPE_SECRET_KEY = ""
+    # Onshape API base URL (a test server can stand in).
+    ONSHAPE_API_BASE_URL = "https://cad.onshape.com"
+
+
+class DevelopmentConfig(BaseConfig):
+    """A laptop: SQLite, sample data, a well-known key."""
+
+    FLASK_ENV = "development"
+    DATABASE_URL = "sqlite:///parts.db"
+    SECRET_KEY = DEV_SECRET_KEY
+    SAMPLE_DATA = True
+    LOG_LEVEL = "DEBUG"
+
+
+class TestingConfig(BaseConfig):
+    """The test suite: in-memory SQLite unless the test picks a database."""
+
+    FLASK_ENV = "testing"
+    DATABASE_URL = "sqlite://"
+    SECRET_KEY = "testing-secret-key-0123456789abcdef"
+    LOG_LEVEL = "WARNING"
+    MODEL_WAIT_SECONDS = 5.0
+
+
+class ProductionConfig(BaseConfig):
+    """A shop server: every secret must come from config.json or the environment."""
+
+    FLASK_ENV = "production"
+
+
+CONFIG_CLASSES: dict[str, type[BaseConfig]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def setting_names() -> list[str]:
+    """Every configurable key, in declaration order."""
+    return [name for name in vars(BaseConfig) if name.isupper()] + [
+        name for name in dir(BaseConfig) if name.isupper() and name not in vars(BaseConfig)
+    ]
+
+
+def _coerce(name: str, raw: Any, default: Any) -> Any:
+    """Turn an environment string (or a JSON value) into the type of the default."""
+    if not isinstance(raw, str):
+        return raw
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+    if isinstance(default, float):
+        try:
+            return float(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+    if isinstance(default, list):
+        text = raw.strip()
+        if text.startswith("["):
+            try:
+                return list(json.loads(text))
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"{name} is not a valid JSON list") from exc
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return raw
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Read config.json; unknown keys are warned about and left out."""
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a JSON object")
+    known = set(setting_names())
+    for key in sorted(set(data) - known):
+        log.warning("config.json: unknown key %s ignored", key)
+    return {key: value for key, value in data.items() if key in known}
+
+
+def _resolve_database_url(url: str) -> str:
+    """Pick our drivers for bare scheme names and anchor relative SQLite paths."""
+    for prefix, replacement in (
+        ("postgres://", "postgresql+psycopg://"),
+        ("postgresql://", "postgresql+psycopg://"),
+        ("mysql://", "mysql+pymysql://"),
+        ("mariadb://", "mariadb+pymysql://"),
+    ):
+        if url.startswith(prefix):
+            return replacement + url[len(prefix) :]
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        relative = url[len("sqlite:///") :]
+        if relative and not relative.startswith(":memory:"):
+            return f"sqlite:///{(PROJECT_ROOT / relative).resolve()}"
+    return url
+
+
+def _normalise_base_path(value: str) -> str:
+    value = (value or "").strip().rstrip("/")
+    if value and not value.startswith("/"):
+        value = "/" + value
+    return value
+
+
+def validate_production(settings: Mapping[str, Any]) -> None:
+    """Refuse settings a shop server must not run with; the message is one line."""
+    key = settings.get("SECRET_KEY") or ""
+    if not key:
+        raise ConfigError("SECRET_KEY is not set: run create_config.py or set SECRET_KEY")
+    if key in PLACEHOLDER_SECRET_KEYS:
+        raise ConfigError("SECRET_KEY is a published placeholder: generate a real one")
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError(f"SECRET_KEY is shorter than {MIN_SECRET_KEY_LENGTH} characters")
+    if not settings.get("DATABASE_URL"):
+        raise ConfigError("DATABASE_URL is not set: production needs an explicit database")
+
+
+def load_settings(
+    config_name: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+) -> dict[str, Any]:
+    """Resolve every setting: class defaults < config.json < environment < overrides.
+
+    The testing class ignores config.json and the environment unless they are passed in,
+    so a developer's machine never leaks into the suite.
+    """
+    overrides = dict(overrides or {})
+    env_given = environ is not None
+    environ = os.environ if environ is None else environ
+    name = (config_name or overrides.get("FLASK_ENV") or environ.get("FLASK_ENV") or "").lower()
+    isolated = name == "testing" and not env_given and config_file is None
+    file_values = {} if isolated else read_config_file(config_file or _config_file_path(environ))
+    if not name:
+        name = str(file_values.get("FLASK_ENV") or "development").lower()
+    if name not in CONFIG_CLASSES:
+        raise ConfigError(f"FLASK_ENV must be one of {', '.join(CONFIG_CLASSES)}, got {name!r}")
+    cls = CONFIG_CLASSES[name]
+    settings: dict[str, Any] = {}
+    for key in setting_names():
+        default = getattr(cls, key)
+        value = default
+        if key in file_values:
+            value = _coerce(key, file_values[key], default)
+        if not isolated and key in environ and environ[key] != "":
+            value = _coerce(key, environ[key], default)
+        if key in overrides:
+            value = overrides[key]
+        settings[key] = value
+    settings.update({k: v for k, v in overrides.items() if k not in settings})
+    settings["FLASK_ENV"] = name
+    settings["BASE_PATH"] = _normalise_base_path(settings["BASE_PATH"])
+    if name == "production":
+        validate_production(settings)
+    if settings["DATABASE_URL"]:
+        settings["DATABASE_URL"] = _resolve_database_url(settings["DATABASE_URL"])
+    for key in ("UPLOAD_FOLDER", "FRONTEND_DIST"):
+        folder = Path(settings[key])
+        settings[key] = str(folder if folder.is_absolute() else PROJECT_ROOT / folder)
+    return settings
+
+
+def _config_file_path(environ: Mapping[str, str]) -> Path:
+    return Path(environ["CONFIG_FILE"]) if environ.get("CONFIG_FILE") else DEFAULT_CONFIG_FILE

@@ -1,0 +1,104 @@
+"""Part CRUD: list, create, read, update, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, request
+
+from app.extensions import db
+from models.part import Part
+from models.queries import PartQuery, get_part_or_404
+from routes import parts_bp
+from routes.responses import check_if_match, json_bytes, message, part_response
+from utils.auth import require_api_key
+from utils.part_list import render_part_list
+from utils.schemas import (
+    SORT_FIELDS,
+    MessageSchema,
+    PartCreateSchema,
+    PartListSchema,
+    PartQuerySchema,
+    PartSchema,
+    PartUpdateSchema,
+)
+
+
+def list_response(args: dict[str, Any], category: str | None = None) -> Any:
+    """Shared by the list and the per-category endpoints."""
+    max_page = current_app.config["PARTS_MAX_PAGE_SIZE"]
+    limit = args.get("limit") or None
+    query = PartQuery(
+        category=category if category is not None else (args.get("category") or None),
+        search=args.get("search") or None,
+        sort_by=SORT_FIELDS[args["sort_by"]],
+        descending=args["sort_order"].lower() == "desc",
+        limit=min(limit, max_page) if limit else None,
+        offset=args.get("offset") or 0,
+    )
+    rendered = render_part_list(db.session, query)
+    return json_bytes(rendered.body, rendered.etag)
+
+
+@parts_bp.route("/", methods=["GET"])
+@require_api_key
+@parts_bp.arguments(PartQuerySchema, location="query", as_kwargs=False)
+@parts_bp.response(200, PartListSchema)
+def list_parts(args: dict[str, Any]) -> Any:
+    """List parts: filter, search, sort and page; no parameters returns every part."""
+    return list_response(args)
+
+
+@parts_bp.route("/categories/<string:category>", methods=["GET"])
+@require_api_key
+@parts_bp.arguments(PartQuerySchema, location="query", as_kwargs=False)
+@parts_bp.response(200, PartListSchema)
+def list_category(args: dict[str, Any], category: str) -> Any:
+    """List the parts of one category (the path wins over a category parameter)."""
+    return list_response(args, category=category)
+
+
+@parts_bp.route("/", methods=["POST"])
+@require_api_key
+@parts_bp.arguments(PartCreateSchema)
+@parts_bp.response(201, PartSchema)
+def create_part(fields: dict[str, Any]) -> Any:
+    """Create a part (it starts in review unless told otherwise)."""
+    part = Part()
+    part.apply_changes({key: value for key, value in fields.items() if value is not None})
+    db.session.add(part)
+    db.session.commit()
+    return part_response(part, 201)
+
+
+@parts_bp.route("/<int:part_id>", methods=["GET"])
+@require_api_key
+@parts_bp.response(200, PartSchema)
+def get_part(part_id: int) -> Any:
+    """Read one part."""
+    return part_response(get_part_or_404(db.session, part_id)).make_conditional(request)
+
+
+@parts_bp.route("/<int:part_id>", methods=["PUT"])
+@require_api_key
+@parts_bp.arguments(PartUpdateSchema(partial=True))
+@parts_bp.response(200, PartSchema)
+def update_part(fields: dict[str, Any], part_id: int) -> Any:
+    """Change any subset of a part's fields; null clears a field."""
+    part = get_part_or_404(db.session, part_id)
+    check_if_match(part)
+    part.apply_changes(fields)
+    db.session.commit()
+    return part_response(part)
+
+
+@parts_bp.route("/<int:part_id>", methods=["DELETE"])
+@require_api_key
+@parts_bp.response(200, MessageSchema)
+def delete_part(part_id: int) -> Any:
+    """Delete a part and its files."""
+    part = get_part_or_404(db.session, part_id)
+    check_if_match(part)
+    db.session.delete(part)
+    db.session.commit()
+    return message("Part deleted successfully")

@@ -1,0 +1,51 @@
+"""Statistics, the leaderboard and the wipe."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, jsonify
+
+from app.extensions import db
+from models.maintenance import wipe_all_parts
+from models.stats import detailed_stats, leaderboard, summary_stats
+from routes import parts_bp
+from routes.responses import message
+from utils.auth import keys_match, require_api_key
+from utils.errors import ForbiddenError
+from utils.schemas import MessageSchema, WipeSchema
+
+
+@parts_bp.route("/stats", methods=["GET"])
+@require_api_key
+def get_stats() -> Any:
+    """Part counts by category, status and assignment."""
+    return jsonify(summary_stats(db.session))
+
+
+@parts_bp.route("/stats/detailed", methods=["GET"])
+@require_api_key
+def get_detailed_stats() -> Any:
+    """Amount-weighted totals, completion times and top contributors."""
+    return jsonify(detailed_stats(db.session))
+
+
+@parts_bp.route("/leaderboard", methods=["GET"])
+@require_api_key
+def get_leaderboard() -> Any:
+    """Who completed the most parts."""
+    return jsonify({"leaderboard": leaderboard(db.session)})
+
+
+@parts_bp.route("/wipe", methods=["POST"])
+@require_api_key
+@parts_bp.arguments(WipeSchema, required=False)
+@parts_bp.response(200, MessageSchema)
+@parts_bp.alt_response(403, description="Wrong password")
+def wipe_parts(body: dict[str, Any]) -> Any:
+    """Delete every part and every file; the API key is the password."""
+    if not keys_match(body.get("password"), current_app.config["SECRET_KEY"]):
+        raise ForbiddenError("Incorrect password")
+    count = wipe_all_parts(db.session)
+    db.session.commit()
+    return message("All parts and files wiped successfully", count=count)

@@ -1,0 +1,82 @@
+"""Workflow actions: approve, assign (claim), unclaim, complete, revert."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.extensions import db
+from models.part import Part
+from models.queries import get_part_or_404
+from models.workflow import claim_part
+from routes import parts_bp
+from routes.responses import check_if_match, part_response
+from utils.auth import require_api_key
+from utils.schemas import ApproveSchema, AssignSchema, CompleteSchema, PartSchema
+
+
+@parts_bp.route("/<int:part_id>/approve", methods=["POST"])
+@require_api_key
+@parts_bp.arguments(ApproveSchema, required=False)
+@parts_bp.response(200, PartSchema)
+@parts_bp.alt_response(409, description="The part is not in review")
+def approve_part(body: dict[str, Any], part_id: int) -> Any:
+    """Approve a part in review for CNC, hand or misc fabrication."""
+    part = get_part_or_404(db.session, part_id)
+    check_if_match(part)
+    misc_info = body.get("misc_info")
+    reviewer = body.get("reviewer") or (misc_info or {}).get("reviewer")
+    part.approve(reviewer, misc_info)
+    db.session.commit()
+    return part_response(part)
+
+
+@parts_bp.route("/<int:part_id>/assign", methods=["POST"])
+@require_api_key
+@parts_bp.arguments(AssignSchema)
+@parts_bp.response(200, PartSchema)
+@parts_bp.alt_response(409, description="Claimed by someone else, or already completed")
+def assign_part(body: dict[str, Any], part_id: int) -> Any:
+    """Claim a part for a person; exactly one of many concurrent claimers wins."""
+    part = claim_part(db.session, Part, part_id, body["assigned"])
+    db.session.commit()
+    return part_response(part)
+
+
+@parts_bp.route("/<int:part_id>/unclaim", methods=["POST"])
+@require_api_key
+@parts_bp.response(200, PartSchema)
+@parts_bp.alt_response(409, description="The part is not claimed")
+def unclaim_part(part_id: int) -> Any:
+    """Give a claimed part back."""
+    part = get_part_or_404(db.session, part_id)
+    check_if_match(part)
+    part.unclaim()
+    db.session.commit()
+    return part_response(part)
+
+
+@parts_bp.route("/<int:part_id>/complete", methods=["POST"])
+@require_api_key
+@parts_bp.arguments(CompleteSchema, required=False)
+@parts_bp.response(200, PartSchema)
+@parts_bp.alt_response(409, description="The part is in review or already completed")
+def complete_part(body: dict[str, Any], part_id: int) -> Any:
+    """Mark a part made; extra miscInfo (e.g. storage) is merged in."""
+    part = get_part_or_404(db.session, part_id)
+    check_if_match(part)
+    part.complete(body.get("misc_info"))
+    db.session.commit()
+    return part_response(part)
+
+
+@parts_bp.route("/<int:part_id>/revert", methods=["POST"])
+@require_api_key
+@parts_bp.response(200, PartSchema)
+@parts_bp.alt_response(409, description="The part is not completed")
+def revert_part(part_id: int) -> Any:
+    """Send a completed part back to its fabrication tab."""
+    part = get_part_or_404(db.session, part_id)
+    check_if_match(part)
+    part.revert()
+    db.session.commit()
+    return part_response(part)

@@ -1,0 +1,157 @@
+"""Fixtures: an app on a fresh database (SQLite, PostgreSQL, MariaDB), a client, factories."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, update
+
+from app import create_app
+from app.extensions import db
+from tests.databases import TestDatabase, selected_databases, servers_required, unreachable_reason
+
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+DATABASES = selected_databases()
+_reachability: dict[str, str | None] = {}
+_schema_ready: set[str] = set()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return "databases: " + ", ".join(d.name for d in DATABASES)
+
+
+@pytest.fixture(params=DATABASES, ids=[d.name for d in DATABASES])
+def test_database(request: pytest.FixtureRequest) -> TestDatabase:
+    """The backend this test runs on; unreachable servers skip (or fail in CI)."""
+    database: TestDatabase = request.param
+    if database.url is None:
+        return database
+    if database.url not in _reachability:
+        _reachability[database.url] = unreachable_reason(database.url)
+    reason = _reachability[database.url]
+    if reason:
+        message = f"{database.name} unreachable at {database.url}: {reason}"
+        if servers_required():
+            pytest.fail(message + " (CI requires every database)", pytrace=False)
+        pytest.skip(message)
+    return database
+
+
+def _reset_server_database(database: TestDatabase) -> None:
+    """Once per run: the schema as the models say; per test: empty tables."""
+    from models.revision import PARTS, Revision
+
+    if database.name not in _schema_ready:
+        db.drop_all()
+        db.create_all()
+        _schema_ready.add(database.name)
+    for table in reversed(db.metadata.sorted_tables):
+        if table.name != Revision.__tablename__:
+            db.session.execute(delete(table))
+    db.session.execute(update(Revision).where(Revision.name == PARTS).values(value=0))
+    db.session.commit()
+
+
+def build_app(database: TestDatabase, tmp_path: Path, **overrides: Any):
+    """An app for the testing config on `database`, with its own folders."""
+    url = database.url or f"sqlite:///{tmp_path / 'test.db'}"
+    settings = {
+        "DATABASE_URL": url,
+        "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+        "FRONTEND_DIST": str(tmp_path / "dist"),
+        **overrides,
+    }
+    application = create_app("testing", settings)
+    if database.url is not None:
+        with application.app_context():
+            _reset_server_database(database)
+    return application
+
+
+@pytest.fixture
+def app(test_database: TestDatabase, tmp_path: Path) -> Iterator[Any]:
+    application = build_app(test_database, tmp_path)
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def api_key(app) -> str:
+    return app.config["SECRET_KEY"]
+
+
+@pytest.fixture
+def auth_headers(api_key: str) -> dict[str, str]:
+    return {"X-API-Key": api_key}
+
+
+@pytest.fixture
+def make_part(client, auth_headers):
+    """Create a part through the API; keyword overrides use the wire (camelCase) keys."""
+
+    def factory(**overrides: Any) -> dict[str, Any]:
+        body = {"name": "Bracket", "material": "6061 Aluminum", "subsystem": "Drive",
+                "type": "cnc", **overrides}
+        response = client.post("/api/parts/", json=body, headers=auth_headers)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+    return factory
+
+
+@pytest.fixture
+def part_in(client, auth_headers, make_part):
+    """Create a part and drive it into a category: review, cnc, hand, misc or completed."""
+
+    def factory(category: str, **overrides: Any) -> dict[str, Any]:
+        if category in ("cnc", "hand", "misc"):
+            overrides["type"] = category
+        part = make_part(**overrides)
+        if category == "review":
+            return part
+        response = client.post(f"/api/parts/{part['id']}/approve", json={}, headers=auth_headers)
+        assert response.status_code == 200, response.get_json()
+        part = response.get_json()
+        if category == "completed":
+            response = client.post(f"/api/parts/{part['id']}/complete", headers=auth_headers)
+            assert response.status_code == 200, response.get_json()
+            part = response.get_json()
+        return part
+
+    return factory
+
+
+class LiveServer:
+    """The app under a real waitress server on 127.0.0.1, in a background thread."""
+
+    def __init__(self, application: Any, threads: int = 8) -> None:
+        from waitress.server import create_server
+
+        self.server = create_server(application, host="127.0.0.1", port=0, threads=threads)
+        self.url = f"http://127.0.0.1:{self.server.effective_port}"
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.close()
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[LiveServer]:
+    with LiveServer(app) as server:
+        yield server

@@ -1,0 +1,1 @@
+"""Pieces that are not HTTP: auth, schemas, storage, conversion, Onshape."""

@@ -1,0 +1,145 @@
+"""Marshmallow fields with today's coercions and error messages."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from flask import current_app, has_app_context
+from marshmallow import ValidationError, fields
+
+DEFAULT_MISC_INFO_MAX_BYTES = 64 * 1024
+MAX_AMOUNT = 1_000_000
+_UNSAFE_NAME_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
+
+
+class RequiredText(fields.Field):
+    """A string that must not be blank; `label` names it in messages."""
+
+    def __init__(
+        self, label: str, *, max_length: int, strip: bool = False,
+        missing_message: str | None = None, **kwargs: Any,
+    ) -> None:
+        message = missing_message or f"{label} is required"
+        super().__init__(
+            required=kwargs.pop("required", True),
+            error_messages={"required": message, "null": message},
+            **kwargs,
+        )
+        self.label, self.max_length, self.strip, self.message = label, max_length, strip, message
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            raise ValidationError(f"{self.label} must be text")
+        text = str(value)
+        if not text.strip():
+            raise ValidationError(self.message)
+        if self.strip:
+            text = text.strip()
+        if len(text) > self.max_length:
+            raise ValidationError(f"{self.label} must be at most {self.max_length} characters")
+        return text
+
+
+class OptionalText(fields.Field):
+    """A string that may be null; blank becomes null."""
+
+    def __init__(self, label: str, *, max_length: int, **kwargs: Any) -> None:
+        super().__init__(allow_none=True, **kwargs)
+        self.label, self.max_length = label, max_length
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            raise ValidationError(f"{self.label} must be text")
+        text = str(value)
+        if not text.strip():
+            return None
+        if len(text) > self.max_length:
+            raise ValidationError(f"{self.label} must be at most {self.max_length} characters")
+        return text
+
+
+class DisplayName(OptionalText):
+    """A file's display name: the last path segment, without control or shell characters."""
+
+    def __init__(self, *, max_length: int, **kwargs: Any) -> None:
+        super().__init__("file", max_length=max_length, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        return sanitise_display_name(text) if text else None
+
+
+def sanitise_display_name(name: str, max_length: int = 200) -> str | None:
+    """Keep a human file name (any script) but never a path or control character."""
+    base = re.split(r"[\\/]", name)[-1]
+    cleaned = _UNSAFE_NAME_CHARS.sub("_", base).strip().lstrip(".")
+    if not cleaned:
+        return None
+    if len(cleaned) > max_length:
+        stem, dot, ext = cleaned.rpartition(".")
+        keep = max_length - len(ext) - 1 if dot and len(ext) < 16 else max_length
+        cleaned = (stem[:keep] + dot + ext) if dot and len(ext) < 16 else cleaned[:max_length]
+    return cleaned
+
+
+class Amount(fields.Field):
+    """How many to make: a positive whole number; empty or null means 1."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_none=True, **kwargs)
+
+    def deserialize(self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any):
+        if value is None:
+            return 1
+        return super().deserialize(value, attr, data, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, str) and not value.strip():
+            return 1
+        number = _whole_number(value)
+        if number is None:
+            raise ValidationError("Amount must be a number")
+        if number <= 0:
+            raise ValidationError("Amount must be greater than 0")
+        if number > MAX_AMOUNT:
+            raise ValidationError(f"Amount must be at most {MAX_AMOUNT}")
+        return number
+
+
+def _whole_number(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+class MiscInfo(fields.Field):
+    """Any JSON object (nesting allowed), size-capped; null values dropped, empty → null."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_none=True, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValidationError("misc_info must be an object")
+        cleaned = {str(key): item for key, item in value.items() if item is not None}
+        limit = _misc_info_limit()
+        if len(json.dumps(cleaned, separators=(",", ":"))) > limit:
+            raise ValidationError(f"misc_info must be at most {limit} bytes of JSON")
+        return cleaned or None
+
+
+def _misc_info_limit() -> int:
+    if has_app_context():
+        return int(current_app.config.get("MISC_INFO_MAX_BYTES", DEFAULT_MISC_INFO_MAX_BYTES))
+    return DEFAULT_MISC_INFO_MAX_BYTES
