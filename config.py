@@ -11,7 +11,7 @@ from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent
 DEFAULT_CONFIG_FILE = PROJECT_ROOT / "config.json"
-DEV_SECRET_KEY = "dev-secret-key-change-in-production"
+DEV_SECRET_KEY = "dev-secret-key-change-in-production"  # noqa: S105 - published; production refuses it
 # Keys published in docs, tutorials and today's code: never acceptable in production.
 PLACEHOLDER_SECRET_KEYS = frozenset(
     {
@@ -45,7 +45,7 @@ class BaseConfig:
     # Port for run.py and deploy.py.
     PORT = 5000
     # Interface run.py and deploy.py bind to.
-    HOST = "0.0.0.0"
+    HOST = "0.0.0.0"  # noqa: S104 - phones on the shop LAN must reach the laptop
     # Browser origins allowed to call the API.
     CORS_ORIGINS: list[str] = ["http://localhost:5000", "http://localhost:5173"]
     # Sub-path the whole app is served under, e.g. /pms ("" = root).
@@ -112,7 +112,7 @@ class TestingConfig(BaseConfig):
 
     FLASK_ENV = "testing"
     DATABASE_URL = "sqlite://"
-    SECRET_KEY = "testing-secret-key-0123456789abcdef"
+    SECRET_KEY = "testing-secret-key-0123456789abcdef"  # noqa: S105 - the test suite's key
     LOG_LEVEL = "WARNING"
     MODEL_WAIT_SECONDS = 5.0
 

@@ -16,7 +16,8 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     app = Flask(__name__, static_folder=None)
     settings = load_settings(config_name, overrides)
     app.config.update(settings)
-    app.config.update(_derived_settings(settings))
+    # Derived values fill in extension settings the caller did not set explicitly.
+    app.config.update({k: v for k, v in _derived_settings(settings).items() if k not in settings})
     _register_logging(app)
     _register_extensions(app)
     _register_blueprints(app)
@@ -37,7 +38,8 @@ def _derived_settings(settings: dict[str, Any]) -> dict[str, Any]:
         "MIGRATIONS_DIR": str(PROJECT_ROOT / "migrations"),
         "TESTING": settings["FLASK_ENV"] == "testing",
         "DEBUG": settings["FLASK_ENV"] == "development",
-        "RATELIMIT_HEADERS_ENABLED": True,
+        # Our 429 body and Retry-After say what a client needs; per-response headers add noise.
+        "RATELIMIT_HEADERS_ENABLED": False,
         "RATELIMIT_KEY_PREFIX": "aerie",
         "API_TITLE": "Aerie Part Management",
         "API_VERSION": "1.0",

@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Flask, has_request_context, request
 from sqlalchemy import event, insert, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 

@@ -49,8 +49,13 @@ def _validation_body(messages: dict[str, Any]) -> dict[str, Any]:
         schema_errors = errors.pop("_schema", None) if isinstance(errors, dict) else None
         for field, field_errors in (errors or {}).items():
             detail = field_errors[0] if isinstance(field_errors, list) else str(field_errors)
-            return {"error": "Validation Error", "code": "validation_error",
-                    "details": detail, "field": field, "errors": errors}
+            return {
+                "error": "Validation Error",
+                "code": "validation_error",
+                "details": detail,
+                "field": field,
+                "errors": errors,
+            }
         if schema_errors:
             return {"error": str(schema_errors[0]), "code": "validation_error"}
     return {"error": "Validation Error", "code": "validation_error"}
@@ -89,7 +94,7 @@ def _only_the_spa_matched() -> bool:
 
 def _rate_limited_response(error: HTTPException):
     current = limiter.current_limit
-    retry_after = max(current.reset_at - time.time(), 0.0) if current else 1.0
+    retry_after = max(current.window.reset_time - time.time(), 0.0) if current else 1.0
     body = {
         "error": "Rate limited",
         "code": "rate_limited",

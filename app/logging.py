@@ -43,7 +43,8 @@ def configure_logging(app: Flask) -> None:
     logger.setLevel(app.config["LOG_LEVEL"])
     if not logger.handlers:
         formatter: logging.Formatter = (
-            JsonFormatter() if app.config["LOG_JSON"]
+            JsonFormatter()
+            if app.config["LOG_JSON"]
             else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
         )
         handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
@@ -73,7 +74,12 @@ def _finish_request(response: Response) -> Response:
         path = request.path + ("?" + redact_query(query) if query else "")
         elapsed_ms = (time.perf_counter() - getattr(g, "started", time.perf_counter())) * 1000
         access_log.info(
-            "%s %s %s %d %.1fms id=%s", request.remote_addr, request.method, path,
-            response.status_code, elapsed_ms, request_id,
+            "%s %s %s %d %.1fms id=%s",
+            request.remote_addr,
+            request.method,
+            path,
+            response.status_code,
+            elapsed_ms,
+            request_id,
         )
     return response

@@ -41,7 +41,8 @@ def _touches_parts(session: Session) -> bool:
     from models.part import Part
 
     return any(
-        isinstance(obj, Part) for group in (session.new, session.dirty, session.deleted)
+        isinstance(obj, Part)
+        for group in (session.new, session.dirty, session.deleted)
         for obj in group
     )
 

@@ -23,7 +23,11 @@ def _check_interval() -> str:
 def auth_check() -> Any:
     """Say whether the key is valid (repeated within the interval: 429 with retry_after)."""
     response = jsonify(
-        {"status": "authenticated", "message": "API key is valid", "timestamp": utcnow().isoformat()}
+        {
+            "status": "authenticated",
+            "message": "API key is valid",
+            "timestamp": utcnow().isoformat(),
+        }
     )
     response.headers["Cache-Control"] = "no-cache, no-store, must-revalidate"
     response.headers["Pragma"] = "no-cache"

@@ -101,8 +101,13 @@ def make_part(client, auth_headers):
     """Create a part through the API; keyword overrides use the wire (camelCase) keys."""
 
     def factory(**overrides: Any) -> dict[str, Any]:
-        body = {"name": "Bracket", "material": "6061 Aluminum", "subsystem": "Drive",
-                "type": "cnc", **overrides}
+        body = {
+            "name": "Bracket",
+            "material": "6061 Aluminum",
+            "subsystem": "Drive",
+            "type": "cnc",
+            **overrides,
+        }
         response = client.post("/api/parts/", json=body, headers=auth_headers)
         assert response.status_code == 201, response.get_json()
         return response.get_json()
@@ -130,6 +135,24 @@ def part_in(client, auth_headers, make_part):
         return part
 
     return factory
+
+
+@pytest.fixture
+def make_app(tmp_path: Path):
+    """An app on SQLite with settings overridden, for tests where the database does not matter."""
+    built = []
+
+    def factory(**overrides: Any):
+        folder = tmp_path / f"app{len(built)}"
+        folder.mkdir()
+        application = build_app(TestDatabase("sqlite", None), folder, **overrides)
+        built.append(application)
+        return application
+
+    yield factory
+    for application in built:
+        with application.app_context():
+            db.engine.dispose()
 
 
 class LiveServer:

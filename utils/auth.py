@@ -69,9 +69,7 @@ def check_api_key() -> None:
         raise AuthenticationError("API key required", details=KEY_REQUIRED_DETAILS)
     if not keys_match(given, current_app.config.get("SECRET_KEY")):
         limiter.limiter.hit(_failure_limit(), "auth-failure", client)
-        raise AuthenticationError(
-            "Invalid API key", details="The provided API key is not valid"
-        )
+        raise AuthenticationError("Invalid API key", details="The provided API key is not valid")
 
 
 def require_api_key(view: F) -> F:

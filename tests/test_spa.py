@@ -1,0 +1,100 @@
+"""The built UI from dist/: files, index.html fallback, cache headers, BASE_PATH boundaries."""
+
+from pathlib import Path
+
+import pytest
+
+
+def fetch(client, path):
+    """GET and close: file responses hold an open file until closed."""
+    with client.get(path) as response:
+        response.data  # noqa: B018 - read before the file closes
+        return response
+
+
+@pytest.fixture
+def dist(tmp_path: Path) -> Path:
+    folder = tmp_path / "built"
+    (folder / "assets").mkdir(parents=True)
+    (folder / "index.html").write_text("<html>SPA</html>")
+    (folder / "assets" / "index-3f2a9c.js").write_text("console.log('app')")
+    (folder / "favicon.svg").write_text("<svg/>")
+    return folder
+
+
+def test_index_served_at_root_with_no_cache(make_app, dist):
+    response = fetch(make_app(FRONTEND_DIST=str(dist)).test_client(), "/")
+    assert response.status_code == 200
+    assert b"SPA" in response.data
+    assert "no-cache" in response.headers["Cache-Control"]
+
+
+def test_hashed_asset_is_immutable(make_app, dist):
+    response = fetch(make_app(FRONTEND_DIST=str(dist)).test_client(), "/assets/index-3f2a9c.js")
+    assert response.status_code == 200
+    assert "immutable" in response.headers["Cache-Control"]
+    assert "max-age=31536000" in response.headers["Cache-Control"]
+
+
+def test_unknown_client_route_falls_back_to_index(make_app, dist):
+    response = fetch(make_app(FRONTEND_DIST=str(dist)).test_client(), "/parts/42/edit")
+    assert response.status_code == 200
+    assert b"SPA" in response.data
+
+
+def test_path_traversal_does_not_escape_dist(make_app, dist, tmp_path):
+    (tmp_path / "secret.txt").write_text("top secret")
+    response = fetch(make_app(FRONTEND_DIST=str(dist)).test_client(), "/../secret.txt")
+    assert b"top secret" not in response.data
+
+
+@pytest.mark.parametrize("path", ["/api/unknown", "/api/", "/api/parts/abc"])
+def test_api_paths_never_fall_through_to_spa(make_app, dist, path):
+    response = fetch(make_app(FRONTEND_DIST=str(dist)).test_client(), path)
+    assert response.status_code == 404
+    assert response.get_json()["error"] == "Not found"
+
+
+def test_missing_dist_gives_clear_page_not_500(make_app, tmp_path):
+    response = fetch(make_app(FRONTEND_DIST=str(tmp_path / "nowhere")).test_client(), "/parts")
+    assert response.status_code == 503
+    assert b"has not been built" in response.data
+
+
+def test_post_to_spa_path_is_405_json(make_app, dist):
+    response = make_app(FRONTEND_DIST=str(dist)).test_client().post("/some/page")
+    assert response.status_code == 405
+    assert response.is_json
+
+
+class TestBasePath:
+    @pytest.fixture
+    def client(self, make_app, dist):
+        self.app = make_app(FRONTEND_DIST=str(dist), BASE_PATH="/pms/")
+        return self.app.test_client()
+
+    def test_api_lives_under_base_path(self, client):
+        headers = {"X-API-Key": self.app.config["SECRET_KEY"]}
+        assert client.get("/pms/api/parts/", headers=headers).status_code == 200
+        assert client.get("/api/parts/", headers=headers).status_code == 404
+
+    def test_spa_and_assets_under_base_path(self, client):
+        assert b"SPA" in fetch(client, "/pms/").data
+        assert b"SPA" in fetch(client, "/pms/any/route").data
+        assert fetch(client, "/pms/assets/index-3f2a9c.js").status_code == 200
+
+    def test_prefix_without_boundary_does_not_match(self, client):
+        assert client.get("/pmsx/").status_code == 404
+        assert client.get("/pmsx/assets/index-3f2a9c.js").status_code == 404
+
+    def test_root_redirects_to_base_path(self, client):
+        response = client.get("/")
+        assert response.status_code == 302
+        assert response.headers["Location"].endswith("/pms/")
+
+    def test_health_at_root_and_under_base_path(self, client):
+        assert client.get("/health").status_code == 200
+        assert client.get("/pms/health").status_code == 200
+
+    def test_docs_under_base_path(self, client):
+        assert client.get("/pms/api/openapi.json").status_code == 200
