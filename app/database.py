@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, has_request_context, request
@@ -25,6 +26,9 @@ def configure_engine_events(app: Flask) -> None:
 
 def _configure_sqlite(engine: Engine) -> None:
     file_backed = engine.url.database not in (None, "", ":memory:")
+    if file_backed:
+        # SQLite creates the file but not its folder (e.g. data/ on a fresh server).
+        Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

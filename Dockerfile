@@ -1,0 +1,49 @@
+# Production image of the part-management backend: gunicorn, run as an unprivileged user.
+#
+#   docker build -t part-management .
+#   docker run -d -p 8000:8000 -v pms-data:/app/data -v pms-uploads:/app/uploads \
+#     -e SECRET_KEY="$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')" \
+#     part-management
+#
+# Production refuses to start without a strong SECRET_KEY: pass it with -e, or write
+# /app/data/config.json once with
+#   docker run --rm -v pms-data:/app/data part-management python create_config.py --non-interactive
+# Environment variables beat config.json, so change DATABASE_URL with -e, not in the file.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+
+# Dependencies before the code, so a code change does not reinstall them.
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+
+# A fixed uid lets host-side volume owners match the container user. The code stays
+# root-owned (read-only for the server); only the data folders belong to it.
+RUN groupadd --system --gid 10001 aerie \
+    && useradd --system --uid 10001 --gid aerie --home-dir /app --no-create-home \
+        --shell /usr/sbin/nologin aerie \
+    && mkdir -p /app/data /app/uploads /app/instance \
+    && chown aerie:aerie /app/data /app/uploads /app/instance
+
+COPY . .
+
+ENV FLASK_ENV=production \
+    DATABASE_URL=sqlite:////app/data/parts.db \
+    UPLOAD_FOLDER=/app/uploads \
+    CONFIG_FILE=/app/data/config.json \
+    PORT=8000
+
+VOLUME ["/app/data", "/app/uploads"]
+USER 10001:10001
+EXPOSE 8000
+
+# The slim image has no curl; python's urllib fails the check on any non-2xx answer.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4)"]
+
+CMD ["python", "deploy.py", "prod-gunicorn", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,0 +1,324 @@
+#!/usr/bin/env python3
+"""Write config.json (mode 0600) from prompts or flags, keeping the values already there."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import secrets
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import config
+
+# The settings worth asking about, in prompt order, with the question shown for each.
+PROMPTS: dict[str, str] = {
+    "SECRET_KEY": "API key that clients send (also the wipe password)",
+    "DATABASE_URL": "Database URL (sqlite:///data/parts.db, postgresql://user:pass@host/db)",
+    "FLASK_ENV": "Environment: production, development or testing",
+    "PORT": "Port the server listens on",
+    "CORS_ORIGINS": "Browser origins allowed to call the API, comma-separated",
+    "BASE_PATH": "Sub-path the app is served under, e.g. /pms (empty = site root)",
+    "UPLOAD_FOLDER": "Folder for uploaded files (relative = inside the project folder)",
+    "ONSHAPE_ACCESS_KEY": "Onshape API access key (empty = no drawing downloads)",
+    "ONSHAPE_SECRET_KEY": "Onshape API secret key",
+    "RATELIMIT_STORAGE_URI": "Rate-limit storage: memory:// for one process, redis://host:6379",
+}
+# Values never shown on screen, not even as a prompt default.
+SECRET_SETTINGS = frozenset({"SECRET_KEY", "ONSHAPE_SECRET_KEY"})
+# Defaults for a shop server where they differ from config.BaseConfig; data/ keeps the
+# database out of the project folder so a hardened service can leave the code read-only.
+SERVER_DEFAULTS: dict[str, Any] = {
+    "FLASK_ENV": "production",
+    "DATABASE_URL": "sqlite:///data/parts.db",
+    "PORT": 8000,
+}
+# The old deploy.py's database; an upgraded server must keep using it, not start empty.
+LEGACY_DATABASE_URL = "sqlite:///parts_prod.db"
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Command line: output path, mode, and one flag per non-secret prompted setting."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="file to write (default: $CONFIG_FILE, else config.json next to config.py)",
+    )
+    parser.add_argument("--non-interactive", action="store_true", help="never prompt")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any setting from config.py; note that other local users can read the command line",
+    )
+    parser.add_argument("--rotate-secret-key", action="store_true", help="generate a new key")
+    parser.add_argument(
+        "--print-writable-paths",
+        action="store_true",
+        help="print the folders the server writes to (for the systemd unit) and exit",
+    )
+    for key in PROMPTS:
+        if key not in SECRET_SETTINGS:
+            parser.add_argument(flag_name(key), dest=key, metavar="VALUE", help=PROMPTS[key])
+    return parser.parse_args(argv)
+
+
+def flag_name(key: str) -> str:
+    return "--" + key.lower().replace("_", "-")
+
+
+def output_path(given: Path | None) -> Path:
+    """Where the app reads its file: --output, else $CONFIG_FILE, else next to config.py."""
+    if given is None:
+        env_path = os.environ.get("CONFIG_FILE")
+        given = Path(env_path) if env_path else config.DEFAULT_CONFIG_FILE
+    return given.expanduser().resolve()
+
+
+def read_existing(path: Path) -> dict[str, Any]:
+    """The current file's values, unknown keys included (they are kept, with a warning)."""
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise config.ConfigError(f"cannot read {path}: {exc}; fix or move it first") from exc
+    if not isinstance(data, dict):
+        raise config.ConfigError(f"{path} must hold a JSON object; fix or move it first")
+    for key in sorted(set(data) - set(config.setting_names())):
+        warn(f"{path}: unknown key {key} kept as it is (the app ignores it)")
+    return data
+
+
+def parse_value(key: str, text: str) -> Any:
+    """Turn typed text into the type of the setting's default, then check it."""
+    default = getattr(config.BaseConfig, key)
+    text = text.strip()
+    value: Any = text
+    if isinstance(default, bool):
+        if text.lower() not in TRUE_WORDS | FALSE_WORDS:
+            raise config.ConfigError(f"{key} must be true or false")
+        value = text.lower() in TRUE_WORDS
+    elif isinstance(default, int | float):
+        try:
+            value = type(default)(text)
+        except ValueError as exc:
+            raise config.ConfigError(f"{key} must be a number") from exc
+    elif isinstance(default, list):
+        value = parse_list(key, text)
+    return check_value(key, value)
+
+
+def parse_list(key: str, text: str) -> list[str]:
+    if not text.startswith("["):
+        return [item.strip() for item in text.split(",") if item.strip()]
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise config.ConfigError(f"{key} is not a valid JSON list") from exc
+    if not isinstance(value, list):
+        raise config.ConfigError(f"{key} must be a list")
+    return [str(item) for item in value]
+
+
+def check_value(key: str, value: Any) -> Any:
+    """Reject values the server would refuse later; messages never repeat the value."""
+    if key == "SECRET_KEY" and (problem := secret_key_problem(value)):
+        raise config.ConfigError(problem)
+    if key == "FLASK_ENV":
+        value = value.lower()
+        if value not in config.CONFIG_CLASSES:
+            raise config.ConfigError(f"FLASK_ENV must be one of {', '.join(config.CONFIG_CLASSES)}")
+    if key == "PORT" and not 1 <= value <= 65535:
+        raise config.ConfigError("PORT must be between 1 and 65535")
+    if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+        raise config.ConfigError(f"{key} must not be negative")
+    return value
+
+
+def secret_key_problem(key: Any) -> str | None:
+    """Why this SECRET_KEY cannot protect a server, or None when it can."""
+    if not isinstance(key, str) or not key:
+        return "SECRET_KEY is empty"
+    if key in config.PLACEHOLDER_SECRET_KEYS or key.lower() in config.PLACEHOLDER_SECRET_KEYS:
+        return "SECRET_KEY is a published placeholder"
+    if len(key) < config.MIN_SECRET_KEY_LENGTH:
+        return f"SECRET_KEY is shorter than {config.MIN_SECRET_KEY_LENGTH} characters"
+    return None
+
+
+def given_values(args: argparse.Namespace) -> dict[str, Any]:
+    """Values from the named flags and --set KEY=VALUE, parsed and checked."""
+    raw = {key: getattr(args, key) for key in PROMPTS if getattr(args, key, None) is not None}
+    known = config.setting_names()
+    for item in args.set:
+        key, sep, text = item.partition("=")
+        key = key.strip().upper()
+        if not sep:
+            raise config.ConfigError(f"--set needs KEY=VALUE, got {key}")
+        if key not in known:
+            raise config.ConfigError(f"unknown setting {key}; known: {', '.join(known)}")
+        raw[key] = text
+    return {key: parse_value(key, text) for key, text in raw.items()}
+
+
+def default_for(key: str, existing: Mapping[str, Any], rotate: bool) -> Any:
+    """The value Enter (or --non-interactive) keeps; None for SECRET_KEY means generate."""
+    if key == "SECRET_KEY":
+        current = existing.get("SECRET_KEY")
+        if current and (problem := secret_key_problem(current)):
+            warn(f"{problem} in the existing file: it will be replaced")
+        return None if rotate or secret_key_problem(current) else current
+    if key in existing:
+        return existing[key]
+    if key == "DATABASE_URL" and (config.PROJECT_ROOT / "parts_prod.db").is_file():
+        return LEGACY_DATABASE_URL
+    return SERVER_DEFAULTS.get(key, getattr(config.BaseConfig, key))
+
+
+def shown_default(key: str, default: Any) -> str:
+    """The default as printed in a prompt: secrets and database passwords stay hidden."""
+    if key == "SECRET_KEY":
+        return "keep the current key" if default else "generate a strong random key"
+    if key in SECRET_SETTINGS:
+        return "keep the current value" if default else "none"
+    if isinstance(default, list):
+        return ",".join(str(item) for item in default)
+    if key == "DATABASE_URL" and default and urlsplit(default).password:
+        parts = urlsplit(default)
+        return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()
+    return str(default)
+
+
+def read_answer(key: str, prompt: str) -> str:
+    """One line from the user; secrets are not echoed when a terminal is attached."""
+    if key in SECRET_SETTINGS and sys.stdin.isatty():
+        return getpass.getpass(prompt)
+    return input(prompt)
+
+
+def ask(key: str, default: Any, read: Callable[[str, str], str] = read_answer) -> Any:
+    """Prompt until the answer is valid; Enter or end of input keeps the default, - clears."""
+    while True:
+        try:
+            answer = read(key, f"{PROMPTS[key]}\n  {key} [{shown_default(key, default)}]: ")
+        except EOFError:
+            print()
+            return default
+        if not answer.strip():
+            return default
+        try:
+            # "-" is the only way to clear a value, since an empty answer keeps the default.
+            return parse_value(key, "" if answer.strip() == "-" else answer)
+        except config.ConfigError as exc:
+            warn(f"{exc}; try again")
+
+
+def build_config(
+    existing: Mapping[str, Any], given: Mapping[str, Any], interactive: bool, rotate: bool
+) -> tuple[dict[str, Any], bool]:
+    """Existing values, then flags, then prompts (or defaults); returns (values, generated)."""
+    values = {**existing, **given}
+    for key in PROMPTS:
+        if key in given:
+            continue
+        default = default_for(key, existing, rotate)
+        values[key] = ask(key, default) if interactive else default
+    generated = values["SECRET_KEY"] is None
+    if generated:
+        values["SECRET_KEY"] = secrets.token_urlsafe(48)
+    return values, generated
+
+
+def write_config_atomically(path: Path, values: Mapping[str, Any]) -> None:
+    """Write a temporary file created 0600, then rename it over the old one."""
+    text = json.dumps(values, indent=2) + "\n"
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    # Created with its final mode: the secret is never readable by others, not even briefly.
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            keep_owner(handle.fileno(), path)
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def keep_owner(descriptor: int, path: Path) -> None:
+    """Root rewriting a service user's file must leave it readable by that service."""
+    if not path.exists() or not hasattr(os, "fchown"):
+        return
+    current = path.stat()
+    if (current.st_uid, current.st_gid) == (os.geteuid(), os.getegid()):
+        return
+    try:
+        os.fchown(descriptor, current.st_uid, current.st_gid)
+    except PermissionError:
+        warn(f"could not keep the owner of {path}; the server may no longer read it")
+
+
+def writable_paths(values: Mapping[str, Any]) -> list[Path]:
+    """Folders the server writes to: data, instance, uploads, the SQLite folder, the log."""
+    root = config.PROJECT_ROOT
+    upload = Path(values.get("UPLOAD_FOLDER") or config.BaseConfig.UPLOAD_FOLDER)
+    found = [root / "data", root / "instance", root / upload]
+    url = str(values.get("DATABASE_URL") or SERVER_DEFAULTS["DATABASE_URL"])
+    if url.startswith("sqlite:///") and ":memory:" not in url:
+        found.append((root / url[len("sqlite:///") :].partition("?")[0]).parent)
+    if values.get("LOG_FILE"):
+        found.append((root / str(values["LOG_FILE"])).parent)
+    unique = dict.fromkeys(path.resolve() for path in found)
+    return list(unique)
+
+
+def warn(message: str) -> None:
+    print(f"create_config: {message}", file=sys.stderr)
+
+
+def report(path: Path, values: Mapping[str, Any], generated: bool) -> None:
+    """Say what was written, by key name only: values may be secrets."""
+    print(f"Wrote {path} (mode 0600) with: {', '.join(sorted(values))}")
+    if generated:
+        print(f"A new SECRET_KEY was generated and stored in {path}; clients read it from there.")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    path = output_path(args.output)
+    try:
+        existing = read_existing(path)
+        if args.print_writable_paths:
+            print("\n".join(str(folder) for folder in writable_paths(existing)))
+            return 0
+        given = given_values(args)
+        if not args.non_interactive:
+            print(f"Writing {path}. Enter keeps the value in brackets; - clears it.")
+        values, generated = build_config(
+            existing, given, not args.non_interactive, args.rotate_secret_key
+        )
+        write_config_atomically(path, values)
+    except config.ConfigError as exc:
+        warn(str(exc))
+        return 2
+    except OSError as exc:
+        warn(f"cannot write {path}: {exc.strerror or exc}")
+        return 1
+    report(path, values, generated)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
