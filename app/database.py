@@ -6,14 +6,15 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, has_request_context, request
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app.extensions import db
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+FIRST_REVISION = "0001"
 
 
 def configure_engine_events(app: Flask) -> None:
@@ -57,7 +58,10 @@ def prepare_database(app: Flask) -> None:
     from models.revision import PARTS, Revision
 
     with app.app_context():
-        db.create_all()
+        if app.config["FLASK_ENV"] == "testing":
+            db.create_all()
+        else:
+            upgrade_schema(app)
         _seed_revision_row(PARTS, Revision)
         # Sample parts belong on a laptop only, whatever the settings say.
         if app.config["SAMPLE_DATA"] and app.config["FLASK_ENV"] == "development":
@@ -75,3 +79,23 @@ def _seed_revision_row(name: str, revision_cls: Any) -> None:
     except IntegrityError:
         # Another worker starting at the same moment seeded it first.
         db.session.rollback()
+
+
+def upgrade_schema(app: Flask) -> None:
+    """Bring the schema to the newest migration (a no-op when it is already there).
+
+    A database made by create_all before migrations existed is stamped with the first
+    revision, whose schema it has, and upgraded from there.
+    """
+    from flask_migrate import stamp, upgrade
+
+    directory = app.config["MIGRATIONS_DIR"]
+    tables = set(inspect(db.engine).get_table_names())
+    if "parts" in tables and "alembic_version" not in tables:
+        stamp(directory=directory, revision=FIRST_REVISION)
+    try:
+        upgrade(directory=directory)
+    except SQLAlchemyError:
+        # Another worker may have been upgrading at the same moment: its result counts.
+        db.session.rollback()
+        upgrade(directory=directory)
