@@ -78,10 +78,14 @@ class BaseConfig:
     RATELIMIT_DEFAULT = "3000 per minute"
     # Limiter storage: memory:// for one process, redis://host:6379 for several workers.
     RATELIMIT_STORAGE_URI = "memory://"
+    # Prefix of the limiter's keys, so several servers (or test runs) can share one Redis.
+    RATELIMIT_KEY_PREFIX = "aerie"
     # Reverse proxies in front of the app whose X-Forwarded-For is trusted (0 = none).
     TRUSTED_PROXY_COUNT = 0
     # Load the sample parts into an empty database (development only).
     SAMPLE_DATA = False
+    # Run conversions in background threads of the server process (off in tests).
+    CONVERSION_IN_BACKGROUND = True
     # Seconds a STEP conversion may run before it is stopped and marked failed.
     CONVERSION_TIMEOUT_SECONDS = 600
     # Address-space cap for one conversion process, in MB.
@@ -114,7 +118,8 @@ class TestingConfig(BaseConfig):
     DATABASE_URL = "sqlite://"
     SECRET_KEY = "testing-secret-key-0123456789abcdef"  # noqa: S105 - the test suite's key
     LOG_LEVEL = "WARNING"
-    MODEL_WAIT_SECONDS = 5.0
+    MODEL_WAIT_SECONDS = 0.0
+    CONVERSION_IN_BACKGROUND = False
 
 
 class ProductionConfig(BaseConfig):

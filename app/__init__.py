@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.extensions import api, cors, db, limiter, migrate
-from config import PROJECT_ROOT, load_settings
+from config import PROJECT_ROOT, ConfigError, load_settings
 
 
 def create_app(config_name: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
@@ -25,6 +26,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     _register_cli(app)
     _register_frontend(app)
     _prepare_database(app)
+    _register_file_services(app)
     return app
 
 
@@ -67,6 +69,12 @@ def _register_extensions(app: Flask) -> None:
     configure_engine_events(app)
     migrate.init_app(app, db, directory=str(app.config["MIGRATIONS_DIR"]))
     limiter.init_app(app)
+    storage_uri = str(app.config["RATELIMIT_STORAGE_URI"])
+    # Limits are only shared when every worker reaches the storage: refuse to start without it.
+    if storage_uri != "memory://" and not limiter.storage.check():
+        parts = urlsplit(storage_uri)
+        where = parts.netloc.rpartition("@")[2] or parts.path  # never echo a password
+        raise ConfigError(f"RATELIMIT_STORAGE_URI: cannot reach the rate-limit storage at {where}")
     base = app.config["BASE_PATH"]
     cors.init_app(
         app,
@@ -112,3 +120,9 @@ def _prepare_database(app: Flask) -> None:
     from app.database import prepare_database
 
     prepare_database(app)
+
+
+def _register_file_services(app: Flask) -> None:
+    from app.files import register_file_services
+
+    register_file_services(app)

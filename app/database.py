@@ -55,6 +55,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
 def prepare_database(app: Flask) -> None:
     """Create missing tables, seed the revision counter and, in development, sample parts."""
+    import models  # noqa: F401 - every table must be known before create_all
     from models.revision import PARTS, Revision
 
     with app.app_context():

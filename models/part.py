@@ -6,7 +6,7 @@ import uuid as uuid_module
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -65,6 +65,14 @@ class Part(PartWorkflowMixin, db.Model):
     notes: Mapped[str | None] = mapped_column(Text)
     file: Mapped[str | None] = mapped_column(String(MAX_LENGTHS["file"]))
     onshape_url: Mapped[str | None] = mapped_column(String(MAX_LENGTHS["onshape_url"]))
+    # The stored upload: content hash, size and kind; its path derives from uuid and hash.
+    file_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    file_size: Mapped[int | None] = mapped_column(BigInteger)
+    file_ext: Mapped[str | None] = mapped_column(String(8))
+    # The 3D model: its content-cache key and status, copied here so lists need no join.
+    model_key: Mapped[str | None] = mapped_column(String(120), index=True)
+    model_status: Mapped[str] = mapped_column(String(16), nullable=False, default="none")
+    model_error: Mapped[str | None] = mapped_column(Text)
     claimed_date: Mapped[datetime | None] = mapped_column(UTCDateTime)
     amount: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
@@ -78,6 +86,7 @@ class Part(PartWorkflowMixin, db.Model):
         fields.setdefault("status", "Pending")
         fields.setdefault("category", "review")
         fields.setdefault("amount", 1)
+        fields.setdefault("model_status", "none")
         super().__init__(**fields)
 
     def to_dict(self) -> dict[str, Any]:
@@ -102,6 +111,8 @@ class Part(PartWorkflowMixin, db.Model):
             "createdAt": isoformat(self.created_at),
             "updatedAt": isoformat(self.updated_at),
             "amount": self.amount,
+            "modelStatus": self.model_status,
+            "modelError": self.model_error,
         }
 
     def apply_changes(self, changes: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ parts_bp = Blueprint(
 # The modules register their views on parts_bp when imported.
 from flask import request  # noqa: E402
 
-from routes import auth, parts, stats, workflow  # noqa: E402,F401
+from routes import auth, files, parts, stats, views, workflow  # noqa: E402,F401
 from utils.errors import UnsupportedMediaTypeError  # noqa: E402
 
 # Endpoints whose bodies are multipart uploads rather than JSON.

@@ -12,6 +12,7 @@ from models.queries import PartQuery, get_part_or_404
 from routes import parts_bp
 from routes.responses import check_if_match, json_bytes, message, part_response
 from utils.auth import require_api_key
+from utils.part_files import remove_part_files
 from utils.part_list import render_part_list
 from utils.schemas import (
     SORT_FIELDS,
@@ -99,6 +100,9 @@ def delete_part(part_id: int) -> Any:
     """Delete a part and its files."""
     part = get_part_or_404(db.session, part_id)
     check_if_match(part)
+    part_uuid, model_key = part.uuid, part.model_key
     db.session.delete(part)
     db.session.commit()
+    # Files go only once the row is gone for good; a failed commit keeps both.
+    remove_part_files(db.session, part_uuid, model_key)
     return message("Part deleted successfully")

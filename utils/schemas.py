@@ -186,6 +186,10 @@ class PartSchema(Schema):
     createdAt = fields.String(metadata={"format": "date-time"})
     updatedAt = fields.String(metadata={"format": "date-time"})
     amount = fields.Integer()
+    modelStatus = fields.String(
+        metadata={"description": "3D model: none, pending, ready or failed"}
+    )
+    modelError = fields.String(allow_none=True, metadata={"description": "Why it failed"})
 
 
 class PartListSchema(Schema):

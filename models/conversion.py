@@ -1,0 +1,159 @@
+"""STEP → GLB conversion jobs: one row per (content hash, settings), shared by every part
+with that content, so the same file converts once."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+
+from sqlalchemy import BigInteger, Integer, String, Text, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from app.extensions import db
+from models.part import Part
+from models.revision import bump_parts_revision
+from models.types import UTCDateTime, utcnow
+
+PENDING, RUNNING, READY, FAILED = "pending", "running", "ready", "failed"
+# What a part shows for each job state (a running job is still "pending" to the user).
+PART_STATUS = {PENDING: "pending", RUNNING: "pending", READY: "ready", FAILED: "failed"}
+
+
+class ConversionJob(db.Model):
+    """The conversion of one STEP content with one set of tolerances."""
+
+    __tablename__ = "conversion_jobs"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    step_sha256: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    worker: Mapped[str | None] = mapped_column(String(100))
+    glb_size: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+def request_conversion(session: Session, key: str, sha256: str) -> ConversionJob:
+    """The job for this content: reused when ready or under way, (re)queued otherwise."""
+    job = session.get(ConversionJob, key)
+    if job is None:
+        job = ConversionJob(key=key, step_sha256=sha256, status=PENDING, attempts=0)
+        session.add(job)
+    elif job.status == FAILED:
+        # Re-uploading a file that failed is the user asking for another try.
+        job.status, job.error, job.worker = PENDING, None, None
+    return job
+
+
+def claim_job(session: Session, key: str, worker: str) -> bool:
+    """Take a pending job for this worker; of several workers exactly one succeeds."""
+    now = utcnow()
+    claimed = session.execute(
+        update(ConversionJob)
+        .where(ConversionJob.key == key, ConversionJob.status == PENDING)
+        .values(
+            status=RUNNING,
+            worker=worker,
+            started_at=now,
+            heartbeat_at=now,
+            attempts=ConversionJob.attempts + 1,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return bool(claimed)
+
+
+def pending_keys(session: Session, limit: int = 10) -> list[str]:
+    """Oldest pending jobs first."""
+    return list(
+        session.execute(
+            select(ConversionJob.key)
+            .where(ConversionJob.status == PENDING)
+            .order_by(ConversionJob.created_at, ConversionJob.key)
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def finish_job(session: Session, key: str, *, error: str | None, glb_size: int | None) -> None:
+    """Record the outcome and copy it to every part waiting on this content."""
+    status = FAILED if error else READY
+    session.execute(
+        update(ConversionJob)
+        .where(ConversionJob.key == key)
+        .values(status=status, error=error, glb_size=glb_size, finished_at=utcnow(), worker=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Part)
+        .where(Part.model_key == key)
+        .values(model_status=PART_STATUS[status], model_error=error, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    bump_parts_revision(session)
+
+
+def requeue_job(session: Session, key: str) -> None:
+    """Convert again (e.g. the GLB vanished from disk); parts show pending meanwhile."""
+    session.execute(
+        update(ConversionJob)
+        .where(ConversionJob.key == key)
+        .values(status=PENDING, error=None, worker=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Part)
+        .where(Part.model_key == key)
+        .values(model_status="pending", model_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    bump_parts_revision(session)
+
+
+def touch_heartbeats(session: Session, worker: str) -> None:
+    """Say this worker is alive for every job it is running."""
+    session.execute(
+        update(ConversionJob)
+        .where(ConversionJob.worker == worker, ConversionJob.status == RUNNING)
+        .values(heartbeat_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def recover_stale_jobs(session: Session, older_than: timedelta, own_prefix: str) -> int:
+    """Running jobs whose worker died (killed, restarted) go back to pending.
+
+    A job is stale when its heartbeat is old, or when it belongs to an earlier process
+    on this host (its worker id starts with our host prefix but is not a live worker).
+    """
+    cutoff = utcnow() - older_than
+    stale = session.execute(select(ConversionJob).where(ConversionJob.status == RUNNING)).scalars()
+    count = 0
+    for job in stale:
+        dead_here = (
+            bool(job.worker) and job.worker.startswith(own_prefix) and not _alive(job.worker)
+        )
+        if dead_here or (job.heartbeat_at is None or job.heartbeat_at < cutoff):
+            job.status, job.worker = PENDING, None
+            count += 1
+    return count
+
+
+def _alive(worker: str) -> bool:
+    """Worker ids are host:pid:n. Our own pid counts as dead: recovery runs before this
+    process claims anything, so such a job is an earlier process's (pid 1 in a container)."""
+    try:
+        pid = int(worker.split(":")[1])
+    except (IndexError, ValueError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return pid != os.getpid()

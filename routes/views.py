@@ -1,0 +1,57 @@
+"""Browser-rendered previews of a part's 3D model: view_0 … view_7."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request, send_file
+
+from app.extensions import db
+from models.queries import get_part_or_404
+from routes import parts_bp
+from utils.auth import require_api_key
+from utils.errors import NotFoundError
+from utils.part_views import save_views, view_file
+
+
+@parts_bp.route("/<int:part_id>/views", methods=["POST"])
+@require_api_key
+@parts_bp.doc(
+    requestBody={
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        f"view_{i}": {"type": "string", "format": "binary"} for i in range(8)
+                    },
+                }
+            }
+        }
+    },
+)
+def upload_views(part_id: int) -> Any:
+    """Store PNG previews (multipart fields view_0 … view_7); returns the manifest."""
+    part = get_part_or_404(db.session, part_id)
+    manifest = save_views(part, request.files)
+    db.session.commit()
+    return jsonify({"success": True, "views": manifest})
+
+
+@parts_bp.route("/<int:part_id>/views", methods=["GET"])
+@require_api_key
+def get_views(part_id: int) -> Any:
+    """The preview manifest, or null when none are stored."""
+    part = get_part_or_404(db.session, part_id)
+    return jsonify({"views": (part.misc_info or {}).get("views")})
+
+
+@parts_bp.route("/<int:part_id>/views/<int:index>", methods=["GET"])
+@require_api_key
+def get_view(part_id: int, index: int) -> Any:
+    """One preview PNG."""
+    part = get_part_or_404(db.session, part_id)
+    path = view_file(part, index)
+    if path is None:
+        raise NotFoundError("View image not found")
+    return send_file(path, mimetype="image/png", conditional=True, max_age=0)

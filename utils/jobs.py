@@ -1,0 +1,153 @@
+"""The background runner that converts pending STEP files, off the request path.
+
+Each server process runs a few worker threads; each conversion happens in a child process
+(utils.step_converter), so a crash or runaway inside OpenCASCADE only fails that job. Jobs
+live in the database: they survive restarts, and several processes never run the same one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+log = logging.getLogger("aerie.jobs")
+HEARTBEAT_SECONDS = 10.0
+STALE_AFTER = timedelta(seconds=60)
+IDLE_POLL_SECONDS = 2.0
+
+
+def worker_count(configured: int) -> int:
+    """0 means one fewer than the CPUs, at least one."""
+    return configured if configured > 0 else max(1, (os.cpu_count() or 2) - 1)
+
+
+class ConversionRunner:
+    """Worker threads that claim pending jobs, plus one heartbeat thread."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.host_prefix = f"{socket.gethostname()}:"
+        self.worker_id = f"{self.host_prefix}{os.getpid()}"
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        from app.extensions import db
+        from models.conversion import recover_stale_jobs
+
+        with self.app.app_context():
+            recovered = recover_stale_jobs(db.session, STALE_AFTER, self.host_prefix)
+            db.session.commit()
+        if recovered:
+            log.info("re-queued %d conversions left unfinished by a stopped server", recovered)
+        count = worker_count(int(self.app.config["CONVERSION_WORKERS"]))
+        for index in range(count):
+            self._spawn(self._work, f"convert-{index}")
+        self._spawn(self._heartbeat, "convert-heartbeat")
+
+    def _spawn(self, target: Any, name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def notify(self) -> None:
+        """A job was queued: wake an idle worker now rather than at its next poll."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            try:
+                ran = self.run_one()
+            except Exception:  # noqa: BLE001 - a broken job must not kill the worker thread
+                log.exception("conversion worker error")
+                ran = False
+            if not ran:
+                self._wake.wait(IDLE_POLL_SECONDS)
+                self._wake.clear()
+
+    def _heartbeat(self) -> None:
+        from app.extensions import db
+        from models.conversion import touch_heartbeats
+
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            try:
+                with self.app.app_context():
+                    touch_heartbeats(db.session, self.worker_id)
+                    db.session.commit()
+            except Exception:  # noqa: BLE001 - retried at the next beat
+                log.exception("heartbeat failed")
+
+    def run_one(self) -> bool:
+        """Claim and convert one pending job; False when there was none."""
+        from app.extensions import db
+        from models.conversion import claim_job, pending_keys
+
+        with self.app.app_context():
+            for key in pending_keys(db.session):
+                if claim_job(db.session, key, self.worker_id):
+                    db.session.commit()
+                    self._convert(key)
+                    return True
+                db.session.rollback()
+        return False
+
+    def _convert(self, key: str) -> None:
+        from app.extensions import db
+        from models.conversion import finish_job
+        from utils.step_converter import StepConversionError
+
+        error, size = None, None
+        try:
+            size = convert_for_key(self.app, key)
+        except StepConversionError as exc:
+            error = str(exc)
+        except OSError as exc:
+            log.exception("conversion %s: file error", key)
+            error = f"The file could not be read or written ({exc.strerror or exc})"
+        db.session.rollback()
+        finish_job(db.session, key, error=error, glb_size=size)
+        db.session.commit()
+        log.info("conversion %s %s", key, "failed: " + error if error else "ready")
+
+
+def convert_for_key(app: Flask, key: str) -> int:
+    """Convert the STEP content behind `key` into its shared GLB; returns the GLB's size."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from models.part import Part
+    from utils.step_converter import StepConversionError, convert_step
+
+    storage = app.extensions["storage"]
+    sha = key.split("-", 1)[0]
+    holders = db.session.execute(
+        select(Part.uuid, Part.file_ext).where(Part.file_sha256 == sha)
+    ).all()
+    sources = [storage.file_path(uuid, sha, ext) for uuid, ext in holders]
+    source = next((path for path in sources if path.is_file()), None)
+    if source is None:
+        raise StepConversionError("The uploaded STEP file is no longer on the server")
+    target = storage.model_path(key)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    result = convert_step(
+        Path(source),
+        target,
+        settings=app.extensions["conversion_settings"],
+        timeout_s=float(app.config["CONVERSION_TIMEOUT_SECONDS"]),
+        memory_mb=int(app.config["CONVERSION_MEMORY_MB"]),
+    )
+    return result.bytes_written

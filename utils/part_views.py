@@ -1,0 +1,56 @@
+"""Preview images: validated PNGs stored atomically, with the manifest kept in miscInfo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from werkzeug.datastructures import MultiDict
+
+from models.part import Part
+from models.types import utcnow
+from utils.errors import BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
+from utils.part_files import VIEW_SLOTS, storage
+from utils.storage import looks_like_png
+
+
+def _read_png(field: str, upload: Any, limit: int) -> bytes:
+    data = upload.stream.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLargeError(f"{field} is larger than {limit} bytes")
+    if not looks_like_png(data):
+        raise UnsupportedMediaTypeError(f"{field} is not a PNG image")
+    return data
+
+
+def save_views(part: Part, files: MultiDict[str, Any]) -> dict[str, Any]:
+    """Validate every given view first, then write them; merge into the stored manifest."""
+    limit = int(current_app.config["VIEW_MAX_BYTES"])
+    images = {
+        index: _read_png(f"view_{index}", files[f"view_{index}"], limit)
+        for index in VIEW_SLOTS
+        if f"view_{index}" in files
+    }
+    if not images:
+        raise BadRequestError("No views provided", details="Send view_0 … view_7 as PNG files")
+    now = utcnow().isoformat()
+    for index, data in images.items():
+        storage().write_atomic(storage().view_path(part.uuid, index), data)
+    info = dict(part.misc_info or {})
+    manifest = dict(info.get("views") or {})
+    entries = dict(manifest.get("files") or {})
+    entries.update({str(i): {"filename": f"view_{i}.png", "timestamp": now} for i in images})
+    manifest.update({"files": entries, "updated_at": now, "source": part.file_sha256})
+    info["views"] = manifest
+    # A new dict, so the JSON column sees the change and saves it (BUG-M2).
+    part.misc_info = info
+    return manifest
+
+
+def view_file(part: Part, index: int) -> Path | None:
+    """The stored preview, or None."""
+    if index not in VIEW_SLOTS:
+        return None
+    path = storage().view_path(part.uuid, index)
+    return path if path.is_file() else None

@@ -1,0 +1,386 @@
+"""STEP to GLB conversion with cascadio in a capped, killable child process."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import select
+import shutil
+import signal
+import struct
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+WORKER_PATH = Path(__file__).resolve().with_name("step_worker.py")
+# Bytes of the file that looks_like_step needs to see; more is fine.
+STEP_HEAD_BYTES = 1024
+LOG_TAIL_BYTES = 4096
+# The JSON chunk of a GLB is small (tens of KB for big assemblies); this bounds a hostile one.
+GLB_JSON_LIMIT = 64 * 1024 * 1024
+POLL_INTERVAL_MS = 100
+# A crash with this share of the memory cap in use is reported as the cap being hit.
+MEMORY_CRASH_SHARE = 0.5
+_STEP_MAGIC = re.compile(rb"\A(?:\xef\xbb\xbf)?[ \t\r\n]*ISO-10303-21[ \t\r\n]*;")
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+_GLB_HEADER = struct.Struct("<4sII")
+_GLB_CHUNK = struct.Struct("<I4s")
+
+
+@dataclass(frozen=True)
+class ConversionSettings:
+    """Meshing tolerances handed to cascadio (see `cascadio.load` for their meaning)."""
+
+    tol_linear: float
+    tol_angular: float
+    tol_relative: bool
+    merge_primitives: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("tol_linear", "tol_angular"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
+
+    def cache_key(self) -> str:
+        """Short stable string naming these settings and the cascadio version."""
+        return (
+            f"cascadio-{_cascadio_version()}:lin={self.tol_linear!r},ang={self.tol_angular!r},"
+            f"rel={int(self.tol_relative)},merge={int(self.merge_primitives)}"
+        )
+
+
+# Relative tolerance keeps every good fixture, including the 2400-hole plate, within a minute
+# and a few GB, and turns the pathological huge-extent files into sub-second conversions.
+DEFAULT_SETTINGS = ConversionSettings(tol_linear=0.01, tol_angular=0.5, tol_relative=True)
+
+
+@dataclass(frozen=True)
+class ConversionResult:
+    """What a successful conversion produced and what it cost."""
+
+    bytes_written: int
+    meshes: int  # mesh nodes in the scene (parts, counting each instance)
+    triangles: int  # over all instances
+    seconds: float
+    peak_rss_mb: float  # of the child process
+
+
+class StepConversionError(Exception):
+    """A STEP file could not be turned into a GLB; the message is a sentence for end users."""
+
+    def __init__(self, message: str, *, code: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code  # machine-readable reason, e.g. "timeout" or "no_geometry"
+        self.detail = detail  # tail of the converter's own output, for the server log
+
+
+@dataclass(frozen=True)
+class _ChildOutcome:
+    wait_status: int
+    peak_rss_kb: int
+    timed_out: bool
+    output_tail: str
+    report: dict[str, Any] | None
+
+
+def looks_like_step(head: bytes) -> bool:
+    """True if `head` (the first STEP_HEAD_BYTES of a file) opens with the ISO-10303-21 header."""
+    return _STEP_MAGIC.match(head) is not None
+
+
+def convert_step(
+    src: Path,
+    dst: Path,
+    *,
+    settings: ConversionSettings = DEFAULT_SETTINGS,
+    timeout_s: float = 600,
+    memory_mb: int = 12288,
+) -> ConversionResult:
+    """Convert `src` to a GLB at `dst` (atomically), or raise StepConversionError."""
+    started = time.monotonic()
+    _check_source(src)
+    workdir = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", suffix=".converting", dir=dst.parent))
+    try:
+        glb = workdir / "out.glb"
+        outcome = _run_worker(src, glb, workdir / "status.json", settings, timeout_s, memory_mb)
+        _raise_for_failure(outcome, timeout_s, memory_mb)
+        meshes, triangles = inspect_glb(glb)
+        size = glb.stat().st_size
+        os.replace(glb, dst)
+        _fsync_directory(dst.parent)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return ConversionResult(
+        bytes_written=size,
+        meshes=meshes,
+        triangles=triangles,
+        seconds=round(time.monotonic() - started, 3),
+        peak_rss_mb=round(outcome.peak_rss_kb / 1024, 1),
+    )
+
+
+def inspect_glb(path: Path) -> tuple[int, int]:
+    """Return (mesh nodes, triangles) of a GLB, or raise StepConversionError if it shows nothing."""
+    with path.open("rb") as handle:
+        magic, version, length = _GLB_HEADER.unpack(_read_exactly(handle, _GLB_HEADER.size))
+        chunk_length, chunk_type = _GLB_CHUNK.unpack(_read_exactly(handle, _GLB_CHUNK.size))
+        if magic != b"glTF" or version != 2 or chunk_type != b"JSON":
+            raise _broken_output("it is not a glTF 2 binary")
+        if length != path.stat().st_size or chunk_length > min(length, GLB_JSON_LIMIT):
+            raise _broken_output("its length fields do not match the file")
+        try:
+            gltf = json.loads(_read_exactly(handle, chunk_length))
+        except ValueError as exc:
+            raise _broken_output("its JSON chunk does not parse") from exc
+    return _count_geometry(gltf)
+
+
+def _count_geometry(gltf: Any) -> tuple[int, int]:
+    try:
+        accessors = gltf.get("accessors", [])
+        mesh_triangles = [
+            sum(_primitive_triangles(prim, accessors) for prim in mesh.get("primitives", []))
+            for mesh in gltf.get("meshes", [])
+        ]
+        instances = [node["mesh"] for node in gltf.get("nodes", []) if "mesh" in node]
+        triangles = sum(mesh_triangles[index] for index in instances)
+    except (AttributeError, IndexError, KeyError, TypeError) as exc:
+        raise _broken_output("its mesh description is inconsistent") from exc
+    if not instances or triangles <= 0:
+        raise StepConversionError(
+            "The STEP file contains no solid or surface geometry that could be shown "
+            "(it may hold only an assembly structure, wireframes or annotations).",
+            code="no_geometry",
+        )
+    return len(instances), triangles
+
+
+def _primitive_triangles(primitive: dict[str, Any], accessors: list[dict[str, Any]]) -> int:
+    if primitive.get("mode", 4) != 4:  # only plain triangle lists carry surfaces here
+        return 0
+    index = primitive.get("indices", primitive["attributes"]["POSITION"])
+    return int(accessors[index]["count"]) // 3
+
+
+def _read_exactly(handle: Any, size: int) -> bytes:
+    data = handle.read(size)
+    if len(data) != size:
+        raise _broken_output("it is truncated")
+    return data
+
+
+def _broken_output(reason: str) -> StepConversionError:
+    return StepConversionError(
+        f"The converter produced an unusable 3D model ({reason}).", code="bad_output"
+    )
+
+
+def _check_source(src: Path) -> None:
+    try:
+        with src.open("rb") as handle:
+            head = handle.read(STEP_HEAD_BYTES)
+    except OSError as exc:
+        raise StepConversionError("The uploaded file could not be opened.", code="io") from exc
+    if not looks_like_step(head):
+        raise StepConversionError(
+            "The file is not a STEP file (it does not start with ISO-10303-21).", code="not_step"
+        )
+
+
+@cache
+def _cascadio_version() -> str:
+    try:
+        return metadata.version("cascadio")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _worker_argv(
+    src: Path, glb: Path, status: Path, settings: ConversionSettings, memory_mb: int
+) -> list[str]:
+    argv = [sys.executable, "-I", str(WORKER_PATH), str(src.resolve()), str(glb)]
+    argv += ["--status", str(status), "--memory-mb", str(memory_mb)]
+    argv += ["--tol-linear", repr(settings.tol_linear), "--tol-angular", repr(settings.tol_angular)]
+    if settings.tol_relative:
+        argv.append("--tol-relative")
+    if not settings.merge_primitives:
+        argv.append("--no-merge-primitives")
+    return argv
+
+
+def _child_env() -> dict[str, str]:
+    # The child parses untrusted input: it gets no secrets from the server's environment.
+    keep = ("PATH", "TMPDIR", "LD_LIBRARY_PATH")
+    env = {key: os.environ[key] for key in keep if key in os.environ}
+    env["LC_ALL"] = "C.UTF-8"
+    return env
+
+
+def _run_worker(
+    src: Path,
+    glb: Path,
+    status: Path,
+    settings: ConversionSettings,
+    timeout_s: float,
+    memory_mb: int,
+) -> _ChildOutcome:
+    deadline = time.monotonic() + timeout_s
+    read_end, write_end = os.pipe()
+    try:
+        # posix_spawn (not fork) is safe from a threaded server; setsid gives the child its own
+        # process group so a timeout can kill everything it started.
+        pid = os.posix_spawn(
+            sys.executable,
+            _worker_argv(src, glb, status, settings, memory_mb),
+            _child_env(),
+            file_actions=[
+                (os.POSIX_SPAWN_DUP2, write_end, 1),
+                (os.POSIX_SPAWN_DUP2, write_end, 2),
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+            ],
+            setsid=True,
+            setsigdef=(signal.SIGPIPE, signal.SIGXFSZ),
+        )
+    finally:
+        os.close(write_end)
+    try:
+        wait_status, peak_rss_kb, timed_out, tail = _supervise(pid, read_end, deadline)
+    finally:
+        os.close(read_end)
+    return _ChildOutcome(wait_status, peak_rss_kb, timed_out, _clean_tail(tail), _read_report(status))
+
+
+def _supervise(pid: int, output: int, deadline: float) -> tuple[int, int, bool, bytes]:
+    """Wait for the child while keeping the tail of its output; kill it at the deadline."""
+    tail = b""
+    poller = select.poll()
+    poller.register(output, select.POLLIN)
+    os.set_blocking(output, False)
+    reaped = False
+    try:
+        while True:
+            if poller.poll(POLL_INTERVAL_MS):
+                chunk = _read_available(output)
+                tail = (tail + chunk)[-LOG_TAIL_BYTES:]
+                if not chunk:  # end of output: keep polling the process, not the pipe
+                    poller.unregister(output)
+            waited, wait_status, usage = os.wait4(pid, os.WNOHANG)
+            if waited:
+                reaped = True
+                tail = (tail + _read_available(output))[-LOG_TAIL_BYTES:]
+                return wait_status, usage.ru_maxrss, False, tail
+            if time.monotonic() >= deadline:
+                wait_status, peak_rss_kb = _kill_and_reap(pid)
+                reaped = True
+                return wait_status, peak_rss_kb, True, tail
+    finally:
+        if not reaped:
+            _kill_and_reap(pid)
+
+
+def _read_available(fd: int) -> bytes:
+    try:
+        return os.read(fd, 65536)
+    except BlockingIOError:
+        return b""
+
+
+def _kill_and_reap(pid: int) -> tuple[int, int]:
+    # The child is not reaped yet, so its process-group id cannot have been reused.
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    _, wait_status, usage = os.wait4(pid, 0)
+    return wait_status, usage.ru_maxrss
+
+
+def _clean_tail(raw: bytes) -> str:
+    text = _ANSI_ESCAPE.sub("", raw.decode("utf-8", errors="replace"))
+    return "\n".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _read_report(status: Path) -> dict[str, Any] | None:
+    try:
+        report = json.loads(status.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return report if isinstance(report, dict) else None
+
+
+def _raise_for_failure(outcome: _ChildOutcome, timeout_s: float, memory_mb: int) -> None:
+    error = _failure(outcome, timeout_s, memory_mb)
+    if error is not None:
+        error.detail = outcome.output_tail
+        raise error
+
+
+def _failure(outcome: _ChildOutcome, timeout_s: float, memory_mb: int) -> StepConversionError | None:
+    if outcome.timed_out:
+        return StepConversionError(
+            f"The conversion took longer than {timeout_s:g} s and was stopped.", code="timeout"
+        )
+    if os.WIFSIGNALED(outcome.wait_status):
+        return _signal_failure(os.WTERMSIG(outcome.wait_status), outcome.peak_rss_kb, memory_mb)
+    report = outcome.report or {}
+    status = report.get("status")
+    if status == "ok":
+        return None
+    if status == "memory" or "bad_alloc" in outcome.output_tail:
+        return _memory_failure(memory_mb)
+    if status == "empty":
+        return StepConversionError(
+            "The file could not be read as a STEP model; it may be damaged, truncated or "
+            "saved in another format.",
+            code="unreadable",
+        )
+    if status == "error":
+        return StepConversionError(
+            f"The STEP file could not be converted: {report.get('message', 'unknown error')}",
+            code="rejected",
+        )
+    code = os.waitstatus_to_exitcode(outcome.wait_status)
+    return StepConversionError(
+        f"The converter stopped without a result (exit code {code}).", code="crashed"
+    )
+
+
+def _signal_failure(signum: int, peak_rss_kb: int, memory_mb: int) -> StepConversionError:
+    name = signal.Signals(signum).name if signum in signal.valid_signals() else str(signum)
+    if signum == signal.SIGKILL:  # not ours (that is a timeout): the kernel's OOM killer
+        return StepConversionError(
+            "The converter was killed (SIGKILL), most likely because the server ran out of "
+            "memory.",
+            code="memory",
+        )
+    if peak_rss_kb >= MEMORY_CRASH_SHARE * memory_mb * 1024:
+        # OpenCASCADE does not always check for failed allocations: at the cap it crashes.
+        return _memory_failure(memory_mb, f" (it crashed with {name})")
+    return StepConversionError(
+        f"The converter crashed ({name}) while reading this file.", code="crashed"
+    )
+
+
+def _memory_failure(memory_mb: int, how: str = "") -> StepConversionError:
+    return StepConversionError(
+        f"The conversion needed more than the {memory_mb} MB memory limit and was "
+        f"stopped{how}.",
+        code="memory",
+    )
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

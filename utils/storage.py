@@ -1,0 +1,205 @@
+"""Files on disk: streamed, hashed, atomically written uploads; models; previews; clean-up.
+
+Layout under UPLOAD_FOLDER:
+  parts/<part uuid>/<sha256>.<ext>       the uploaded STEP or PDF
+  parts/<part uuid>/views/view_<n>.png   browser-rendered previews
+  models/<content key>.glb               converted models, shared by equal content
+  tmp/                                   uploads in flight (emptied at start)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+CHUNK_BYTES = 1024 * 1024
+SNIFF_BYTES = 4096
+
+
+class StorageError(Exception):
+    """A file could not be stored; the message is for the user."""
+
+
+class FileTooLargeError(StorageError):
+    """The stream grew past the allowed size."""
+
+
+class WrongContentError(StorageError):
+    """The bytes are not what the extension claims."""
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """Where an upload landed and what it is."""
+
+    path: Path
+    sha256: str
+    size: int
+
+
+class Storage:
+    """All paths derive from a part's uuid and a content hash, never from a client's name."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def part_dir(self, part_uuid: str) -> Path:
+        return self.root / "parts" / _safe_token(part_uuid)
+
+    def file_path(self, part_uuid: str, sha256: str, ext: str) -> Path:
+        return self.part_dir(part_uuid) / f"{_safe_token(sha256)}.{_safe_token(ext)}"
+
+    def views_dir(self, part_uuid: str) -> Path:
+        return self.part_dir(part_uuid) / "views"
+
+    def view_path(self, part_uuid: str, index: int) -> Path:
+        return self.views_dir(part_uuid) / f"view_{int(index)}.png"
+
+    def model_path(self, key: str) -> Path:
+        return self.root / "models" / f"{_safe_token(key)}.glb"
+
+    @property
+    def tmp_dir(self) -> Path:
+        # One folder per process: a starting worker must not sweep another's upload.
+        return self.root / "tmp" / str(os.getpid())
+
+    def save_stream(
+        self,
+        stream: BinaryIO,
+        final_dir: Path,
+        ext: str,
+        *,
+        max_bytes: int,
+        check_head: Callable[[bytes], bool] | None = None,
+    ) -> StoredFile:
+        """Copy a stream to <final_dir>/<sha256>.<ext>: chunked, hashed, fsynced, renamed.
+
+        Nothing is visible under the final name until every byte is on disk.
+        """
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        handle, temp_name = tempfile.mkstemp(dir=self.tmp_dir, suffix=".part")
+        temp = Path(temp_name)
+        try:
+            digest, size = _copy_hashing(stream, handle, max_bytes, check_head)
+            final_dir.mkdir(parents=True, exist_ok=True)
+            final = final_dir / f"{digest}.{_safe_token(ext)}"
+            os.replace(temp, final)
+            _fsync_dir(final_dir)
+            return StoredFile(final, digest, size)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+
+    def write_atomic(self, path: Path, data: bytes) -> None:
+        """Small files (previews): temp file in the same folder, fsync, rename."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp_name = tempfile.mkstemp(dir=path.parent, suffix=".part")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temp_name, path)
+        except BaseException:
+            Path(temp_name).unlink(missing_ok=True)
+            raise
+
+    def clear_tmp(self) -> int:
+        """Remove uploads that a killed process left half-written; returns how many folders."""
+        tmp_root = self.root / "tmp"
+        if not tmp_root.is_dir():
+            return 0
+        removed = 0
+        for folder in tmp_root.iterdir():
+            if not folder.name.isdigit() or not _pid_alive(int(folder.name)):
+                shutil.rmtree(folder, ignore_errors=True)
+                removed += 1
+        return removed
+
+    def remove_part(self, part_uuid: str) -> None:
+        shutil.rmtree(self.part_dir(part_uuid), ignore_errors=True)
+
+    def remove_views(self, part_uuid: str) -> None:
+        shutil.rmtree(self.views_dir(part_uuid), ignore_errors=True)
+
+    def remove_everything(self) -> None:
+        for name in ("parts", "models", "tmp"):
+            shutil.rmtree(self.root / name, ignore_errors=True)
+
+    def part_uuids_on_disk(self) -> Iterator[str]:
+        parts = self.root / "parts"
+        if parts.is_dir():
+            yield from (entry.name for entry in parts.iterdir() if entry.is_dir())
+
+    def model_keys_on_disk(self) -> Iterator[str]:
+        models = self.root / "models"
+        if models.is_dir():
+            yield from (entry.stem for entry in models.glob("*.glb"))
+
+
+def _copy_hashing(
+    stream: BinaryIO, handle: int, max_bytes: int, check_head: Callable[[bytes], bool] | None
+) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with os.fdopen(handle, "wb") as out:
+        head = stream.read(SNIFF_BYTES)
+        if check_head is not None and not check_head(head):
+            raise WrongContentError("The file's content does not match its type")
+        chunk = head
+        while chunk:
+            size += len(chunk)
+            if size > max_bytes:
+                raise FileTooLargeError(f"The file is larger than {max_bytes} bytes")
+            digest.update(chunk)
+            out.write(chunk)
+            chunk = stream.read(CHUNK_BYTES)
+        out.flush()
+        os.fsync(out.fileno())
+    return digest.hexdigest(), size
+
+
+def _pid_alive(pid: int) -> bool:
+    # Our own pid is "dead" here: at start-up nothing of ours is in flight yet.
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def _fsync_dir(folder: Path) -> None:
+    # The rename itself must survive a power cut, not only the file's bytes.
+    if os.name == "nt":  # Windows cannot open a folder; NTFS journals the rename itself.
+        return
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _safe_token(value: str) -> str:
+    """Path components we build from our own ids; refuse anything that could walk."""
+    if not value or not all(ch.isalnum() or ch in "-_" for ch in value):
+        raise StorageError(f"unsafe path component {value!r}")
+    return value
+
+
+def looks_like_pdf(head: bytes) -> bool:
+    """PDF files start with %PDF- (some writers put a little junk before it)."""
+    return b"%PDF-" in head[:1024]
+
+
+def looks_like_png(head: bytes) -> bool:
+    return head.startswith(b"\x89PNG\r\n\x1a\n")
