@@ -1,0 +1,66 @@
+"""Find and remove files no part owns, and report parts whose files are gone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models.part import Part
+from utils.storage import Storage
+
+
+@dataclass
+class FileAudit:
+    """What is on disk without a part, and what a part points at that is not on disk."""
+
+    orphan_part_dirs: list[str] = field(default_factory=list)
+    orphan_models: list[str] = field(default_factory=list)
+    missing_files: list[int] = field(default_factory=list)
+    stray_files: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not (
+            self.orphan_part_dirs or self.orphan_models or self.missing_files or self.stray_files
+        )
+
+
+def audit_files(session: Session, storage: Storage) -> FileAudit:
+    """Compare the upload folder with the parts table."""
+    rows = session.execute(
+        select(Part.id, Part.uuid, Part.file_sha256, Part.file_ext, Part.model_key)
+    ).all()
+    audit = FileAudit()
+    known_uuids = {row.uuid for row in rows}
+    used_models = {row.model_key for row in rows if row.model_key}
+    audit.orphan_part_dirs = sorted(set(storage.part_uuids_on_disk()) - known_uuids)
+    audit.orphan_models = sorted(set(storage.model_keys_on_disk()) - used_models)
+    for row in rows:
+        current = (
+            storage.file_path(row.uuid, row.file_sha256, row.file_ext)
+            if row.file_sha256 and row.file_ext
+            else None
+        )
+        if current is not None and not current.is_file():
+            audit.missing_files.append(row.id)
+        folder = storage.part_dir(row.uuid)
+        if folder.is_dir():
+            audit.stray_files.extend(
+                str(path.relative_to(storage.root))
+                for path in folder.iterdir()
+                if path.is_file() and path != current
+            )
+    return audit
+
+
+def remove_orphans(storage: Storage, audit: FileAudit) -> int:
+    """Delete what the audit found unowned; returns how many entries went."""
+    for part_uuid in audit.orphan_part_dirs:
+        storage.remove_part(part_uuid)
+    for key in audit.orphan_models:
+        storage.model_path(key).unlink(missing_ok=True)
+    for relative in audit.stray_files:
+        (storage.root / relative).unlink(missing_ok=True)
+    return len(audit.orphan_part_dirs) + len(audit.orphan_models) + len(audit.stray_files)
