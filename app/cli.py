@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import Flask
 
@@ -39,3 +41,36 @@ def register_cli(app: Flask) -> None:
             click.echo(f"removed {remove_orphans(storage, audit)} orphans")
         elif audit.clean:
             click.echo("files and parts agree")
+
+    @app.cli.command("backup")
+    @click.option(
+        "--dest", default=None, help="Folder for backups (default: backups/ beside the database)."
+    )
+    @click.option(
+        "--keep-days", default=10, show_default=True, help="Delete backups older than this."
+    )
+    def backup(dest: str | None, keep_days: int) -> None:
+        """Back up the SQLite database online, keeping the last --keep-days days."""
+        from utils.backup import BackupError, backup_sqlite, sqlite_path
+
+        url = app.config["SQLALCHEMY_DATABASE_URI"]
+        try:
+            folder = Path(dest) if dest else sqlite_path(url).parent / "backups"
+            click.echo(f"backup written to {backup_sqlite(url, folder, keep_days)}")
+        except BackupError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    @app.cli.command("restore")
+    @click.argument("backup_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+    def restore(backup_file: Path, yes: bool) -> None:
+        """Replace the SQLite database with BACKUP_FILE (stop the server first)."""
+        from utils.backup import BackupError, restore_sqlite
+
+        if not yes:
+            click.confirm("Replace the current database with this backup?", abort=True)
+        try:
+            target = restore_sqlite(backup_file, app.config["SQLALCHEMY_DATABASE_URI"])
+        except BackupError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"restored {backup_file} into {target}")
