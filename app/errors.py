@@ -15,6 +15,7 @@ from utils.errors import ApiError
 
 log = logging.getLogger("aerie.errors")
 
+CREATE_ENDPOINTS = frozenset({"parts.create_part"})
 HTTP_MESSAGES = {
     400: ("Bad request", "bad_request"),
     404: ("Not found", "not_found"),

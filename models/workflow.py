@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from models.revision import bump_parts_revision
@@ -102,34 +102,34 @@ def claim_part(session: Session, part_cls: Any, part_id: int, name: str) -> Any:
         .execution_options(synchronize_session=False)
     ).rowcount
     if not won:
-        won = session.execute(
-            update(part_cls)
-            .where(and_(part_cls.id == part_id, part_cls.assigned == name))
-            .where(part_cls.category != "completed")
-            .values(status="In Progress", updated_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if won:
-            bump_parts_revision(session)
-            return _reload(session, part_cls, part_id)
-        _raise_claim_refusal(session, part_cls, part_id)
+        return _reclaim_or_refuse(session, part_cls, part_id, name)
     bump_parts_revision(session)
     part = _reload(session, part_cls, part_id)
     part.record_hand_worker(name, now)
     return part
 
 
-def _reload(session: Session, part_cls: Any, part_id: int) -> Any:
-    part = session.execute(
-        select(part_cls).where(part_cls.id == part_id).execution_options(populate_existing=True)
-    ).scalar_one()
-    return part
+def _reload(session: Session, part_cls: Any, part_id: int, lock: bool = False) -> Any:
+    statement = select(part_cls).where(part_cls.id == part_id)
+    if lock:
+        statement = statement.with_for_update()
+    return session.execute(statement.execution_options(populate_existing=True)).scalar_one_or_none()
 
 
-def _raise_claim_refusal(session: Session, part_cls: Any, part_id: int) -> None:
-    part = session.get(part_cls, part_id)
+def _reclaim_or_refuse(session: Session, part_cls: Any, part_id: int, name: str) -> Any:
+    """The claim lost: harmless for the holder themself, else 404 or 409.
+
+    The row is locked so the holder cannot give it back while we decide, and names are
+    compared here rather than in SQL: MariaDB's default collation says "alice" = "Alice".
+    """
+    part = _reload(session, part_cls, part_id, lock=True)
     if part is None:
         raise NotFoundError("Part not found")
     if part.category == "completed":
         raise ConflictError("A completed part cannot be claimed")
-    raise ConflictError(f"Part is already claimed by {part.assigned}", assigned=part.assigned)
+    if not part.assigned:
+        raise ConflictError("The part was given back while you claimed it; try again")
+    if part.assigned != name:
+        raise ConflictError(f"Part is already claimed by {part.assigned}", assigned=part.assigned)
+    part.status = "In Progress"
+    return part

@@ -13,6 +13,7 @@ from routes import parts_bp
 from routes.responses import message
 from utils.auth import keys_match, require_api_key
 from utils.errors import ForbiddenError
+from utils.part_files import storage
 from utils.schemas import MessageSchema, WipeSchema
 
 
@@ -48,4 +49,6 @@ def wipe_parts(body: dict[str, Any]) -> Any:
         raise ForbiddenError("Incorrect password")
     count = wipe_all_parts(db.session)
     db.session.commit()
+    # Files only after the rows are gone for good: a failed commit must keep them.
+    storage().remove_everything()
     return message("All parts and files wiped successfully", count=count)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,12 +14,22 @@ from sqlalchemy import delete, update
 
 from app import create_app
 from app.extensions import db
-from tests.databases import TestDatabase, selected_databases, servers_required, unreachable_reason
+from tests.databases import (
+    TestDatabase,
+    create_private_database,
+    drop_private_database,
+    selected_databases,
+    servers_required,
+    unreachable_reason,
+)
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 DATABASES = selected_databases()
 _reachability: dict[str, str | None] = {}
 _schema_ready: set[str] = set()
+_private_urls: dict[str, str] = {}
+# Each run works in a database of its own on the servers (dropped at the end).
+PRIVATE_DB_NAME = f"aerie_test_{os.getpid()}"
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -38,7 +50,15 @@ def test_database(request: pytest.FixtureRequest) -> TestDatabase:
         if servers_required():
             pytest.fail(message + " (CI requires every database)", pytrace=False)
         pytest.skip(message)
-    return database
+    if database.name not in _private_urls:
+        _private_urls[database.name] = create_private_database(database.url, PRIVATE_DB_NAME)
+    return TestDatabase(database.name, _private_urls[database.name])
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for database in DATABASES:
+        if database.url and _private_urls.get(database.name, database.url) != database.url:
+            drop_private_database(database.url, PRIVATE_DB_NAME)
 
 
 def _reset_server_database(database: TestDatabase) -> None:
@@ -170,8 +190,24 @@ class LiveServer:
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        self.server.close()
+        # Closing from the test thread while a waitress worker is still finishing a request
+        # fails with EBADF in waitress's threads now and then: wait until idle, close from
+        # inside the server's own loop, then stop its workers.
+        server, deadline = self.server, time.monotonic() + 10
+        while time.monotonic() < deadline and self._busy():
+            time.sleep(0.01)
+        server.trigger.pull_trigger(server.close)
         self.thread.join(timeout=10)
+        server.task_dispatcher.shutdown()
+
+    def _busy(self) -> bool:
+        from waitress.channel import HTTPChannel
+
+        dispatcher = self.server.task_dispatcher
+        with dispatcher.lock:
+            if dispatcher.active_count or dispatcher.queue:
+                return True
+        return any(isinstance(item, HTTPChannel) for item in list(self.server._map.values()))
 
 
 @pytest.fixture

@@ -63,3 +63,38 @@ def _fast_connect_args(url: str) -> dict[str, int]:
     if url.startswith(("mysql", "mariadb")):
         return {"connect_timeout": 3}
     return {}
+
+
+def create_private_database(url: str, name: str) -> str:
+    """A database of our own on the server, so parallel runs never empty each other's
+    tables; falls back to the configured database when we may not create one."""
+    base = sqlalchemy.make_url(url)
+    engine = sqlalchemy.create_engine(
+        base, isolation_level="AUTOCOMMIT", connect_args=_fast_connect_args(url)
+    )
+    charset = " CHARACTER SET utf8mb4" if base.get_backend_name() != "postgresql" else ""
+    try:
+        with engine.connect() as connection:
+            connection.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {name}"))
+            connection.execute(sqlalchemy.text(f"CREATE DATABASE {name}{charset}"))
+    except SQLAlchemyError:
+        return url
+    finally:
+        engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_private_database(admin_url: str, name: str) -> None:
+    """Remove a database made by create_private_database (best effort)."""
+    base = sqlalchemy.make_url(admin_url)
+    force = " WITH (FORCE)" if base.get_backend_name() == "postgresql" else ""
+    engine = sqlalchemy.create_engine(
+        base, isolation_level="AUTOCOMMIT", connect_args=_fast_connect_args(admin_url)
+    )
+    try:
+        with engine.connect() as connection:
+            connection.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {name}{force}"))
+    except SQLAlchemyError:
+        pass
+    finally:
+        engine.dispose()

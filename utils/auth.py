@@ -21,9 +21,9 @@ KEY_REQUIRED_DETAILS = (
 )
 
 
-def keys_match(given: str | None, expected: str | None) -> bool:
-    """Constant-time comparison; an unset expected key matches nothing."""
-    if not given or not expected:
+def keys_match(given: object, expected: str | None) -> bool:
+    """Constant-time comparison; an unset expected key (or a non-string) matches nothing."""
+    if not isinstance(given, str) or not given or not expected:
         return False
     return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
 
