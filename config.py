@@ -87,7 +87,7 @@ class BaseConfig:
     # Run conversions in background threads of the server process (off in tests).
     CONVERSION_IN_BACKGROUND = True
     # Seconds a STEP conversion may run before it is stopped and marked failed.
-    CONVERSION_TIMEOUT_SECONDS = 600
+    CONVERSION_TIMEOUT_SECONDS = 300
     # Address-space cap for one conversion process, in MB.
     CONVERSION_MEMORY_MB = 12 * 1024
     # Conversions run at once (0 = one fewer than the CPUs, at least one).

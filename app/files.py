@@ -21,6 +21,7 @@ def register_file_services(app: Flask) -> None:
     """
     storage = Storage(app.config["UPLOAD_FOLDER"])
     removed = storage.clear_tmp()
+    removed += storage.clear_stale_conversions(float(app.config["CONVERSION_TIMEOUT_SECONDS"]) + 60)
     if removed:
         log.info("removed %d half-written uploads left by a stopped server", removed)
     app.extensions["storage"] = storage

@@ -6,11 +6,9 @@ import json
 import math
 import os
 import re
-import select
 import shutil
 import signal
 import struct
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -19,17 +17,16 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-WORKER_PATH = Path(__file__).resolve().with_name("step_worker.py")
+from utils.step_worker import OUTPUT_NAME, WorkerOutcome, run_worker
+
 # Bytes of the file that looks_like_step needs to see; more is fine.
 STEP_HEAD_BYTES = 1024
-LOG_TAIL_BYTES = 4096
 # The JSON chunk of a GLB is small (tens of KB for big assemblies); this bounds a hostile one.
 GLB_JSON_LIMIT = 64 * 1024 * 1024
-POLL_INTERVAL_MS = 100
-# A crash with this share of the memory cap in use is reported as the cap being hit.
-MEMORY_CRASH_SHARE = 0.5
+# A crash after the child's address space reached this share of the cap is reported as the
+# cap being hit: OpenCASCADE does not always check for failed allocations and then segfaults.
+MEMORY_CRASH_SHARE = 0.8
 _STEP_MAGIC = re.compile(rb"\A(?:\xef\xbb\xbf)?[ \t\r\n]*ISO-10303-21[ \t\r\n]*;")
-_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 _GLB_HEADER = struct.Struct("<4sII")
 _GLB_CHUNK = struct.Struct("<I4s")
 
@@ -55,6 +52,15 @@ class ConversionSettings:
             f"cascadio-{_cascadio_version()}:lin={self.tol_linear!r},ang={self.tol_angular!r},"
             f"rel={int(self.tol_relative)},merge={int(self.merge_primitives)}"
         )
+
+    def cascadio_options(self) -> dict[str, Any]:
+        """Keyword arguments for `cascadio.load`."""
+        return {
+            "tol_linear": self.tol_linear,
+            "tol_angular": self.tol_angular,
+            "tol_relative": self.tol_relative,
+            "merge_primitives": self.merge_primitives,
+        }
 
 
 # Relative tolerance keeps every good fixture, including the 2400-hole plate, within a minute
@@ -83,15 +89,6 @@ class StepConversionError(Exception):
         self.detail = detail  # tail of the converter's own output, for the server log
 
 
-@dataclass(frozen=True)
-class _ChildOutcome:
-    wait_status: int
-    peak_rss_kb: int
-    timed_out: bool
-    output_tail: str
-    report: dict[str, Any] | None
-
-
 def looks_like_step(head: bytes) -> bool:
     """True if `head` (the first STEP_HEAD_BYTES of a file) opens with the ISO-10303-21 header."""
     return _STEP_MAGIC.match(head) is not None
@@ -105,14 +102,18 @@ def convert_step(
     timeout_s: float = 600,
     memory_mb: int = 12288,
 ) -> ConversionResult:
-    """Convert `src` to a GLB at `dst` (atomically), or raise StepConversionError."""
+    """Convert `src` to a GLB at `dst` (atomically), or raise StepConversionError.
+
+    dst's directory must exist; a failed conversion leaves it exactly as it was.
+    """
     started = time.monotonic()
     _check_source(src)
     workdir = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", suffix=".converting", dir=dst.parent))
     try:
-        glb = workdir / "out.glb"
-        outcome = _run_worker(src, glb, workdir / "status.json", settings, timeout_s, memory_mb)
+        options = settings.cascadio_options()
+        outcome = run_worker(src, workdir, options, timeout_s=timeout_s, memory_mb=memory_mb)
         _raise_for_failure(outcome, timeout_s, memory_mb)
+        glb = workdir / OUTPUT_NAME
         meshes, triangles = inspect_glb(glb)
         size = glb.stat().st_size
         os.replace(glb, dst)
@@ -204,139 +205,28 @@ def _cascadio_version() -> str:
         return "unknown"
 
 
-def _worker_argv(
-    src: Path, glb: Path, status: Path, settings: ConversionSettings, memory_mb: int
-) -> list[str]:
-    argv = [sys.executable, "-I", str(WORKER_PATH), str(src.resolve()), str(glb)]
-    argv += ["--status", str(status), "--memory-mb", str(memory_mb)]
-    argv += ["--tol-linear", repr(settings.tol_linear), "--tol-angular", repr(settings.tol_angular)]
-    if settings.tol_relative:
-        argv.append("--tol-relative")
-    if not settings.merge_primitives:
-        argv.append("--no-merge-primitives")
-    return argv
-
-
-def _child_env() -> dict[str, str]:
-    # The child parses untrusted input: it gets no secrets from the server's environment.
-    keep = ("PATH", "TMPDIR", "LD_LIBRARY_PATH")
-    env = {key: os.environ[key] for key in keep if key in os.environ}
-    env["LC_ALL"] = "C.UTF-8"
-    return env
-
-
-def _run_worker(
-    src: Path,
-    glb: Path,
-    status: Path,
-    settings: ConversionSettings,
-    timeout_s: float,
-    memory_mb: int,
-) -> _ChildOutcome:
-    deadline = time.monotonic() + timeout_s
-    read_end, write_end = os.pipe()
-    try:
-        # posix_spawn (not fork) is safe from a threaded server; setsid gives the child its own
-        # process group so a timeout can kill everything it started.
-        pid = os.posix_spawn(
-            sys.executable,
-            _worker_argv(src, glb, status, settings, memory_mb),
-            _child_env(),
-            file_actions=[
-                (os.POSIX_SPAWN_DUP2, write_end, 1),
-                (os.POSIX_SPAWN_DUP2, write_end, 2),
-                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-            ],
-            setsid=True,
-            setsigdef=(signal.SIGPIPE, signal.SIGXFSZ),
-        )
-    finally:
-        os.close(write_end)
-    try:
-        wait_status, peak_rss_kb, timed_out, tail = _supervise(pid, read_end, deadline)
-    finally:
-        os.close(read_end)
-    return _ChildOutcome(wait_status, peak_rss_kb, timed_out, _clean_tail(tail), _read_report(status))
-
-
-def _supervise(pid: int, output: int, deadline: float) -> tuple[int, int, bool, bytes]:
-    """Wait for the child while keeping the tail of its output; kill it at the deadline."""
-    tail = b""
-    poller = select.poll()
-    poller.register(output, select.POLLIN)
-    os.set_blocking(output, False)
-    reaped = False
-    try:
-        while True:
-            if poller.poll(POLL_INTERVAL_MS):
-                chunk = _read_available(output)
-                tail = (tail + chunk)[-LOG_TAIL_BYTES:]
-                if not chunk:  # end of output: keep polling the process, not the pipe
-                    poller.unregister(output)
-            waited, wait_status, usage = os.wait4(pid, os.WNOHANG)
-            if waited:
-                reaped = True
-                tail = (tail + _read_available(output))[-LOG_TAIL_BYTES:]
-                return wait_status, usage.ru_maxrss, False, tail
-            if time.monotonic() >= deadline:
-                wait_status, peak_rss_kb = _kill_and_reap(pid)
-                reaped = True
-                return wait_status, peak_rss_kb, True, tail
-    finally:
-        if not reaped:
-            _kill_and_reap(pid)
-
-
-def _read_available(fd: int) -> bytes:
-    try:
-        return os.read(fd, 65536)
-    except BlockingIOError:
-        return b""
-
-
-def _kill_and_reap(pid: int) -> tuple[int, int]:
-    # The child is not reaped yet, so its process-group id cannot have been reused.
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    _, wait_status, usage = os.wait4(pid, 0)
-    return wait_status, usage.ru_maxrss
-
-
-def _clean_tail(raw: bytes) -> str:
-    text = _ANSI_ESCAPE.sub("", raw.decode("utf-8", errors="replace"))
-    return "\n".join(line.strip() for line in text.splitlines() if line.strip())
-
-
-def _read_report(status: Path) -> dict[str, Any] | None:
-    try:
-        report = json.loads(status.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return report if isinstance(report, dict) else None
-
-
-def _raise_for_failure(outcome: _ChildOutcome, timeout_s: float, memory_mb: int) -> None:
+def _raise_for_failure(outcome: WorkerOutcome, timeout_s: float, memory_mb: int) -> None:
     error = _failure(outcome, timeout_s, memory_mb)
     if error is not None:
         error.detail = outcome.output_tail
         raise error
 
 
-def _failure(outcome: _ChildOutcome, timeout_s: float, memory_mb: int) -> StepConversionError | None:
+def _failure(
+    outcome: WorkerOutcome, timeout_s: float, memory_mb: int
+) -> StepConversionError | None:
     if outcome.timed_out:
         return StepConversionError(
             f"The conversion took longer than {timeout_s:g} s and was stopped.", code="timeout"
         )
-    if os.WIFSIGNALED(outcome.wait_status):
-        return _signal_failure(os.WTERMSIG(outcome.wait_status), outcome.peak_rss_kb, memory_mb)
     report = outcome.report or {}
     status = report.get("status")
-    if status == "ok":
-        return None
     if status == "memory" or "bad_alloc" in outcome.output_tail:
         return _memory_failure(memory_mb)
+    if os.WIFSIGNALED(outcome.wait_status):
+        return _signal_failure(os.WTERMSIG(outcome.wait_status), outcome.peak_vm_kb, memory_mb)
+    if status == "ok":
+        return None
     if status == "empty":
         return StepConversionError(
             "The file could not be read as a STEP model; it may be damaged, truncated or "
@@ -344,9 +234,9 @@ def _failure(outcome: _ChildOutcome, timeout_s: float, memory_mb: int) -> StepCo
             code="unreadable",
         )
     if status == "error":
+        reason = str(report.get("message", "")).strip().rstrip(".") or "unknown error"
         return StepConversionError(
-            f"The STEP file could not be converted: {report.get('message', 'unknown error')}",
-            code="rejected",
+            f"The STEP file could not be converted ({reason}).", code="rejected"
         )
     code = os.waitstatus_to_exitcode(outcome.wait_status)
     return StepConversionError(
@@ -354,16 +244,17 @@ def _failure(outcome: _ChildOutcome, timeout_s: float, memory_mb: int) -> StepCo
     )
 
 
-def _signal_failure(signum: int, peak_rss_kb: int, memory_mb: int) -> StepConversionError:
-    name = signal.Signals(signum).name if signum in signal.valid_signals() else str(signum)
+def _signal_failure(signum: int, peak_vm_kb: int, memory_mb: int) -> StepConversionError:
+    try:
+        name = signal.Signals(signum).name
+    except ValueError:
+        name = f"signal {signum}"
     if signum == signal.SIGKILL:  # not ours (that is a timeout): the kernel's OOM killer
         return StepConversionError(
-            "The converter was killed (SIGKILL), most likely because the server ran out of "
-            "memory.",
+            "The converter was killed (SIGKILL), most likely because the server ran out of memory.",
             code="memory",
         )
-    if peak_rss_kb >= MEMORY_CRASH_SHARE * memory_mb * 1024:
-        # OpenCASCADE does not always check for failed allocations: at the cap it crashes.
+    if peak_vm_kb >= MEMORY_CRASH_SHARE * memory_mb * 1024:
         return _memory_failure(memory_mb, f" (it crashed with {name})")
     return StepConversionError(
         f"The converter crashed ({name}) while reading this file.", code="crashed"
@@ -372,8 +263,7 @@ def _signal_failure(signum: int, peak_rss_kb: int, memory_mb: int) -> StepConver
 
 def _memory_failure(memory_mb: int, how: str = "") -> StepConversionError:
     return StepConversionError(
-        f"The conversion needed more than the {memory_mb} MB memory limit and was "
-        f"stopped{how}.",
+        f"The conversion needed more than the {memory_mb} MB memory limit and was stopped{how}.",
         code="memory",
     )
 

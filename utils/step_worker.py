@@ -1,33 +1,190 @@
-"""Child-process entry point: convert one STEP file to GLB with cascadio, then report."""
+"""The cascadio child process: how the parent launches and watches it, and what it runs."""
 
-# Run only by utils.step_converter as `python -I step_worker.py ...`; it imports nothing from
-# the project so that it works in isolated mode, and it never raises: every outcome ends up in
-# the status file, except the ones that kill the process (signals, the OOM killer).
+# The child half runs as `python -I step_worker.py ...` and imports only the standard library
+# and cascadio, so isolated mode works. Every outcome it can report goes into a status file;
+# signals and the kernel's OOM killer reach the parent through the wait status instead.
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
+import re
 import resource
+import select
+import signal
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+WORKER_PATH = Path(__file__).resolve()
+OUTPUT_NAME = "out.glb"
+STATUS_NAME = "status.json"
+LOG_TAIL_BYTES = 4096
+POLL_INTERVAL_MS = 100
 MESSAGE_LIMIT = 500
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+_VM_PEAK = re.compile(rb"^VmPeak:\s+(\d+) kB", re.MULTILINE)
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def _parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("src", type=Path)
-    parser.add_argument("out", type=Path)
-    parser.add_argument("--status", type=Path, required=True)
-    parser.add_argument("--memory-mb", type=int, required=True)
-    parser.add_argument("--tol-linear", type=float, required=True)
-    parser.add_argument("--tol-angular", type=float, required=True)
-    parser.add_argument("--tol-relative", action="store_true")
-    parser.add_argument("--no-merge-primitives", action="store_true")
-    return parser.parse_args(argv)
+@dataclass(frozen=True)
+class WorkerOutcome:
+    """How the child ended, as seen from the parent."""
+
+    wait_status: int
+    peak_rss_kb: int
+    peak_vm_kb: int  # last sampled peak address-space size, the quantity RLIMIT_AS caps
+    timed_out: bool
+    output_tail: str  # cleaned tail of OpenCASCADE's stdout/stderr
+    report: dict[str, Any] | None  # the status file, if the child got to write it
+
+
+def run_worker(
+    src: Path, workdir: Path, options: dict[str, Any], *, timeout_s: float, memory_mb: int
+) -> WorkerOutcome:
+    """Convert `src` into workdir/OUTPUT_NAME in a child with `cascadio.load(**options)`."""
+    deadline = time.monotonic() + timeout_s
+    argv = [sys.executable, "-I", str(WORKER_PATH), str(src.resolve()), str(workdir.resolve())]
+    argv += ["--memory-mb", str(memory_mb), "--parent-pid", str(os.getpid())]
+    argv += ["--options", json.dumps(options)]
+    pid, output = _spawn(argv)
+    try:
+        supervisor = _Supervisor(pid, output)
+        wait_status, peak_rss_kb, timed_out = supervisor.wait(deadline)
+    finally:
+        os.close(output)
+    return WorkerOutcome(
+        wait_status=wait_status,
+        peak_rss_kb=peak_rss_kb,
+        peak_vm_kb=supervisor.peak_vm_kb,
+        timed_out=timed_out,
+        output_tail=_clean_tail(supervisor.tail),
+        report=_read_report(workdir / STATUS_NAME),
+    )
+
+
+def _spawn(argv: list[str]) -> tuple[int, int]:
+    # posix_spawn (not fork) is safe from a threaded server; setsid gives the child its own
+    # process group, so a timeout kills everything it started.
+    read_end, write_end = os.pipe()
+    try:
+        pid = os.posix_spawn(
+            argv[0],
+            argv,
+            _child_env(),
+            file_actions=[
+                (os.POSIX_SPAWN_DUP2, write_end, 1),
+                (os.POSIX_SPAWN_DUP2, write_end, 2),
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+            ],
+            setsid=True,
+            setsigdef=(signal.SIGPIPE, signal.SIGXFSZ),
+        )
+    except BaseException:
+        os.close(read_end)
+        raise
+    finally:
+        os.close(write_end)
+    return pid, read_end
+
+
+def _child_env() -> dict[str, str]:
+    # The child parses untrusted input: it gets none of the server's secrets.
+    env = {key: os.environ[key] for key in ("PATH", "TMPDIR") if key in os.environ}
+    env["LC_ALL"] = "C.UTF-8"
+    return env
+
+
+class _Supervisor:
+    """Waits for one child, keeping the tail of its output and its peak address-space size."""
+
+    def __init__(self, pid: int, output: int) -> None:
+        self.pid = pid
+        self.output = output
+        self.tail = b""
+        self.peak_vm_kb = 0
+        self._poller = select.poll()
+
+    def wait(self, deadline: float) -> tuple[int, int, bool]:
+        """Return (wait status, peak RSS in kB, timed out); the child is reaped in every case."""
+        try:
+            os.set_blocking(self.output, False)
+            self._poller.register(self.output, select.POLLIN)
+            while True:
+                self._collect()
+                waited, wait_status, usage = os.wait4(self.pid, os.WNOHANG)
+                if waited:
+                    self._append(_read_available(self.output))
+                    return wait_status, usage.ru_maxrss, False
+                if time.monotonic() >= deadline:
+                    return (*_kill_and_reap(self.pid), True)
+        except BaseException:
+            _kill_and_reap(self.pid)
+            raise
+
+    def _collect(self) -> None:
+        if self._poller.poll(POLL_INTERVAL_MS):
+            chunk = _read_available(self.output)
+            if not chunk:  # end of output: from now on the poll only paces the loop
+                self._poller.unregister(self.output)
+            self._append(chunk)
+        self.peak_vm_kb = max(self.peak_vm_kb, _vm_peak_kb(self.pid))
+
+    def _append(self, chunk: bytes) -> None:
+        self.tail = (self.tail + chunk)[-LOG_TAIL_BYTES:]
+
+
+def _read_available(fd: int) -> bytes:
+    try:
+        return os.read(fd, 65536)
+    except BlockingIOError:
+        return b""
+
+
+def _vm_peak_kb(pid: int) -> int:
+    try:
+        match = _VM_PEAK.search(Path(f"/proc/{pid}/status").read_bytes())
+    except OSError:
+        return 0
+    return int(match.group(1)) if match else 0
+
+
+def _kill_and_reap(pid: int) -> tuple[int, int]:
+    # The child is not reaped yet, so its process-group id cannot have been reused.
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    _, wait_status, usage = os.wait4(pid, 0)
+    return wait_status, usage.ru_maxrss
+
+
+def _clean_tail(raw: bytes) -> str:
+    text = _ANSI_ESCAPE.sub("", raw.decode("utf-8", errors="replace"))
+    return "\n".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _read_report(status: Path) -> dict[str, Any] | None:
+    try:
+        report = json.loads(status.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return report if isinstance(report, dict) else None
+
+
+# ---- child side -------------------------------------------------------------------------
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    # If the server dies mid-conversion nobody enforces the timeout any more, and a hostile file
+    # can keep this process spinning for ever: have the kernel kill it instead.
+    ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the parent was already gone before prctl took effect
+        os._exit(1)
 
 
 def _limit_resources(memory_mb: int) -> None:
@@ -37,21 +194,14 @@ def _limit_resources(memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def _convert(args: argparse.Namespace) -> dict[str, Any]:
+def _convert(src: Path, workdir: Path, options: dict[str, Any]) -> dict[str, Any]:
     # Imported after the memory cap is set, so OpenCASCADE's start-up counts against it too.
     import cascadio
 
-    glb = cascadio.load(
-        args.src.read_bytes(),
-        file_type="step",
-        tol_linear=args.tol_linear,
-        tol_angular=args.tol_angular,
-        tol_relative=args.tol_relative,
-        merge_primitives=not args.no_merge_primitives,
-    )
+    glb = cascadio.load(src.read_bytes(), file_type="step", **options)
     if not glb:
         return {"status": "empty"}
-    with args.out.open("wb") as handle:
+    with (workdir / OUTPUT_NAME).open("wb") as handle:
         handle.write(glb)
         handle.flush()
         os.fsync(handle.fileno())
@@ -61,20 +211,26 @@ def _convert(args: argparse.Namespace) -> dict[str, Any]:
 def _run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         _limit_resources(args.memory_mb)
-        return _convert(args)
+        return _convert(args.src, args.workdir, json.loads(args.options))
     except MemoryError:
         return {"status": "memory"}
-    except Exception as exc:  # noqa: BLE001 - any failure is reported to the parent, not raised
-        return {"status": "error", "message": f"{type(exc).__name__}: {exc}"[:MESSAGE_LIMIT]}
+    except Exception as exc:  # every failure, whatever its type, is reported to the parent
+        return {"status": "error", "type": type(exc).__name__, "message": str(exc)[:MESSAGE_LIMIT]}
 
 
 def main(argv: list[str]) -> int:
-    """Convert, then write the outcome as JSON to the status file; exit 0 if it was written."""
-    args = _parse_args(argv)
-    result = _run(args)
-    result["peak_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    sys.stdout.flush()
-    args.status.write_text(json.dumps(result), encoding="utf-8")
+    """Child entry point: convert, then write the outcome as JSON to workdir/STATUS_NAME."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("src", type=Path)
+    parser.add_argument("workdir", type=Path)
+    parser.add_argument("--memory-mb", type=int, required=True)
+    parser.add_argument("--parent-pid", type=int, required=True)
+    parser.add_argument("--options", default="{}", help="JSON keyword arguments for cascadio.load")
+    args = parser.parse_args(argv)
+    _die_with_parent(args.parent_pid)
+    report = _run(args)
+    report["peak_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    (args.workdir / STATUS_NAME).write_text(json.dumps(report), encoding="utf-8")
     return 0
 
 

@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,6 +122,18 @@ class Storage:
                 shutil.rmtree(folder, ignore_errors=True)
                 removed += 1
         return removed
+
+    def clear_stale_conversions(self, older_than_s: float) -> int:
+        """Remove work folders of conversions whose server was killed (the converter kills
+        its child with the parent); a live conversion is never older than its timeout."""
+        models = self.root / "models"
+        if not models.is_dir():
+            return 0
+        cutoff = time.time() - older_than_s
+        stale = [p for p in models.glob(".*.converting") if p.stat().st_mtime < cutoff]
+        for folder in stale:
+            shutil.rmtree(folder, ignore_errors=True)
+        return len(stale)
 
     def remove_part(self, part_uuid: str) -> None:
         shutil.rmtree(self.part_dir(part_uuid), ignore_errors=True)
