@@ -175,6 +175,30 @@ def make_app(tmp_path: Path):
             db.engine.dispose()
 
 
+@pytest.fixture
+def act(client, auth_headers):
+    """POST a workflow action; returns (status, body)."""
+
+    def post(part_id: int, action: str, body: Any = None) -> tuple[int, Any]:
+        kwargs = {} if body is None else {"json": body}
+        response = client.post(f"/api/parts/{part_id}/{action}", headers=auth_headers, **kwargs)
+        return response.status_code, response.get_json()
+
+    return post
+
+
+@pytest.fixture
+def fetch(client, auth_headers):
+    """The part as GET returns it now."""
+
+    def get(part_id: int) -> dict[str, Any]:
+        response = client.get(f"/api/parts/{part_id}", headers=auth_headers)
+        assert response.status_code == 200
+        return response.get_json()
+
+    return get
+
+
 class LiveServer:
     """The app under a real waitress server on 127.0.0.1, in a background thread."""
 

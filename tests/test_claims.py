@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import json
 import threading
-import time
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,28 +12,6 @@ from urllib.parse import urlsplit
 import pytest
 
 CLAIMERS = 24
-
-
-@pytest.fixture
-def act(client, auth_headers):
-    """POST a workflow action; returns (status, body)."""
-
-    def post(part_id: int, action: str, body: Any = None) -> tuple[int, Any]:
-        kwargs = {} if body is None else {"json": body}
-        response = client.post(f"/api/parts/{part_id}/{action}", headers=auth_headers, **kwargs)
-        return response.status_code, response.get_json()
-
-    return post
-
-
-@pytest.fixture
-def fetch(client, auth_headers):
-    def get(part_id: int) -> dict[str, Any]:
-        response = client.get(f"/api/parts/{part_id}", headers=auth_headers)
-        assert response.status_code == 200
-        return response.get_json()
-
-    return get
 
 
 def aware(value: str) -> datetime:

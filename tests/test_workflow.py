@@ -14,30 +14,6 @@ VIEWS_MANIFEST = {
 
 
 @pytest.fixture
-def act(client, auth_headers):
-    """POST a workflow action; returns (status, body)."""
-
-    def post(part_id: int, action: str, body: Any = None) -> tuple[int, Any]:
-        kwargs = {} if body is None else {"json": body}
-        response = client.post(f"/api/parts/{part_id}/{action}", headers=auth_headers, **kwargs)
-        return response.status_code, response.get_json()
-
-    return post
-
-
-@pytest.fixture
-def fetch(client, auth_headers):
-    """The part as GET returns it now."""
-
-    def get(part_id: int) -> dict[str, Any]:
-        response = client.get(f"/api/parts/{part_id}", headers=auth_headers)
-        assert response.status_code == 200
-        return response.get_json()
-
-    return get
-
-
-@pytest.fixture
 def put(client, auth_headers):
     def update(part_id: int, body: dict[str, Any]) -> dict[str, Any]:
         response = client.put(f"/api/parts/{part_id}", json=body, headers=auth_headers)
