@@ -42,7 +42,6 @@ def _derived_settings(settings: dict[str, Any]) -> dict[str, Any]:
         "DEBUG": settings["FLASK_ENV"] == "development",
         # Our 429 body and Retry-After say what a client needs; per-response headers add noise.
         "RATELIMIT_HEADERS_ENABLED": False,
-        "RATELIMIT_KEY_PREFIX": "aerie",
         "API_TITLE": "Aerie Part Management",
         "API_VERSION": "1.0",
         "OPENAPI_VERSION": "3.0.3",

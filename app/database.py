@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, has_request_context, request
-from sqlalchemy import event, insert, inspect, select
+from sqlalchemy import event, insert, inspect, select, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 FIRST_REVISION = "0001"
+MIGRATION_LOCK_ID = 724_170_001  # any fixed number; PostgreSQL advisory locks are global
 
 
 def configure_engine_events(app: Flask) -> None:
@@ -85,18 +89,52 @@ def _seed_revision_row(name: str, revision_cls: Any) -> None:
 def upgrade_schema(app: Flask) -> None:
     """Bring the schema to the newest migration (a no-op when it is already there).
 
-    A database made by create_all before migrations existed is stamped with the first
-    revision, whose schema it has, and upgraded from there.
+    Several workers may start at once (gunicorn -w 4): a lock lets one migrate while the
+    others wait and then find nothing to do. A database made by create_all before
+    migrations existed is stamped with the first revision, whose schema it has.
     """
     from flask_migrate import stamp, upgrade
 
     directory = app.config["MIGRATIONS_DIR"]
-    tables = set(inspect(db.engine).get_table_names())
-    if "parts" in tables and "alembic_version" not in tables:
-        stamp(directory=directory, revision=FIRST_REVISION)
-    try:
+    with _migration_lock():
+        tables = set(inspect(db.engine).get_table_names())
+        if "parts" in tables and "alembic_version" not in tables:
+            stamp(directory=directory, revision=FIRST_REVISION)
         upgrade(directory=directory)
-    except SQLAlchemyError:
-        # Another worker may have been upgrading at the same moment: its result counts.
-        db.session.rollback()
-        upgrade(directory=directory)
+
+
+@contextmanager
+def _migration_lock() -> Iterator[None]:
+    """One migrating process at a time: a file lock for SQLite, the server's own lock else."""
+    engine = db.engine
+    if engine.dialect.name == "sqlite":
+        with _file_lock(engine.url.database):
+            yield
+        return
+    take, release = {
+        "postgresql": ("SELECT pg_advisory_lock(:id)", "SELECT pg_advisory_unlock(:id)"),
+    }.get(engine.dialect.name, ("SELECT GET_LOCK(:name, 300)", "SELECT RELEASE_LOCK(:name)"))
+    params = {"id": MIGRATION_LOCK_ID, "name": "aerie_migrations"}
+    with engine.connect() as connection:
+        connection.execute(text(take), params)
+        connection.commit()
+        try:
+            yield
+        finally:
+            connection.execute(text(release), params)
+            connection.commit()
+
+
+@contextmanager
+def _file_lock(database: str | None) -> Iterator[None]:
+    if not database or database == ":memory:" or os.name == "nt":
+        yield  # nothing to share, or Windows (one waitress process there)
+        return
+    import fcntl
+
+    with open(f"{database}.migrate-lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

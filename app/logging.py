@@ -55,6 +55,9 @@ def configure_logging(app: Flask) -> None:
         for handler in handlers:
             handler.setFormatter(formatter)
             logger.addHandler(handler)
+        # Our handlers print these lines; a server that also configured the root logger
+        # (waitress-serve) would print them twice. Tests keep propagation for caplog.
+        logger.propagate = app.config["FLASK_ENV"] == "testing"
     app.before_request(_start_request)
     app.after_request(_finish_request)
 

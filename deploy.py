@@ -1,0 +1,299 @@
+#!/usr/bin/env python3
+"""Start the backend: `deploy.py dev|prod-waitress|prod-gunicorn|prod-gevent [--port] [--host]`."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import importlib.util
+import json
+import logging
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any, NoReturn
+
+PROJECT_DIR = Path(__file__).resolve().parent
+if str(PROJECT_DIR) not in sys.path:
+    sys.path.insert(0, str(PROJECT_DIR))
+
+import config  # noqa: E402 - needs the project folder on sys.path
+import create_config  # noqa: E402
+
+MODES = ("dev", "prod-waitress", "prod-gunicorn", "prod-gevent")
+DEV_PORT, PROD_PORT = 5000, 8000
+# More sync workers than this only add memory: SQLite has one writer, and a shop server is small.
+MAX_DEFAULT_WORKERS = 8
+# Downloads that wait for a STEP conversion hold a thread; keep others answering meanwhile.
+DEFAULT_WAITRESS_THREADS = 8
+# Seconds gunicorn gives running requests after SIGTERM before it kills the workers.
+GRACEFUL_TIMEOUT_SECONDS = 30
+# A 200 MB upload over shop Wi-Fi must not be killed as a hung worker.
+WORKER_TIMEOUT_SECONDS = 120
+# The path without the query string (it may hold api_key) and without the referrer; the
+# worker's pid says which process served a request.
+ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms pid=%(p)s'
+EPILOG = """\
+Settings come from the environment, then config.json ($CONFIG_FILE), then defaults; --port
+and --host beat both. Production modes generate a SECRET_KEY into config.json (0600) when
+none is set. Exit status: 1 when the server cannot start here (busy port, missing server
+package), 2 for a configuration error.
+"""
+# Internal first argument: deploy.py re-executes itself as the waitress server process.
+WAITRESS_ENTRY = "_serve-waitress"
+
+
+class DeployError(Exception):
+    """A reason not to start; the message is one line."""
+
+
+def say(message: str) -> None:
+    print(f"deploy: {message}", file=sys.stderr, flush=True)
+
+
+def port_number(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError("a port is a number from 1 to 65535")
+    return value
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, epilog=EPILOG)
+    parser.add_argument("mode", choices=MODES, help="which server to run")
+    parser.add_argument("--port", type=port_number, help="default: PORT, else 5000 dev / 8000")
+    parser.add_argument("--host", help="interface to listen on (default: HOST, else 0.0.0.0)")
+    parser.add_argument("--workers", type=positive, help="gunicorn workers (2 x CPUs + 1, max 8)")
+    parser.add_argument("--threads", type=positive, help="waitress threads (8); gunicorn: gthread")
+    parser.add_argument(
+        "--graceful-timeout",
+        type=positive,
+        default=GRACEFUL_TIMEOUT_SECONDS,
+        help="seconds gunicorn lets requests finish after SIGTERM",
+    )
+    return parser.parse_args(argv)
+
+
+def read_config_values(path: Path) -> dict[str, Any]:
+    """config.json as stored (unknown keys too, so a rewrite keeps them); {} when absent."""
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise config.ConfigError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise config.ConfigError(f"{path} must hold a JSON object")
+    return data
+
+
+def ensure_secret_key(path: Path, stored: dict[str, Any]) -> None:
+    """Generate and store a key when neither the environment nor config.json has one."""
+    if os.environ.get("SECRET_KEY") or stored.get("SECRET_KEY"):
+        return
+    key = secrets.token_urlsafe(48)
+    # A configuration refused for another reason must not leave a new file behind.
+    config.load_settings("production", {"SECRET_KEY": key})
+    try:
+        create_config.write_config_atomically(path, {**stored, "SECRET_KEY": key})
+    except OSError as exc:
+        raise DeployError(
+            f"cannot store a new SECRET_KEY in {path}: {exc.strerror or exc}"
+        ) from exc
+    say(f"no SECRET_KEY was set: generated one and stored it in {path} (mode 0600)")
+
+
+def resolve_address(
+    args: argparse.Namespace, settings: dict[str, Any], stored: dict[str, Any]
+) -> tuple[str, int]:
+    """(host, port): the command line, else the environment, else config.json, else defaults."""
+    host = args.host or str(settings["HOST"])
+    if args.port:
+        return host, args.port
+    if os.environ.get("PORT") or "PORT" in stored:
+        return host, int(settings["PORT"])
+    return host, DEV_PORT if args.mode == "dev" else PROD_PORT
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Fail early, with a reason, when the server could not listen there."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as exc:
+        raise DeployError(f"cannot listen on host {host!r}: {exc.strerror}") from exc
+    with socket.socket(family, kind, proto) as probe:
+        # The servers set SO_REUSEADDR as well; on Windows it would allow a busy port.
+        if os.name != "nt":
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise DeployError(port_problem(host, port, exc)) from exc
+
+
+def port_problem(host: str, port: int, exc: OSError) -> str:
+    if exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)):
+        return f"port {port} on {host} is already in use (another server?); stop it or pass --port"
+    if exc.errno == errno.EACCES:
+        return f"not allowed to listen on port {port} (below 1024 needs privileges); pass --port"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"{host} is not an address of this machine; pass --host"
+    return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+
+
+def prepare_database(config_name: str) -> None:
+    """Build the app once (it checks the configuration), then apply migrations if any."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from app.extensions import db
+
+    application = create_app(config_name)
+    migrations = Path(application.config["MIGRATIONS_DIR"])
+    with application.app_context():
+        if (migrations / "env.py").is_file():
+            say(f"bringing the database to the newest migration in {migrations}")
+            upgrade(directory=str(migrations))
+        else:
+            say(f"no migrations in {migrations} yet: skipped (the app creates missing tables)")
+        db.engine.dispose()
+
+
+def default_workers() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        cpus = len(os.sched_getaffinity(0))  # the CPUs this process may use (containers)
+    else:
+        cpus = os.cpu_count() or 1
+    return min(2 * cpus + 1, MAX_DEFAULT_WORKERS)
+
+
+def require_module(name: str, hint: str) -> None:
+    if importlib.util.find_spec(name) is None:
+        raise DeployError(f"{name} is not installed in {sys.prefix}: {hint}")
+
+
+def gunicorn_command(args: argparse.Namespace, host: str, port: int) -> list[str]:
+    if os.name == "nt":
+        raise DeployError("gunicorn does not run on Windows: use prod-waitress")
+    require_module("gunicorn", f"{sys.executable} -m pip install -r requirements.txt")
+    command = [sys.executable, "-m", "gunicorn", "--pythonpath", str(PROJECT_DIR)]
+    command += ["--bind", f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
+    command += ["--workers", str(args.workers or default_workers())]
+    command += ["--graceful-timeout", str(args.graceful_timeout)]
+    command += ["--timeout", str(WORKER_TIMEOUT_SECONDS)]
+    # The app writes its own access line with api_key redacted; gunicorn's stays off, and
+    # if an operator turns it on it still leaves out the query string.
+    command += ["--access-logformat", ACCESS_LOG_FORMAT]
+    if args.mode == "prod-gevent":
+        hint = f"it is not in requirements.txt; run {sys.executable} -m pip install gevent"
+        require_module("gevent", hint)
+        command += ["--worker-class", "gevent"]
+    elif args.threads:
+        command += ["--threads", str(args.threads)]
+    return [*command, "run_prod:app"]
+
+
+def server_command(args: argparse.Namespace, host: str, port: int) -> list[str]:
+    if args.mode == "dev":
+        # run.py reads HOST and PORT from the environment, which beats config.json.
+        os.environ.update(HOST=host, PORT=str(port))
+        return [sys.executable, str(PROJECT_DIR / "run.py")]
+    if args.mode == "prod-waitress":
+        require_module("waitress", f"{sys.executable} -m pip install -r requirements.txt")
+        threads = str(args.threads or DEFAULT_WAITRESS_THREADS)
+        entry = [sys.executable, str(Path(__file__).resolve()), WAITRESS_ENTRY]
+        return [*entry, "--host", host, "--port", str(port), "--threads", threads]
+    return gunicorn_command(args, host, port)
+
+
+def exec_server(command: list[str]) -> NoReturn:
+    """Replace this process, so the service manager's signals reach the server itself."""
+    say("starting: " + " ".join(command))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if os.name == "nt":
+        # Windows has no real exec: os.execv would return to the shell at once.
+        sys.exit(subprocess.call(command))  # noqa: S603 - our own interpreter and arguments
+    os.execv(command[0], command)  # noqa: S606 - our own interpreter and arguments
+
+
+def config_name_for(mode: str) -> str:
+    # config.json written for the server says production; the dev mode means development.
+    if mode == "dev":
+        return os.environ.get("FLASK_ENV") or "development"
+    return "production"
+
+
+def prepare(args: argparse.Namespace) -> list[str]:
+    """Every check and start-up step; returns the server command to exec."""
+    config_name = config_name_for(args.mode)
+    os.environ["FLASK_ENV"] = config_name  # the server process reads the same settings
+    path = create_config.output_path(None)
+    stored = read_config_values(path)
+    if config_name == "production":
+        ensure_secret_key(path, stored)
+    settings = config.load_settings(config_name)
+    host, port = resolve_address(args, settings, stored)
+    check_port_free(host, port)
+    command = server_command(args, host, port)
+    prepare_database(config_name)
+    return command
+
+
+def serve_waitress(argv: Sequence[str]) -> int:
+    """The prod-waitress server process: SIGTERM stops it after running requests finish."""
+    parser = argparse.ArgumentParser(prog=f"deploy.py {WAITRESS_ENTRY}")
+    parser.add_argument("--host", required=True)
+    parser.add_argument("--port", type=port_number, required=True)
+    parser.add_argument("--threads", type=positive, default=DEFAULT_WAITRESS_THREADS)
+    args = parser.parse_args(argv)
+    # waitress stops accepting and waits (up to 5 s) for running requests on SystemExit.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    from waitress import serve
+
+    from run_prod import app
+
+    # serve() gives the root logger a handler for its own lines; the app's logger has its own.
+    logging.getLogger("aerie").propagate = False
+    logging.getLogger("waitress").setLevel(logging.INFO)  # as waitress-serve does
+    serve(app, host=args.host, port=args.port, threads=args.threads)
+    return 0
+
+
+def _exit_on_signal(_signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == [WAITRESS_ENTRY]:
+        return serve_waitress(argv[1:])
+    args = parse_args(argv)
+    try:
+        command = prepare(args)
+    except config.ConfigError as exc:
+        say(f"configuration error: {exc}")
+        return 2
+    except DeployError as exc:
+        say(str(exc))
+        return 1
+    exec_server(command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
