@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.extensions import api, cors, db, limiter, migrate
@@ -15,6 +16,8 @@ from config import PROJECT_ROOT, ConfigError, load_settings
 def create_app(config_name: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app; config_name is development, testing or production."""
     app = Flask(__name__, static_folder=None)
+    # An API with a key header keeps no cookie session (SECRET_KEY is the API key here).
+    app.session_interface = NoCookieSessions()
     settings = load_settings(config_name, overrides)
     app.config.update(settings)
     # Derived values fill in extension settings the caller did not set explicitly.
@@ -28,6 +31,13 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     _prepare_database(app)
     _register_file_services(app)
     return app
+
+
+class NoCookieSessions(SecureCookieSessionInterface):
+    """Never reads or writes a session cookie: Flask hands views a null session."""
+
+    def open_session(self, app: Flask, request: Any) -> None:  # type: ignore[override]
+        return None
 
 
 def _derived_settings(settings: dict[str, Any]) -> dict[str, Any]:

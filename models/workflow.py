@@ -9,7 +9,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from models.revision import bump_parts_revision
-from models.types import utcnow
+from models.types import MAX_PART_ID, utcnow
 from utils.errors import ConflictError, NotFoundError
 
 HAND_WORKERS = "handWorkers"
@@ -93,6 +93,8 @@ def claim_part(session: Session, part_cls: Any, part_id: int, name: str) -> Any:
     The conditional UPDATE is the first statement of the transaction, so the database
     decides the race; re-claiming by the same person changes nothing but the status.
     """
+    if not 0 < part_id <= MAX_PART_ID:
+        raise NotFoundError("Part not found")
     now = utcnow()
     unclaimed = or_(part_cls.assigned.is_(None), part_cls.assigned == "")
     won = session.execute(

@@ -11,9 +11,13 @@ from flask import request  # noqa: E402
 
 from routes import auth, files, parts, stats, views, workflow  # noqa: E402,F401
 from utils.errors import UnsupportedMediaTypeError  # noqa: E402
+from utils.rate_limits import enforce_default_limit  # noqa: E402
 
 # Endpoints whose bodies are multipart uploads rather than JSON.
 MULTIPART_ENDPOINTS = {"parts.upload_file", "parts.upload_views"}
+
+
+parts_bp.before_request(enforce_default_limit)
 
 
 @parts_bp.before_request

@@ -34,7 +34,7 @@ def upload_file(part_id: int) -> Any:
     part = get_part_or_404(db.session, part_id)
     replaced = attach_upload(db.session, part, request.files.get("file"))
     db.session.commit()
-    finish_replacement(part, replaced)
+    finish_replacement(db.session, part, replaced)
     current_app.extensions["conversion_runner_notify"]()
     response = jsonify(upload_summary(part))
     response.status_code = 201

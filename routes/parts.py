@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app
+from marshmallow import ValidationError as FieldError
 
 from app.extensions import db
 from models.part import Part
 from models.queries import PartQuery, get_part_or_404
 from routes import parts_bp
-from routes.responses import check_if_match, json_bytes, message, part_response
+from routes.responses import check_if_match, json_bytes, message, part_etag, part_response
 from utils.auth import require_api_key
+from utils.errors import ValidationError
+from utils.fields import check_text
 from utils.part_files import remove_part_files
-from utils.part_list import render_part_list
+from utils.part_list import render_part, render_part_list
 from utils.schemas import (
     SORT_FIELDS,
     MessageSchema,
@@ -56,6 +59,10 @@ def list_parts(args: dict[str, Any]) -> Any:
 @parts_bp.response(200, PartListSchema)
 def list_category(args: dict[str, Any], category: str) -> Any:
     """List the parts of one category (the path wins over a category parameter)."""
+    try:
+        check_text("category", category)
+    except FieldError as error:
+        raise ValidationError(str(error.messages[0]), field="category") from error
     return list_response(args, category=category)
 
 
@@ -77,7 +84,8 @@ def create_part(fields: dict[str, Any]) -> Any:
 @parts_bp.response(200, PartSchema)
 def get_part(part_id: int) -> Any:
     """Read one part."""
-    return part_response(get_part_or_404(db.session, part_id)).make_conditional(request)
+    rendered = render_part(db.session, part_id, part_etag)
+    return json_bytes(rendered.body, rendered.etag)
 
 
 @parts_bp.route("/<int:part_id>", methods=["PUT"])

@@ -41,7 +41,9 @@ def test_backup_retention_removes_old_files_but_keeps_newest(make_app, tmp_path)
     old.write_bytes(b"old")
     ancient = time.time() - 30 * 86400
     os.utime(old, (ancient, ancient))
-    result = app.test_cli_runner().invoke(args=["backup", "--dest", str(folder), "--keep-days", "7"])
+    result = app.test_cli_runner().invoke(
+        args=["backup", "--dest", str(folder), "--keep-days", "7"]
+    )
     assert result.exit_code == 0, result.output
     remaining = list(folder.glob(f"*{BACKUP_SUFFIX}"))
     assert old not in remaining and len(remaining) == 1

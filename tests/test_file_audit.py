@@ -7,7 +7,9 @@ STEP_HEAD = b"ISO-10303-21;\nHEADER;\nENDSEC;\nDATA;\nENDSEC;\nEND-ISO-10303-21;
 
 def _upload(client, headers, part_id, name="a.step", data=STEP_HEAD):
     return client.post(
-        f"/api/parts/{part_id}/upload", headers=headers, content_type="multipart/form-data",
+        f"/api/parts/{part_id}/upload",
+        headers=headers,
+        content_type="multipart/form-data",
         data={"file": (io.BytesIO(data), name)},
     )
 
@@ -16,8 +18,9 @@ def test_files_command_reports_and_cleans_orphans(make_app):
     app = make_app()
     client = app.test_client()
     headers = {"X-API-Key": app.config["SECRET_KEY"]}
-    part = client.post("/api/parts/", json={"material": "Al", "subsystem": "D"},
-                       headers=headers).get_json()
+    part = client.post(
+        "/api/parts/", json={"material": "Al", "subsystem": "D"}, headers=headers
+    ).get_json()
     assert _upload(client, headers, part["id"]).status_code == 201
     storage = app.extensions["storage"]
     orphan_dir = storage.part_dir("0000dead-0000-0000-0000-000000000000")
@@ -48,8 +51,9 @@ def test_files_command_reports_part_whose_file_is_missing(make_app):
     app = make_app()
     client = app.test_client()
     headers = {"X-API-Key": app.config["SECRET_KEY"]}
-    part = client.post("/api/parts/", json={"material": "Al", "subsystem": "D"},
-                       headers=headers).get_json()
+    part = client.post(
+        "/api/parts/", json={"material": "Al", "subsystem": "D"}, headers=headers
+    ).get_json()
     _upload(client, headers, part["id"])
     for path in app.extensions["storage"].part_dir(part["uuid"]).iterdir():
         path.unlink()

@@ -14,6 +14,7 @@ from limits import parse
 
 from app.extensions import limiter
 from utils.errors import AuthenticationError, RateLimitedError
+from utils.rate_limits import limit_scope
 
 F = TypeVar("F", bound=Callable[..., Any])
 KEY_REQUIRED_DETAILS = (
@@ -49,10 +50,10 @@ def _failure_limit() -> Any:
 
 def _seconds_until_unlocked(client: str) -> float | None:
     """None while the client may still try; else how long it must wait."""
-    item = _failure_limit()
-    if limiter.limiter.test(item, "auth-failure", client):
+    item, scope = _failure_limit(), limit_scope("auth-failure", client)
+    if limiter.limiter.test(item, *scope):
         return None
-    reset_at, _remaining = limiter.limiter.get_window_stats(item, "auth-failure", client)
+    reset_at, _remaining = limiter.limiter.get_window_stats(item, *scope)
     return max(reset_at - time.time(), 1.0)
 
 
@@ -68,7 +69,7 @@ def check_api_key() -> None:
     if not given:
         raise AuthenticationError("API key required", details=KEY_REQUIRED_DETAILS)
     if not keys_match(given, current_app.config.get("SECRET_KEY")):
-        limiter.limiter.hit(_failure_limit(), "auth-failure", client)
+        limiter.limiter.hit(_failure_limit(), *limit_scope("auth-failure", client))
         raise AuthenticationError("Invalid API key", details="The provided API key is not valid")
 
 

@@ -93,6 +93,11 @@ class RateLimitedError(ApiError):
     status_code = 429
     code = "rate_limited"
 
-    def __init__(self, message: str, *, retry_after: float, **extra: Any) -> None:
+    def __init__(
+        self, message: str, *, retry_after: float, advice: str | None = None, **extra: Any
+    ) -> None:
         super().__init__(message, retry_after=round(max(retry_after, 0.0), 3), **extra)
+        if advice:
+            # Today's 429 body puts the human sentence under "message".
+            self.extra["message"] = advice
         self.retry_after = max(retry_after, 0.0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app, has_app_context
@@ -14,12 +15,27 @@ MAX_AMOUNT = 1_000_000
 _UNSAFE_NAME_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
 
 
+def check_text(label: str, text: str) -> None:
+    """Refuse what some database cannot store: NUL characters and lone surrogates."""
+    if "\x00" in text:
+        raise ValidationError(f"{label} must not contain NUL characters")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationError(f"{label} must be valid Unicode text") from exc
+
+
 class RequiredText(fields.Field):
     """A string that must not be blank; `label` names it in messages."""
 
     def __init__(
-        self, label: str, *, max_length: int, strip: bool = False,
-        missing_message: str | None = None, **kwargs: Any,
+        self,
+        label: str,
+        *,
+        max_length: int,
+        strip: bool = False,
+        missing_message: str | None = None,
+        **kwargs: Any,
     ) -> None:
         message = missing_message or f"{label} is required"
         super().__init__(
@@ -37,6 +53,7 @@ class RequiredText(fields.Field):
             raise ValidationError(self.message)
         if self.strip:
             text = text.strip()
+        check_text(self.label, text)
         if len(text) > self.max_length:
             raise ValidationError(f"{self.label} must be at most {self.max_length} characters")
         return text
@@ -55,6 +72,7 @@ class OptionalText(fields.Field):
         text = str(value)
         if not text.strip():
             return None
+        check_text(self.label, text)
         if len(text) > self.max_length:
             raise ValidationError(f"{self.label} must be at most {self.max_length} characters")
         return text
@@ -133,10 +151,36 @@ class MiscInfo(fields.Field):
         if not isinstance(value, dict):
             raise ValidationError("misc_info must be an object")
         cleaned = {str(key): item for key, item in value.items() if item is not None}
+        try:
+            # NaN/Infinity are not JSON and lone surrogates not UTF-8: the databases refuse both.
+            encoded = json.dumps(
+                cleaned, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+            ).encode("utf-8")
+        except (ValueError, UnicodeEncodeError) as exc:
+            raise ValidationError("misc_info must hold only valid JSON text and numbers") from exc
         limit = _misc_info_limit()
-        if len(json.dumps(cleaned, separators=(",", ":"))) > limit:
+        if len(encoded) > limit:
             raise ValidationError(f"misc_info must be at most {limit} bytes of JSON")
         return cleaned or None
+
+
+class UTCTimestamp(fields.AwareDateTime):
+    """An ISO-8601 date-time (no offset means UTC), returned in UTC."""
+
+    def __init__(self, label: str, **kwargs: Any) -> None:
+        super().__init__(
+            default_timezone=UTC,
+            allow_none=True,
+            error_messages={"invalid": f"{label} must be an ISO-8601 date-time"},
+            **kwargs,
+        )
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError as exc:  # e.g. 0001-01-01T00:00+05:00 has no UTC year
+            raise self.make_error("invalid") from exc
 
 
 def _misc_info_limit() -> int:

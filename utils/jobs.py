@@ -108,6 +108,7 @@ class ConversionRunner:
     def _convert(self, key: str) -> None:
         from app.extensions import db
         from models.conversion import finish_job
+        from utils.part_files import remove_unused_model
         from utils.step_converter import StepConversionError
 
         error, size = None, None
@@ -118,9 +119,15 @@ class ConversionRunner:
         except OSError as exc:
             log.exception("conversion %s: file error", key)
             error = f"The file could not be read or written ({exc.strerror or exc})"
+        except Exception:  # noqa: BLE001 - the job must end, not stay "running" for ever
+            log.exception("conversion %s: unexpected error", key)
+            error = "The conversion stopped because of a server error; upload the file again"
         db.session.rollback()
         finish_job(db.session, key, error=error, glb_size=size)
         db.session.commit()
+        # Deleted or replaced while converting: nobody will ever ask for this GLB.
+        remove_unused_model(db.session, key)
+        db.session.rollback()
         log.info("conversion %s %s", key, "failed: " + error if error else "ready")
 
 
@@ -141,13 +148,16 @@ def convert_for_key(app: Flask, key: str) -> int:
     source = next((path for path in sources if path.is_file()), None)
     if source is None:
         raise StepConversionError("The uploaded STEP file is no longer on the server")
-    target = storage.model_path(key)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    result = convert_step(
-        Path(source),
-        target,
-        settings=app.extensions["conversion_settings"],
-        timeout_s=float(app.config["CONVERSION_TIMEOUT_SECONDS"]),
-        memory_mb=int(app.config["CONVERSION_MEMORY_MB"]),
-    )
+    staged = storage.staging_model_path(key)
+    try:
+        result = convert_step(
+            Path(source),
+            staged,
+            settings=app.extensions["conversion_settings"],
+            timeout_s=float(app.config["CONVERSION_TIMEOUT_SECONDS"]),
+            memory_mb=int(app.config["CONVERSION_MEMORY_MB"]),
+        )
+        storage.publish_model(staged, key)
+    finally:
+        staged.unlink(missing_ok=True)
     return result.bytes_written

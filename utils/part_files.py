@@ -37,6 +37,7 @@ class Replaced:
 
     old_path: Path | None
     views_invalidated: bool
+    old_model_key: str | None = None
 
 
 def storage() -> Storage:
@@ -79,8 +80,9 @@ def attach_upload(session: Session, part: Part, upload: FileStorage | None) -> R
         raise UnsupportedMediaTypeError(f"The file is not a valid {kind} file") from exc
     except FileTooLargeError as exc:
         raise PayloadTooLargeError(str(exc)) from exc
-    old_path = current_path(part)
-    step_changed = ext in STEP_EXTENSIONS and stored.sha256 != part.file_sha256
+    old_path, old_model_key = current_path(part), part.model_key
+    # Any new content (a PDF too) retires the previews of the old model.
+    content_changed = stored.sha256 != part.file_sha256
     part.file, part.file_sha256, part.file_size, part.file_ext = (
         display,
         stored.sha256,
@@ -88,8 +90,12 @@ def attach_upload(session: Session, part: Part, upload: FileStorage | None) -> R
         ext,
     )
     _point_at_model(session, part, stored.sha256 if ext in STEP_EXTENSIONS else None)
-    invalidated = step_changed and drop_views_manifest(part)
-    return Replaced(old_path if old_path != stored.path else None, invalidated)
+    invalidated = content_changed and drop_views_manifest(part)
+    return Replaced(
+        old_path if old_path != stored.path else None,
+        invalidated,
+        old_model_key if old_model_key != part.model_key else None,
+    )
 
 
 def _point_at_model(session: Session, part: Part, sha256: str | None) -> None:
@@ -117,12 +123,14 @@ def drop_views_manifest(part: Part) -> bool:
     return had
 
 
-def finish_replacement(part: Part, replaced: Replaced) -> None:
-    """After commit: remove what the new upload displaced."""
+def finish_replacement(session: Session, part: Part, replaced: Replaced) -> None:
+    """After commit: remove what the new upload displaced (its model too, if unshared)."""
     if replaced.old_path is not None:
         replaced.old_path.unlink(missing_ok=True)
     if replaced.views_invalidated:
         storage().remove_views(part.uuid)
+    if replaced.old_model_key:
+        remove_unused_model(session, replaced.old_model_key)
 
 
 def current_path(part: Part) -> Path | None:
@@ -161,10 +169,13 @@ def upload_summary(part: Part) -> dict[str, Any]:
 def remove_part_files(session: Session, part_uuid: str, model_key: str | None) -> None:
     """After a delete is committed: the part's folder, and its model if nobody shares it."""
     storage().remove_part(part_uuid)
-    if (
-        model_key
-        and not session.execute(select(Part.id).where(Part.model_key == model_key).limit(1)).first()
-    ):
+    if model_key:
+        remove_unused_model(session, model_key)
+
+
+def remove_unused_model(session: Session, model_key: str) -> None:
+    """Delete a GLB no part points at any more."""
+    if not session.execute(select(Part.id).where(Part.model_key == model_key).limit(1)).first():
         # The job row stays as history; a later upload of the same content sees the GLB
         # missing and converts again.
         storage().model_path(model_key).unlink(missing_ok=True)

@@ -1,4 +1,5 @@
-"""The list endpoints' bytes, cached per parts revision (the SPA's call on every phone)."""
+"""Part bodies cached per parts revision: the list (the SPA's call on every phone) and single
+parts. A write anywhere moves the revision, so a cached body is never stale."""
 
 from __future__ import annotations
 
@@ -6,13 +7,15 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from models.queries import PartQuery, find_parts
-from models.revision import current_parts_revision
+from models.part import Part
+from models.queries import PartQuery, find_parts, get_part_or_404
+from models.revision import committed_parts_revision
 
 CACHE_ENTRIES = 64
 
@@ -62,7 +65,7 @@ def render_part_list(session: Session, query: PartQuery) -> RenderedList:
 
     The revision is read before the rows, so a cached body is never older than its key.
     """
-    revision = current_parts_revision(session)
+    revision = committed_parts_revision(session.get_bind())
     key = (revision, query)
     cached = _cache().get(key)
     if cached is not None:
@@ -78,4 +81,38 @@ def render_part_list(session: Session, query: PartQuery) -> RenderedList:
     digest = hashlib.blake2b(body, digest_size=12).hexdigest()
     rendered = RenderedList(body=body, etag=digest)
     _cache().put(key, rendered)
+    return rendered
+
+
+class _PartBodies:
+    """Single-part bodies of the newest revision seen; older revisions are dropped whole."""
+
+    def __init__(self) -> None:
+        self.revision = -1
+        self.bodies: dict[int, RenderedList] = {}
+        self.lock = threading.Lock()
+
+    def get(self, revision: int, part_id: int) -> RenderedList | None:
+        with self.lock:
+            return self.bodies.get(part_id) if revision == self.revision else None
+
+    def put(self, revision: int, part_id: int, rendered: RenderedList) -> None:
+        with self.lock:
+            if revision > self.revision:
+                self.revision, self.bodies = revision, {}
+            if revision == self.revision:
+                self.bodies[part_id] = rendered
+
+
+def render_part(session: Session, part_id: int, etag_of: Callable[[Part], str]) -> RenderedList:
+    """One part's JSON body and ETag (404 for an unknown id)."""
+    revision = committed_parts_revision(session.get_bind())
+    bodies = current_app.extensions.setdefault("part_bodies", _PartBodies())
+    cached = bodies.get(revision, part_id)
+    if cached is not None:
+        return cached
+    part = get_part_or_404(session, part_id)
+    body = (current_app.json.dumps(part.to_dict()) + "\n").encode("utf-8")
+    rendered = RenderedList(body=body, etag=etag_of(part))
+    bodies.put(revision, part_id, rendered)
     return rendered

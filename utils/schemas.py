@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from functools import partial
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
 from models.part import CATEGORIES, MAX_LENGTHS, PART_TYPES, STATUSES
-from utils.fields import Amount, DisplayName, MiscInfo, OptionalText, RequiredText
+from utils.fields import (
+    Amount,
+    DisplayName,
+    MiscInfo,
+    OptionalText,
+    RequiredText,
+    UTCTimestamp,
+    check_text,
+)
 
 # snake_case spellings today's clients also send, mapped to the documented camelCase keys.
 SNAKE_ALIASES = {
@@ -56,29 +64,32 @@ class PartCreateSchema(_CamelInput):
     subsystem = RequiredText("Subsystem", max_length=MAX_LENGTHS["subsystem"])
     amount = Amount()
     misc_info = MiscInfo(data_key="miscInfo")
-    type = OptionalText("type", max_length=MAX_LENGTHS["type"], validate=_choice("type", PART_TYPES))
+    type = OptionalText(
+        "type", max_length=MAX_LENGTHS["type"], validate=_choice("type", PART_TYPES)
+    )
     name = OptionalText("name", max_length=MAX_LENGTHS["name"])
     material_thickness = OptionalText(
-        "materialThickness", max_length=MAX_LENGTHS["material_thickness"], data_key="materialThickness"
+        "materialThickness",
+        max_length=MAX_LENGTHS["material_thickness"],
+        data_key="materialThickness",
     )
     assigned = OptionalText("assigned", max_length=MAX_LENGTHS["assigned"])
     status = OptionalText("status", max_length=50, validate=_choice("status", STATUSES))
     category = OptionalText("category", max_length=20, validate=_choice("category", CATEGORIES))
     notes = OptionalText("notes", max_length=MAX_LENGTHS["notes"])
     file = DisplayName(max_length=MAX_LENGTHS["file"])
-    onshape_url = OptionalText("onshapeUrl", max_length=MAX_LENGTHS["onshape_url"], data_key="onshapeUrl")
-    claimed_date = fields.AwareDateTime(
-        data_key="claimedDate",
-        allow_none=True,
-        default_timezone=UTC,
-        error_messages={"invalid": "claimedDate must be an ISO-8601 date-time"},
+    onshape_url = OptionalText(
+        "onshapeUrl", max_length=MAX_LENGTHS["onshape_url"], data_key="onshapeUrl"
     )
+    claimed_date = UTCTimestamp("claimedDate", data_key="claimedDate")
 
 
 class PartUpdateSchema(PartCreateSchema):
     """Body of PUT /api/parts/<id>: any subset; partId may be renamed, never blanked."""
 
-    part_id = RequiredText("Part ID", max_length=MAX_LENGTHS["part_id"], data_key="partId", strip=True)
+    part_id = RequiredText(
+        "Part ID", max_length=MAX_LENGTHS["part_id"], data_key="partId", strip=True
+    )
     # Present-but-null would break the workflow, so these may change but never be cleared.
     status = RequiredText("Status", max_length=50, validate=_choice("status", STATUSES))
     category = RequiredText("Category", max_length=20, validate=_choice("category", CATEGORIES))
@@ -101,7 +112,9 @@ class AssignSchema(_CamelInput):
     """Body of assign: who claims the part."""
 
     assigned = RequiredText(
-        "Assigned user", max_length=MAX_LENGTHS["assigned"], strip=True,
+        "Assigned user",
+        max_length=MAX_LENGTHS["assigned"],
+        strip=True,
         missing_message="Assigned user required",
     )
 
@@ -112,7 +125,8 @@ class WipeSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    password = fields.String(load_default="")
+    # Any JSON value: a wrong type is a wrong password (403), not a malformed request.
+    password = fields.Raw(load_default="", allow_none=True)
 
 
 SORT_FIELDS = {
@@ -134,14 +148,22 @@ SORT_FIELDS = {
 }
 
 
+# Larger offsets overflow the databases' integer types; no table gets near this many parts.
+MAX_OFFSET = 2**31 - 1
+
+
 class PartQuerySchema(Schema):
     """Query string of the list endpoints. No parameters returns every part."""
 
     class Meta:
         unknown = EXCLUDE
 
-    category = fields.String(load_default=None, validate=validate.Length(max=20))
-    search = fields.String(load_default=None, validate=validate.Length(max=200))
+    category = fields.String(
+        load_default=None, validate=[validate.Length(max=20), partial(check_text, "category")]
+    )
+    search = fields.String(
+        load_default=None, validate=[validate.Length(max=200), partial(check_text, "search")]
+    )
     sort_by = fields.String(
         load_default="created_at",
         validate=validate.OneOf(
@@ -150,7 +172,9 @@ class PartQuerySchema(Schema):
     )
     sort_order = fields.String(
         load_default="desc",
-        validate=validate.OneOf(["asc", "desc", "ASC", "DESC"], error="sort_order must be asc or desc"),
+        validate=validate.OneOf(
+            ["asc", "desc", "ASC", "DESC"], error="sort_order must be asc or desc"
+        ),
     )
     limit = fields.Integer(
         load_default=None,
@@ -159,7 +183,9 @@ class PartQuerySchema(Schema):
     )
     offset = fields.Integer(
         load_default=0,
-        validate=validate.Range(min=0, error="offset must be 0 or more"),
+        validate=validate.Range(
+            min=0, max=MAX_OFFSET, error=f"offset must be between 0 and {MAX_OFFSET}"
+        ),
         error_messages={"invalid": "offset must be a whole number"},
     )
 

@@ -4,7 +4,7 @@ Layout under UPLOAD_FOLDER:
   parts/<part uuid>/<sha256>.<ext>       the uploaded STEP or PDF
   parts/<part uuid>/views/view_<n>.png   browser-rendered previews
   models/<content key>.glb               converted models, shared by equal content
-  tmp/                                   uploads in flight (emptied at start)
+  tmp/<pid>/                             uploads and conversions in flight (a dead pid's swept)
 """
 
 from __future__ import annotations
@@ -110,6 +110,21 @@ class Storage:
         except BaseException:
             Path(temp_name).unlink(missing_ok=True)
             raise
+
+    def staging_model_path(self, key: str) -> Path:
+        """Where a conversion writes before publish_model: this process's tmp folder, so a
+        server killed mid-conversion leaves nothing under models/ and the next start sweeps it."""
+        folder = self.tmp_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{_safe_token(key)}.glb"
+
+    def publish_model(self, staged: Path, key: str) -> Path:
+        """Move a finished GLB to its shared name in one atomic rename."""
+        final = self.model_path(key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged, final)
+        _fsync_dir(final.parent)
+        return final
 
     def clear_tmp(self) -> int:
         """Remove uploads that a killed process left half-written; returns how many folders."""

@@ -42,6 +42,7 @@ def upgrade():
         sa.Column("updated_at", UTC_DATETIME, nullable=False),
         sa.UniqueConstraint("uuid", name="uq_parts_uuid"),
         sqlite_autoincrement=True,
+        mysql_charset="utf8mb4",
     )
     op.create_index("ix_parts_assigned", "parts", ["assigned"])
     op.create_index("ix_parts_category_status", "parts", ["category", "status"])
@@ -49,6 +50,7 @@ def upgrade():
         "revisions",
         sa.Column("name", sa.String(50), primary_key=True),
         sa.Column("value", sa.BigInteger(), nullable=False),
+        mysql_charset="utf8mb4",
     )
     op.bulk_insert(
         sa.table("revisions", sa.column("name", sa.String), sa.column("value", sa.BigInteger)),

@@ -42,6 +42,7 @@ def upgrade():
         sa.Column("started_at", UTC_DATETIME),
         sa.Column("heartbeat_at", UTC_DATETIME),
         sa.Column("finished_at", UTC_DATETIME),
+        mysql_charset="utf8mb4",
     )
     op.create_index("ix_conversion_jobs_step_sha256", "conversion_jobs", ["step_sha256"])
     op.create_index("ix_conversion_jobs_status", "conversion_jobs", ["status"])

@@ -1,0 +1,184 @@
+"""Browser-rendered previews: validated PNGs, a persisted manifest, and when they go stale."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from tests.databases import TestDatabase
+
+STEP_A = (
+    b"ISO-10303-21;\nHEADER;\nFILE_NAME('a','',(''),(''),'','','');\nENDSEC;\nEND-ISO-10303-21;\n"
+)
+STEP_B = STEP_A.replace(b"'a'", b"'b'")
+PDF = b"%PDF-1.4\n%%EOF\n"
+# Validation matrices do not depend on the database: SQLite is enough.
+SQLITE_ONLY = pytest.mark.parametrize(
+    "test_database", [TestDatabase("sqlite", None)], indirect=True, ids=["sqlite"]
+)
+
+
+def png(index: int) -> bytes:
+    return b"\x89PNG\r\n\x1a\n" + bytes([index]) * 32
+
+
+def post_views(client, headers, part_id, views: dict[str, bytes]):
+    data = {field: (io.BytesIO(content), f"{field}.png") for field, content in views.items()}
+    return client.post(
+        f"/api/parts/{part_id}/views",
+        data=data,
+        headers=headers,
+        content_type="multipart/form-data",
+    )
+
+
+def upload(client, headers, part_id, data: bytes, name: str):
+    response = client.post(
+        f"/api/parts/{part_id}/upload",
+        data={"file": (io.BytesIO(data), name)},
+        headers=headers,
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 201, response.get_json()
+
+
+def get_closed(client, url: str, headers):
+    with client.get(url, headers=headers) as response:
+        response.get_data()
+    return response
+
+
+def views_dir(app, part) -> Path:
+    return Path(app.config["UPLOAD_FOLDER"]) / "parts" / part["uuid"] / "views"
+
+
+ALL_VIEWS = {f"view_{i}": png(i) for i in range(8)}
+
+
+def test_post_views_stores_pngs_and_persists_manifest_when_misc_info_had_content(
+    app, client, auth_headers, make_part
+):
+    part = make_part(miscInfo={"storage": "Bin 4"})
+    response = post_views(client, auth_headers, part["id"], ALL_VIEWS)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["success"] is True
+    manifest = body["views"]
+    assert sorted(manifest["files"]) == [str(i) for i in range(8)]
+    assert manifest["files"]["3"]["filename"] == "view_3.png"
+    # BUG-M2: the manifest must be saved although miscInfo already held something.
+    stored = get_closed(client, f"/api/parts/{part['id']}", auth_headers).get_json()
+    assert stored["miscInfo"]["storage"] == "Bin 4"
+    assert stored["miscInfo"]["views"] == manifest
+    assert get_closed(client, f"/api/parts/{part['id']}/views", auth_headers).get_json() == {
+        "views": manifest
+    }
+    assert sorted(p.name for p in views_dir(app, part).iterdir()) == [
+        f"view_{i}.png" for i in range(8)
+    ]
+    image = get_closed(client, f"/api/parts/{part['id']}/views/3", auth_headers)
+    assert (image.status_code, image.mimetype, image.data) == (200, "image/png", png(3))
+
+
+def test_posting_one_view_merges_into_the_manifest(client, auth_headers, make_part):
+    part = make_part()
+    post_views(client, auth_headers, part["id"], {"view_0": png(0), "view_1": png(1)})
+    response = post_views(client, auth_headers, part["id"], {"view_1": png(9)})
+    assert response.status_code == 200
+    assert sorted(response.get_json()["views"]["files"]) == ["0", "1"]
+    assert get_closed(client, f"/api/parts/{part['id']}/views/1", auth_headers).data == png(9)
+    assert get_closed(client, f"/api/parts/{part['id']}/views/0", auth_headers).data == png(0)
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize(
+    ("views", "status", "error"),
+    [
+        ({}, 400, "No views provided"),
+        ({"view_9": png(9), "other": png(1)}, 400, "No views provided"),
+        ({"view_0": b"GIF89a not a png"}, 415, "view_0 is not a PNG image"),
+        ({"view_0": png(0), "view_1": b"\xff\xd8\xff jpeg"}, 415, "view_1 is not a PNG image"),
+        ({"view_0": png(0), "view_2": png(2) + b"\x00" * 200}, 413, "view_2 is larger than"),
+    ],
+    ids=["none", "unknown-fields", "gif", "one-jpeg", "too-large"],
+)
+def test_post_views_refuses_bad_images_and_writes_nothing(
+    app, client, auth_headers, make_part, views, status, error
+):
+    app.config["VIEW_MAX_BYTES"] = 100
+    part = make_part(miscInfo={"storage": "Bin 4"})
+    response = post_views(client, auth_headers, part["id"], views)
+    assert response.status_code == status
+    assert response.get_json()["error"].startswith(error)
+    assert not views_dir(app, part).exists()
+    stored = get_closed(client, f"/api/parts/{part['id']}", auth_headers).get_json()
+    assert stored["miscInfo"] == {"storage": "Bin 4"}
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize("index", [5, 8, 99])
+def test_get_view_that_does_not_exist_returns_404_json(client, auth_headers, make_part, index):
+    part = make_part()
+    post_views(client, auth_headers, part["id"], {"view_0": png(0)})
+    response = get_closed(client, f"/api/parts/{part['id']}/views/{index}", auth_headers)
+    assert response.status_code == 404
+    assert response.get_json()["error"] == "View image not found"
+
+
+def test_get_views_without_previews_returns_null(client, auth_headers, make_part):
+    part = make_part()
+    response = get_closed(client, f"/api/parts/{part['id']}/views", auth_headers)
+    assert (response.status_code, response.get_json()) == (200, {"views": None})
+
+
+def test_same_step_again_keeps_previews_but_new_content_drops_them(
+    app, client, auth_headers, make_part
+):
+    part = make_part(miscInfo={"storage": "Bin 4"})
+    upload(client, auth_headers, part["id"], STEP_A, "a.step")
+    post_views(client, auth_headers, part["id"], ALL_VIEWS)
+    upload(client, auth_headers, part["id"], STEP_A, "a-again.step")
+    manifest = get_closed(client, f"/api/parts/{part['id']}/views", auth_headers).get_json()[
+        "views"
+    ]
+    assert sorted(manifest["files"]) == [str(i) for i in range(8)]
+    upload(client, auth_headers, part["id"], STEP_B, "b.step")
+    assert get_closed(client, f"/api/parts/{part['id']}/views", auth_headers).get_json() == {
+        "views": None
+    }
+    assert not views_dir(app, part).exists()
+    assert get_closed(client, f"/api/parts/{part['id']}/views/0", auth_headers).status_code == 404
+    stored = get_closed(client, f"/api/parts/{part['id']}", auth_headers).get_json()
+    assert stored["miscInfo"] == {"storage": "Bin 4"}
+
+
+def test_replacing_a_step_with_a_pdf_drops_the_previews(app, client, auth_headers, make_part):
+    part = make_part()
+    upload(client, auth_headers, part["id"], STEP_A, "a.step")
+    post_views(client, auth_headers, part["id"], {"view_0": png(0)})
+    upload(client, auth_headers, part["id"], PDF, "drawing.pdf")
+    assert get_closed(client, f"/api/parts/{part['id']}/views", auth_headers).get_json() == {
+        "views": None
+    }
+    assert not views_dir(app, part).exists()
+
+
+@pytest.mark.parametrize("extra", [{"storage": "Shelf B"}, {"completedIncorrectly": True}])
+def test_part_with_stored_manifest_can_be_completed_with_the_uis_body(
+    client, auth_headers, part_in, extra
+):
+    part = part_in("cnc")
+    manifest = post_views(client, auth_headers, part["id"], ALL_VIEWS).get_json()["views"]
+    current = get_closed(client, f"/api/parts/{part['id']}", auth_headers).get_json()
+    # BUG-M1: the UI re-sends the whole miscInfo, nested views manifest included.
+    body = {"miscInfo": {**current["miscInfo"], **extra}}
+    response = client.post(f"/api/parts/{part['id']}/complete", json=body, headers=auth_headers)
+    assert response.status_code == 200, response.get_json()
+    done = response.get_json()
+    assert done["category"] == "completed"
+    assert done["miscInfo"]["views"] == manifest
+    assert {k: done["miscInfo"][k] for k in extra} == extra
+    stored = get_closed(client, f"/api/parts/{part['id']}", auth_headers).get_json()
+    assert stored["miscInfo"]["views"] == manifest
