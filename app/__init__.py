@@ -45,7 +45,11 @@ def _derived_settings(settings: dict[str, Any]) -> dict[str, Any]:
     base = settings["BASE_PATH"]
     return {
         "SQLALCHEMY_DATABASE_URI": settings["DATABASE_URL"],
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A server may drop idle connections (restart, timeout): ping before use. A SQLite
+        # file cannot, and the ping would double the cost of the hottest reads.
+        "SQLALCHEMY_ENGINE_OPTIONS": {
+            "pool_pre_ping": not str(settings["DATABASE_URL"]).startswith("sqlite")
+        },
         "MAX_CONTENT_LENGTH": settings["UPLOAD_MAX_BYTES"],
         "MIGRATIONS_DIR": str(PROJECT_ROOT / "migrations"),
         "TESTING": settings["FLASK_ENV"] == "testing",
@@ -78,6 +82,10 @@ def _register_extensions(app: Flask) -> None:
     configure_engine_events(app)
     migrate.init_app(app, db, directory=str(app.config["MIGRATIONS_DIR"]))
     limiter.init_app(app)
+    # Flask-Limiter re-resolves every route's limits in a before_request hook, which costs
+    # more than our whole single-part view. Nothing needs it: the one decorated limit
+    # (auth/check) is enforced by its decorator, the blanket limit by utils.rate_limits.
+    app.before_request_funcs[None].remove(limiter._check_request_limit)
     storage_uri = str(app.config["RATELIMIT_STORAGE_URI"])
     # Limits are only shared when every worker reaches the storage: refuse to start without it.
     if storage_uri != "memory://" and not limiter.storage.check():

@@ -39,7 +39,10 @@ def json_bytes(body: bytes, etag: str) -> Response:
     """Pre-serialised JSON with a conditional-GET validator."""
     response = current_app.response_class(body, mimetype="application/json")
     response.set_etag(etag)
-    return response.make_conditional(request)
+    # Only a conditional request can turn into a 304; the check is not free on hot paths.
+    if request.if_none_match or request.if_modified_since:
+        return response.make_conditional(request)
+    return response
 
 
 def message(text: str, **extra: Any) -> Response:

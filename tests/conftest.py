@@ -96,6 +96,14 @@ def build_app(database: TestDatabase, tmp_path: Path, **overrides: Any):
 def app(test_database: TestDatabase, tmp_path: Path) -> Iterator[Any]:
     application = build_app(test_database, tmp_path)
     yield application
+    close_app(application)
+
+
+def close_app(application: Any) -> None:
+    """Release what an app holds: sessions, pooled and per-thread connections."""
+    reader = application.extensions.get("revision_reader")
+    if reader is not None:
+        reader.close()
     with application.app_context():
         db.session.remove()
         db.engine.dispose()
@@ -171,8 +179,7 @@ def make_app(tmp_path: Path):
 
     yield factory
     for application in built:
-        with application.app_context():
-            db.engine.dispose()
+        close_app(application)
 
 
 @pytest.fixture

@@ -10,11 +10,10 @@ from typing import Any, TypeVar
 
 from flask import current_app, request
 from flask_limiter.util import get_remote_address
-from limits import parse
 
 from app.extensions import limiter
 from utils.errors import AuthenticationError, RateLimitedError
-from utils.rate_limits import limit_scope
+from utils.rate_limits import limit_scope, parsed_limits
 
 F = TypeVar("F", bound=Callable[..., Any])
 KEY_REQUIRED_DETAILS = (
@@ -45,7 +44,7 @@ def provided_api_key() -> str | None:
 
 
 def _failure_limit() -> Any:
-    return parse(current_app.config["AUTH_FAILURE_LIMIT"])
+    return parsed_limits(str(current_app.config["AUTH_FAILURE_LIMIT"]))[0]
 
 
 def _seconds_until_unlocked(client: str) -> float | None:

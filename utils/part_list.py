@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from app.extensions import db
 from models.part import Part
 from models.queries import PartQuery, find_parts, get_part_or_404
-from models.revision import committed_parts_revision
+from models.revision import RevisionReader
 
 CACHE_ENTRIES = 64
 
@@ -60,12 +61,19 @@ def _cache() -> _RenderedListCache:
     return current_app.extensions.setdefault("part_list_cache", _RenderedListCache(CACHE_ENTRIES))
 
 
+def _revision() -> int:
+    reader = current_app.extensions.get("revision_reader")
+    if reader is None:
+        reader = current_app.extensions.setdefault("revision_reader", RevisionReader(db.engine))
+    return reader.read()
+
+
 def render_part_list(session: Session, query: PartQuery) -> RenderedList:
     """The envelope {parts,total,limit,offset} as bytes.
 
     The revision is read before the rows, so a cached body is never older than its key.
     """
-    revision = committed_parts_revision(session.get_bind())
+    revision = _revision()
     key = (revision, query)
     cached = _cache().get(key)
     if cached is not None:
@@ -106,7 +114,7 @@ class _PartBodies:
 
 def render_part(session: Session, part_id: int, etag_of: Callable[[Part], str]) -> RenderedList:
     """One part's JSON body and ETag (404 for an unknown id)."""
-    revision = committed_parts_revision(session.get_bind())
+    revision = _revision()
     bodies = current_app.extensions.setdefault("part_bodies", _PartBodies())
     cached = bodies.get(revision, part_id)
     if cached is not None:
