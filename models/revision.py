@@ -7,7 +7,7 @@ import threading
 import weakref
 from typing import Any
 
-from sqlalchemy import BigInteger, String, event, insert, select, update
+from sqlalchemy import BigInteger, String, event, insert, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -33,12 +33,6 @@ def bump_parts_revision(session: Session) -> None:
     )
     if result.rowcount == 0:
         connection.execute(insert(Revision).values(name=PARTS, value=1))
-
-
-def current_parts_revision(session: Session) -> int:
-    """The parts revision as committed now (0 before the first change)."""
-    value = session.execute(select(Revision.value).where(Revision.name == PARTS)).scalar()
-    return int(value or 0)
 
 
 REVISION_SQL = "SELECT value FROM revisions WHERE name = 'parts'"
