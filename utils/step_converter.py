@@ -107,6 +107,10 @@ def convert_step(
     dst's directory must exist; a failed conversion leaves it exactly as it was.
     """
     started = time.monotonic()
+    if not hasattr(os, "posix_spawn"):
+        raise StepConversionError(
+            "3D conversion needs a Linux or macOS server", code="unsupported_platform"
+        )
     _check_source(src)
     workdir = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", suffix=".converting", dir=dst.parent))
     try:

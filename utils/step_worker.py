@@ -11,7 +11,6 @@ import ctypes
 import json
 import os
 import re
-import resource
 import select
 import signal
 import sys
@@ -19,6 +18,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+try:
+    import resource
+except ImportError:  # Windows: the server imports this module, the child never runs there
+    resource = None  # type: ignore[assignment]
 
 WORKER_PATH = Path(__file__).resolve()
 OUTPUT_NAME = "out.glb"
