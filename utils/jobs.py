@@ -37,6 +37,8 @@ class ConversionRunner:
         self.worker_id = f"{self.host_prefix}{os.getpid()}"
         self._wake = threading.Event()
         self._stop = threading.Event()
+        # Requests waiting for a model (GET /model) sleep on this until a job finishes here.
+        self._finished = threading.Condition()
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
@@ -61,6 +63,11 @@ class ConversionRunner:
     def notify(self) -> None:
         """A job was queued: wake an idle worker now rather than at its next poll."""
         self._wake.set()
+
+    def wait_for_finish(self, timeout: float) -> None:
+        """Sleep until a conversion in this process finishes, or `timeout` seconds."""
+        with self._finished:
+            self._finished.wait(timeout)
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
@@ -97,7 +104,12 @@ class ConversionRunner:
         from models.conversion import claim_job, pending_keys
 
         with self.app.app_context():
-            for key in pending_keys(db.session):
+            keys = pending_keys(db.session)
+            # End the read first: SQLite cannot turn a read transaction into a write once
+            # another writer (an upload, the other worker) has committed; it fails at once
+            # with "database is locked" instead of waiting out its busy timeout.
+            db.session.rollback()
+            for key in keys:
                 if claim_job(db.session, key, self.worker_id):
                     db.session.commit()
                     self._convert(key)
@@ -125,6 +137,8 @@ class ConversionRunner:
         db.session.rollback()
         finish_job(db.session, key, error=error, glb_size=size)
         db.session.commit()
+        with self._finished:
+            self._finished.notify_all()
         # Deleted or replaced while converting: nobody will ever ask for this GLB.
         remove_unused_model(db.session, key)
         db.session.rollback()

@@ -19,9 +19,13 @@ POLL_SECONDS = 0.25
 
 
 def _wait_while_pending(part_id: int, deadline: float) -> Part:
+    """Re-read the part until its model leaves pending or the deadline passes. A job that
+    finishes in this process wakes the wait at once; one in another worker is seen within
+    POLL_SECONDS."""
+    runner = current_app.extensions["conversion_runner"]
     part = get_part_or_404(db.session, part_id)
     while part.model_status == "pending" and time.monotonic() < deadline:
-        time.sleep(POLL_SECONDS)
+        runner.wait_for_finish(min(POLL_SECONDS, max(deadline - time.monotonic(), 0.0)))
         # A new transaction each time: MariaDB's repeatable read would show the old row.
         db.session.rollback()
         part = get_part_or_404(db.session, part_id)
