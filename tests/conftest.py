@@ -76,6 +76,26 @@ def _reset_server_database(database: TestDatabase) -> None:
     db.session.commit()
 
 
+_server_errors: list[str] = []
+
+
+def _record_server_errors(response: Any) -> Any:
+    from flask import request
+
+    if response.status_code >= 500 and response.status_code != 503:
+        _server_errors.append(f"{request.method} {request.path} -> {response.status_code}")
+    return response
+
+
+@pytest.fixture(autouse=True)
+def no_server_errors(request: pytest.FixtureRequest) -> Iterator[None]:
+    """No request in the suite may answer 500, unless the test says it provokes one."""
+    _server_errors.clear()
+    yield
+    if request.node.get_closest_marker("provokes_500") is None:
+        assert not _server_errors, f"requests answered 5xx: {_server_errors}"
+
+
 def build_app(database: TestDatabase, tmp_path: Path, **overrides: Any):
     """An app for the testing config on `database`, with its own folders."""
     url = database.url or f"sqlite:///{tmp_path / 'test.db'}"
@@ -86,6 +106,7 @@ def build_app(database: TestDatabase, tmp_path: Path, **overrides: Any):
         **overrides,
     }
     application = create_app("testing", settings)
+    application.after_request(_record_server_errors)
     if database.url is not None:
         with application.app_context():
             _reset_server_database(database)

@@ -56,6 +56,7 @@ def test_deeply_nested_json_is_400_not_500(make_app):
     assert response.is_json
 
 
+@pytest.mark.provokes_500
 def test_unexpected_exception_is_generic_500_with_request_id(make_app, caplog):
     app = make_app()
 
