@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import io
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
 from tests.databases import TestDatabase
+from tests.helpers import get_closed, upload_ok
 
 STEP_A = (
     b"ISO-10303-21;\nHEADER;\nFILE_NAME('a','',(''),(''),'','','');\nENDSEC;\nEND-ISO-10303-21;\n"
@@ -19,23 +19,6 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 pytestmark = pytest.mark.parametrize(
     "test_database", [TestDatabase("sqlite", None)], indirect=True, ids=["sqlite"]
 )
-
-
-def upload(client, headers, part_id, data: bytes, name: str) -> None:
-    response = client.post(
-        f"/api/parts/{part_id}/upload",
-        data={"file": (io.BytesIO(data), name)},
-        headers=headers,
-        content_type="multipart/form-data",
-    )
-    assert response.status_code == 201, response.get_json()
-
-
-def get_closed(client, url: str, headers):
-    """GET and close, so a served file's handle is released (ResourceWarning is an error)."""
-    with client.get(url, headers=headers) as response:
-        response.get_data()
-    return response
 
 
 @pytest.mark.parametrize(
@@ -51,7 +34,7 @@ def test_download_and_file_serve_the_upload_with_its_name_and_type(
     client, auth_headers, make_part, data, name, mimetype
 ):
     part = make_part()
-    upload(client, auth_headers, part["id"], data, name)
+    upload_ok(client, auth_headers, part["id"], data, name)
     url = f"/api/parts/{part['id']}"
     download = get_closed(client, f"{url}/download", auth_headers)
     assert (download.status_code, download.mimetype, download.data) == (200, mimetype, data)
@@ -76,7 +59,7 @@ def test_download_without_file_or_with_file_gone_returns_404_json(
         response = get_closed(client, f"/api/parts/{part['id']}/{path}", auth_headers)
         assert response.status_code == 404
         assert response.get_json()["error"] == "No file associated with this part"
-    upload(client, auth_headers, part["id"], PDF, "drawing.pdf")
+    upload_ok(client, auth_headers, part["id"], PDF, "drawing.pdf")
     sha = hashlib.sha256(PDF).hexdigest()
     (Path(app.config["UPLOAD_FOLDER"], "parts", part["uuid"]) / f"{sha}.pdf").unlink()
     for path in ("download", "file"):
@@ -92,9 +75,9 @@ def test_drawing_is_for_hand_parts_with_a_pdf(client, auth_headers, make_part):
     assert "only available for hand fab parts" in response.get_json()["error"]
     hand = make_part(type="hand")
     assert get_closed(client, f"/api/parts/{hand['id']}/drawing", auth_headers).status_code == 404
-    upload(client, auth_headers, hand["id"], STEP_A, "hand.step")
+    upload_ok(client, auth_headers, hand["id"], STEP_A, "hand.step")
     assert get_closed(client, f"/api/parts/{hand['id']}/drawing", auth_headers).status_code == 404
-    upload(client, auth_headers, hand["id"], PDF, "hand drawing.pdf")
+    upload_ok(client, auth_headers, hand["id"], PDF, "hand drawing.pdf")
     response = get_closed(client, f"/api/parts/{hand['id']}/drawing", auth_headers)
     assert (response.status_code, response.mimetype, response.data) == (200, "application/pdf", PDF)
     assert response.headers["Content-Disposition"].startswith("attachment")

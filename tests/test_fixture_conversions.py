@@ -11,6 +11,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from tests.conftest import FIXTURES
+from tests.helpers import get_closed
 
 GOOD = FIXTURES / "step"
 LARGE = FIXTURES / "step-large"
@@ -75,12 +76,6 @@ def upload(client, headers, part_id, path: Path):
         headers=headers,
         content_type=f"multipart/form-data; boundary={boundary}",
     )
-
-
-def get_closed(client, url: str, headers):
-    with client.get(url, headers=headers) as response:
-        response.get_data()
-    return response
 
 
 def convert_through_api(make_app, path: Path, **overrides):

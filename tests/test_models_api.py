@@ -23,6 +23,7 @@ from models.part import Part
 from models.types import utcnow
 from tests.conftest import FIXTURES, LiveServer, build_app
 from tests.databases import TestDatabase
+from tests.helpers import get_closed, upload_ok
 
 CUBE = FIXTURES / "step" / "cadquery_red_cube_blue_cylinder.step"
 BAD = FIXTURES / "step-bad"
@@ -37,23 +38,6 @@ def need(path: Path) -> bytes:
     if not path.is_file():
         pytest.skip(f"fixture {path} missing")
     return path.read_bytes()
-
-
-def upload(client, headers, part_id, data: bytes, name: str):
-    response = client.post(
-        f"/api/parts/{part_id}/upload",
-        data={"file": (io.BytesIO(data), name)},
-        headers=headers,
-        content_type="multipart/form-data",
-    )
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
-
-
-def get_closed(client, url: str, headers):
-    with client.get(url, headers=headers) as response:
-        response.get_data()
-    return response
 
 
 def part_json(client, headers, part_id) -> dict:
@@ -79,7 +63,7 @@ def test_model_of_part_without_step_returns_404(client, auth_headers, make_part)
     response = get_closed(client, f"/api/parts/{part['id']}/model", auth_headers)
     assert response.status_code == 404
     assert "no STEP file" in response.get_json()["error"]
-    upload(client, auth_headers, part["id"], PDF, "drawing.pdf")
+    upload_ok(client, auth_headers, part["id"], PDF, "drawing.pdf")
     response = get_closed(client, f"/api/parts/{part['id']}/model", auth_headers)
     assert response.status_code == 404
     assert response.get_json()["code"] == "not_found"
@@ -87,7 +71,7 @@ def test_model_of_part_without_step_returns_404(client, auth_headers, make_part)
 
 def test_model_is_202_while_pending_then_a_glb_with_etag(app, client, auth_headers, make_part):
     part = make_part()
-    upload(client, auth_headers, part["id"], need(CUBE), "cube.step")
+    upload_ok(client, auth_headers, part["id"], need(CUBE), "cube.step")
     url = f"/api/parts/{part['id']}/model"
     pending = get_closed(client, url, auth_headers)
     assert pending.status_code == 202
@@ -118,7 +102,7 @@ def test_failed_conversion_shows_failed_and_model_returns_422_with_details(
     app, client, auth_headers, make_part, name, message
 ):
     part = make_part()
-    upload(client, auth_headers, part["id"], need(BAD / name), name)
+    upload_ok(client, auth_headers, part["id"], need(BAD / name), name)
     assert app.extensions["conversion_runner"].run_one() is True
     stored = part_json(client, auth_headers, part["id"])
     assert stored["modelStatus"] == "failed"
@@ -134,10 +118,10 @@ def test_failed_conversion_shows_failed_and_model_returns_422_with_details(
 def test_reuploading_a_failed_file_queues_it_again(app, client, auth_headers, make_part):
     data = need(BAD / "assembly_cycle_A_C_A.step")
     part = make_part()
-    upload(client, auth_headers, part["id"], data, "cycle.step")
+    upload_ok(client, auth_headers, part["id"], data, "cycle.step")
     runner = app.extensions["conversion_runner"]
     runner.run_one()
-    body = upload(client, auth_headers, part["id"], data, "cycle.step")
+    body = upload_ok(client, auth_headers, part["id"], data, "cycle.step")
     assert body["conversion"] == {"status": "pending", "success": None, "error": None}
     assert part_json(client, auth_headers, part["id"])["modelStatus"] == "pending"
     assert runner.run_one() is True
@@ -149,7 +133,7 @@ def test_glb_deleted_from_disk_is_converted_again_on_next_request(
     app, client, auth_headers, make_part
 ):
     part = make_part()
-    upload(client, auth_headers, part["id"], need(CUBE), "cube.step")
+    upload_ok(client, auth_headers, part["id"], need(CUBE), "cube.step")
     runner = app.extensions["conversion_runner"]
     runner.run_one()
     (glb,) = Path(app.config["UPLOAD_FOLDER"], "models").glob("*.glb")
@@ -174,12 +158,12 @@ def test_part_replaced_while_converting_leaves_no_orphan_model(
     import utils.step_converter as converter
 
     part = make_part()
-    upload(client, auth_headers, part["id"], need(CUBE), "cube.step")
+    upload_ok(client, auth_headers, part["id"], need(CUBE), "cube.step")
     real_convert = converter.convert_step
 
     def convert_then_replace(*args, **kwargs):
         result = real_convert(*args, **kwargs)
-        upload(client, auth_headers, part["id"], PDF, "drawing.pdf")  # lands mid-conversion
+        upload_ok(client, auth_headers, part["id"], PDF, "drawing.pdf")  # lands mid-conversion
         return result
 
     monkeypatch.setattr(converter, "convert_step", convert_then_replace)
@@ -196,7 +180,7 @@ def test_unexpected_converter_error_fails_the_job_instead_of_leaving_it_running(
         raise ValueError("bug in the converter glue")
 
     part = make_part()
-    upload(client, auth_headers, part["id"], need(CUBE), "cube.step")
+    upload_ok(client, auth_headers, part["id"], need(CUBE), "cube.step")
     monkeypatch.setattr("utils.jobs.convert_for_key", broken)
     assert app.extensions["conversion_runner"].run_one() is True
     stored = part_json(client, auth_headers, part["id"])
@@ -276,7 +260,7 @@ def test_runner_start_recovers_a_job_left_running_and_converts_it(
     app, client, auth_headers, make_part, how
 ):
     part = make_part()
-    upload(client, auth_headers, part["id"], need(CUBE), "cube.step")
+    upload_ok(client, auth_headers, part["id"], need(CUBE), "cube.step")
     runner = app.extensions["conversion_runner"]
     with app.app_context():
         job = db.session.get(ConversionJob, job_of(app, part["id"]).key)
@@ -302,7 +286,7 @@ def test_runner_start_recovers_a_job_left_running_and_converts_it(
 
 def test_a_live_workers_running_job_is_left_alone(app, client, auth_headers, make_part):
     part = make_part()
-    upload(client, auth_headers, part["id"], need(CUBE), "cube.step")
+    upload_ok(client, auth_headers, part["id"], need(CUBE), "cube.step")
     key = job_of(app, part["id"]).key
     with app.app_context():
         job = db.session.get(ConversionJob, key)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.databases import TestDatabase
+from tests.helpers import get_closed, upload_ok
 
 STEP_A = (
     b"ISO-10303-21;\nHEADER;\nFILE_NAME('a','',(''),(''),'','','');\nENDSEC;\nEND-ISO-10303-21;\n"
@@ -32,22 +33,6 @@ def post_views(client, headers, part_id, views: dict[str, bytes]):
         headers=headers,
         content_type="multipart/form-data",
     )
-
-
-def upload(client, headers, part_id, data: bytes, name: str):
-    response = client.post(
-        f"/api/parts/{part_id}/upload",
-        data={"file": (io.BytesIO(data), name)},
-        headers=headers,
-        content_type="multipart/form-data",
-    )
-    assert response.status_code == 201, response.get_json()
-
-
-def get_closed(client, url: str, headers):
-    with client.get(url, headers=headers) as response:
-        response.get_data()
-    return response
 
 
 def views_dir(app, part) -> Path:
@@ -137,14 +122,14 @@ def test_same_step_again_keeps_previews_but_new_content_drops_them(
     app, client, auth_headers, make_part
 ):
     part = make_part(miscInfo={"storage": "Bin 4"})
-    upload(client, auth_headers, part["id"], STEP_A, "a.step")
+    upload_ok(client, auth_headers, part["id"], STEP_A, "a.step")
     post_views(client, auth_headers, part["id"], ALL_VIEWS)
-    upload(client, auth_headers, part["id"], STEP_A, "a-again.step")
+    upload_ok(client, auth_headers, part["id"], STEP_A, "a-again.step")
     manifest = get_closed(client, f"/api/parts/{part['id']}/views", auth_headers).get_json()[
         "views"
     ]
     assert sorted(manifest["files"]) == [str(i) for i in range(8)]
-    upload(client, auth_headers, part["id"], STEP_B, "b.step")
+    upload_ok(client, auth_headers, part["id"], STEP_B, "b.step")
     assert get_closed(client, f"/api/parts/{part['id']}/views", auth_headers).get_json() == {
         "views": None
     }
@@ -156,9 +141,9 @@ def test_same_step_again_keeps_previews_but_new_content_drops_them(
 
 def test_replacing_a_step_with_a_pdf_drops_the_previews(app, client, auth_headers, make_part):
     part = make_part()
-    upload(client, auth_headers, part["id"], STEP_A, "a.step")
+    upload_ok(client, auth_headers, part["id"], STEP_A, "a.step")
     post_views(client, auth_headers, part["id"], {"view_0": png(0)})
-    upload(client, auth_headers, part["id"], PDF, "drawing.pdf")
+    upload_ok(client, auth_headers, part["id"], PDF, "drawing.pdf")
     assert get_closed(client, f"/api/parts/{part['id']}/views", auth_headers).get_json() == {
         "views": None
     }

@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import FIXTURES
 from tests.databases import TestDatabase
+from tests.helpers import get_closed, post_upload
 
 STEP_A = (
     b"ISO-10303-21;\nHEADER;\nFILE_NAME('a','',(''),(''),'','','');\nENDSEC;\nEND-ISO-10303-21;\n"
@@ -29,26 +30,10 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def upload(client, headers, part_id, data: bytes, name: str, field: str = "file"):
-    return client.post(
-        f"/api/parts/{part_id}/upload",
-        data={field: (io.BytesIO(data), name)},
-        headers=headers,
-        content_type="multipart/form-data",
-    )
-
-
 def files_under(root: str | Path) -> list[str]:
     """Every file below the upload folder, relative (tmp/ included)."""
     root = Path(root)
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
-
-
-def get_closed(client, url: str, headers):
-    """GET and close, so a served file's handle is released (ResourceWarning is an error)."""
-    with client.get(url, headers=headers) as response:
-        response.get_data()
-    return response
 
 
 def get_part(client, headers, part_id) -> dict:
@@ -82,7 +67,7 @@ def test_upload_returns_201_with_todays_keys_and_stores_under_uuid_and_hash(
     client, auth_headers, make_part, root, name, data, ext, model_status
 ):
     part = make_part()
-    response = upload(client, auth_headers, part["id"], data, name)
+    response = post_upload(client, auth_headers, part["id"], data, name)
     assert response.status_code == 201
     body = response.get_json()
     assert body["message"] == "File uploaded successfully"
@@ -112,7 +97,7 @@ def test_upload_keeps_only_a_sanitised_display_name(
     client, auth_headers, make_part, root, tmp_path, client_name, display
 ):
     part = make_part()
-    response = upload(client, auth_headers, part["id"], STEP_A, client_name)
+    response = post_upload(client, auth_headers, part["id"], STEP_A, client_name)
     assert response.status_code == 201
     assert response.get_json()["filename"] == display
     assert get_part(client, auth_headers, part["id"])["file"] == display
@@ -148,7 +133,7 @@ def test_upload_bad_input_is_refused_and_leaves_nothing(
 ):
     data = _bad_fixture(data) if isinstance(data, str) else data
     part = make_part()
-    response = upload(client, auth_headers, part["id"], data, name, field=field)
+    response = post_upload(client, auth_headers, part["id"], data, name, field=field)
     assert response.status_code == status
     assert error in response.get_json()["error"]
     assert response.get_json()["code"]
@@ -168,7 +153,7 @@ def test_upload_over_limit_returns_413_json_and_leaves_no_file(make_app, overrid
     body = {"name": "Big", "material": "Steel", "subsystem": "Drive", "type": "cnc"}
     part = client.post("/api/parts/", json=body, headers=headers)
     big = STEP_A + b"/* padding */\n" * 200
-    response = upload(client, headers, part.get_json()["id"], big, "big.step")
+    response = post_upload(client, headers, part.get_json()["id"], big, "big.step")
     assert response.status_code == 413
     assert response.get_json()["code"] == "payload_too_large"
     assert files_under(application.config["UPLOAD_FOLDER"]) == []
@@ -176,9 +161,9 @@ def test_upload_over_limit_returns_413_json_and_leaves_no_file(make_app, overrid
 
 @SQLITE_ONLY
 def test_upload_to_unknown_part_404_and_without_key_401(client, auth_headers, make_part, root):
-    assert upload(client, auth_headers, 99999, STEP_A, "a.step").status_code == 404
+    assert post_upload(client, auth_headers, 99999, STEP_A, "a.step").status_code == 404
     part = make_part()
-    response = upload(client, {}, part["id"], STEP_A, "a.step")
+    response = post_upload(client, {}, part["id"], STEP_A, "a.step")
     assert response.status_code == 401
     assert response.get_json()["error"]
     assert files_under(root) == []
@@ -197,10 +182,10 @@ def test_file_endpoints_of_unknown_part_return_404_json(client, auth_headers, pa
 
 def test_replacing_a_file_removes_the_old_one(client, auth_headers, make_part, root):
     part = make_part()
-    upload(client, auth_headers, part["id"], STEP_A, "a.step")
-    upload(client, auth_headers, part["id"], STEP_B, "b.step")
+    post_upload(client, auth_headers, part["id"], STEP_A, "a.step")
+    post_upload(client, auth_headers, part["id"], STEP_B, "b.step")
     assert files_under(root) == [f"parts/{part['uuid']}/{sha(STEP_B)}.step"]
-    response = upload(client, auth_headers, part["id"], PDF, "b.pdf")
+    response = post_upload(client, auth_headers, part["id"], PDF, "b.pdf")
     assert response.status_code == 201
     assert files_under(root) == [f"parts/{part['uuid']}/{sha(PDF)}.pdf"]
     assert get_part(client, auth_headers, part["id"])["modelStatus"] == "none"
@@ -210,10 +195,10 @@ def test_replacing_a_converted_step_removes_its_unshared_model(
     app, client, auth_headers, make_part, root, cube
 ):
     part = make_part()
-    upload(client, auth_headers, part["id"], cube, "cube.step")
+    post_upload(client, auth_headers, part["id"], cube, "cube.step")
     assert app.extensions["conversion_runner"].run_one() is True
     assert len(list((root / "models").glob("*.glb"))) == 1
-    upload(client, auth_headers, part["id"], PDF, "drawing.pdf")
+    post_upload(client, auth_headers, part["id"], PDF, "drawing.pdf")
     assert files_under(root) == [f"parts/{part['uuid']}/{sha(PDF)}.pdf"]
 
 
@@ -221,11 +206,11 @@ def test_identical_reupload_on_same_or_other_part_converts_nothing(
     app, client, auth_headers, make_part, root, cube
 ):
     first = make_part()
-    upload(client, auth_headers, first["id"], cube, "cube.step")
+    post_upload(client, auth_headers, first["id"], cube, "cube.step")
     runner = app.extensions["conversion_runner"]
     assert runner.run_one() is True
     for target in (first, make_part(name="Twin")):
-        response = upload(client, auth_headers, target["id"], cube, "again.step")
+        response = post_upload(client, auth_headers, target["id"], cube, "again.step")
         assert response.status_code == 201
         conversion = response.get_json()["conversion"]
         assert conversion == {"status": "ready", "success": True, "error": None}
@@ -241,7 +226,7 @@ def test_delete_part_removes_its_folder_and_only_an_unshared_model(
 ):
     one, two = make_part(), make_part(name="Twin")
     for part in (one, two):
-        upload(client, auth_headers, part["id"], cube, "cube.step")
+        post_upload(client, auth_headers, part["id"], cube, "cube.step")
     app.extensions["conversion_runner"].run_one()
     assert client.delete(f"/api/parts/{one['id']}", headers=auth_headers).status_code == 200
     assert not (root / "parts" / one["uuid"]).exists()
@@ -255,7 +240,7 @@ def test_wipe_removes_every_file_and_reupload_converts_again(
     app, client, auth_headers, make_part, root, api_key, cube
 ):
     part = make_part()
-    upload(client, auth_headers, part["id"], cube, "cube.step")
+    post_upload(client, auth_headers, part["id"], cube, "cube.step")
     client.post(
         f"/api/parts/{part['id']}/views",
         data={"view_0": (io.BytesIO(PNG), "v.png")},
@@ -268,7 +253,7 @@ def test_wipe_removes_every_file_and_reupload_converts_again(
     assert response.status_code == 200
     assert files_under(root) == []
     fresh = make_part()
-    assert upload(client, auth_headers, fresh["id"], cube, "cube.step").status_code == 201
+    assert post_upload(client, auth_headers, fresh["id"], cube, "cube.step").status_code == 201
     assert get_part(client, auth_headers, fresh["id"])["modelStatus"] == "pending"
     assert runner.run_one() is True
     assert get_part(client, auth_headers, fresh["id"])["modelStatus"] == "ready"
@@ -276,7 +261,7 @@ def test_wipe_removes_every_file_and_reupload_converts_again(
 
 def test_new_part_never_inherits_a_deleted_parts_files(client, auth_headers, make_part):
     old = make_part()
-    upload(client, auth_headers, old["id"], STEP_A, "old.step")
+    post_upload(client, auth_headers, old["id"], STEP_A, "old.step")
     client.post(
         f"/api/parts/{old['id']}/views",
         data={"view_0": (io.BytesIO(PNG), "v.png")},
