@@ -9,6 +9,7 @@ from flask import current_app, jsonify, request, send_file
 from app.extensions import db
 from models.queries import get_part_or_404
 from routes import parts_bp
+from routes.responses import multipart_body
 from utils.auth import require_api_key
 from utils.errors import BadRequestError, NotFoundError
 from utils.part_files import attach_upload, finish_replacement, stored_file, upload_summary
@@ -17,18 +18,7 @@ from utils.part_models import model_response
 
 @parts_bp.route("/<int:part_id>/upload", methods=["POST"])
 @require_api_key
-@parts_bp.doc(
-    requestBody={
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {"file": {"type": "string", "format": "binary"}},
-                }
-            }
-        }
-    },
-)
+@parts_bp.doc(**multipart_body("file"))
 def upload_file(part_id: int) -> Any:
     """Attach a STEP, STP or PDF file; STEP files are converted to GLB in the background."""
     part = get_part_or_404(db.session, part_id)

@@ -48,3 +48,10 @@ def json_bytes(body: bytes, etag: str) -> Response:
 def message(text: str, **extra: Any) -> Response:
     """A plain confirmation body."""
     return jsonify({"message": text, **extra})
+
+
+def multipart_body(*fields: str) -> dict[str, Any]:
+    """OpenAPI requestBody for a multipart form of binary file fields."""
+    properties = {name: {"type": "string", "format": "binary"} for name in fields}
+    schema = {"type": "object", "properties": properties}
+    return {"requestBody": {"content": {"multipart/form-data": {"schema": schema}}}}

@@ -9,6 +9,7 @@ from flask import jsonify, request, send_file
 from app.extensions import db
 from models.queries import get_part_or_404
 from routes import parts_bp
+from routes.responses import multipart_body
 from utils.auth import require_api_key
 from utils.errors import NotFoundError
 from utils.part_views import save_views, view_file
@@ -16,20 +17,7 @@ from utils.part_views import save_views, view_file
 
 @parts_bp.route("/<int:part_id>/views", methods=["POST"])
 @require_api_key
-@parts_bp.doc(
-    requestBody={
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        f"view_{i}": {"type": "string", "format": "binary"} for i in range(8)
-                    },
-                }
-            }
-        }
-    },
-)
+@parts_bp.doc(**multipart_body(*(f"view_{i}" for i in range(8))))
 def upload_views(part_id: int) -> Any:
     """Store PNG previews (multipart fields view_0 … view_7); returns the manifest."""
     part = get_part_or_404(db.session, part_id)
