@@ -285,3 +285,14 @@ def test_list_reflects_a_write_immediately(client, auth_headers, part_in, write,
     fresh = client.get(f"{PARTS}{part['id']}", headers=auth_headers)
     expected = [fresh.get_json()] if fresh.status_code == 200 else []
     assert [p for p in after.get_json()["parts"] if p["id"] == part["id"]] == expected
+
+
+def test_list_cache_is_bounded_in_bytes():
+    from models.queries import PartQuery
+    from utils.part_list import RenderedList, _RenderedListCache
+
+    cache = _RenderedListCache(size=10, max_bytes=250)
+    for n in range(5):
+        cache.put((n, PartQuery()), RenderedList(body=b"x" * 100, etag=str(n)))
+    kept = [n for n in range(5) if cache.get((n, PartQuery())) is not None]
+    assert kept == [3, 4]
