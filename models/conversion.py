@@ -4,6 +4,7 @@ with that content, so the same file converts once."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import BigInteger, Integer, String, Text, select, update
@@ -114,28 +115,38 @@ def requeue_job(session: Session, key: str) -> None:
     bump_parts_revision(session)
 
 
-def touch_heartbeats(session: Session, worker: str) -> None:
-    """Say this worker is alive for every job it is running."""
+def touch_heartbeats(session: Session, worker: str, keys: Iterable[str]) -> None:
+    """Say this worker is alive for the jobs it is converting right now (only those: a job
+    whose result could not be recorded must go stale and be retried)."""
+    keys = list(keys)
+    if not keys:
+        return
     session.execute(
         update(ConversionJob)
         .where(ConversionJob.worker == worker, ConversionJob.status == RUNNING)
+        .where(ConversionJob.key.in_(keys))
         .values(heartbeat_at=utcnow())
         .execution_options(synchronize_session=False)
     )
 
 
-def recover_stale_jobs(session: Session, older_than: timedelta, own_prefix: str) -> int:
+def recover_stale_jobs(
+    session: Session, older_than: timedelta, own_prefix: str | None = None
+) -> int:
     """Running jobs whose worker died (killed, restarted) go back to pending.
 
-    A job is stale when its heartbeat is old, or when it belongs to an earlier process
-    on this host (its worker id starts with our host prefix but is not a live worker).
+    A job is stale when its heartbeat is old, or, at start-up (own_prefix given), when it
+    belongs to an earlier process on this host (our host prefix, not a live pid).
     """
     cutoff = utcnow() - older_than
     stale = session.execute(select(ConversionJob).where(ConversionJob.status == RUNNING)).scalars()
     count = 0
     for job in stale:
         dead_here = (
-            bool(job.worker) and job.worker.startswith(own_prefix) and not _alive(job.worker)
+            own_prefix is not None
+            and bool(job.worker)
+            and job.worker.startswith(own_prefix)
+            and not _alive(job.worker)
         )
         if dead_here or (job.heartbeat_at is None or job.heartbeat_at < cutoff):
             job.status, job.worker = PENDING, None

@@ -295,3 +295,27 @@ def test_a_live_workers_running_job_is_left_alone(app, client, auth_headers, mak
         assert recover_stale_jobs(db.session, timedelta(seconds=60), "thishost:") == 0
         db.session.commit()
     assert job_of(app, part["id"]).status == "running"
+
+
+def test_heartbeat_requeues_a_stuck_job_but_keeps_its_own_live_ones(
+    app, client, auth_headers, make_part
+):
+    runner = app.extensions["conversion_runner"]
+    stuck, live = make_part(), make_part(name="Live")
+    upload_ok(client, auth_headers, stuck["id"], need(CUBE), "cube.step")
+    upload_ok(client, auth_headers, live["id"], b"ISO-10303-21;\nHEADER;\n" + b"x" * 64, "b.step")
+    stuck_key, live_key = job_of(app, stuck["id"]).key, job_of(app, live["id"]).key
+    with app.app_context():
+        for key in (stuck_key, live_key):
+            job = db.session.get(ConversionJob, key)
+            # Both claimed by this process long ago; only the live one is being converted.
+            job.status, job.worker = "running", runner.worker_id
+            job.heartbeat_at = utcnow() - timedelta(minutes=5)
+        db.session.commit()
+    runner._in_progress.add(live_key)
+    try:
+        assert runner.beat() == 1
+    finally:
+        runner._in_progress.discard(live_key)
+    assert job_of(app, stuck["id"]).status == "pending"
+    assert job_of(app, live["id"]).status == "running"

@@ -37,6 +37,9 @@ class ConversionRunner:
         self.worker_id = f"{self.host_prefix}{os.getpid()}"
         self._wake = threading.Event()
         self._stop = threading.Event()
+        # The jobs this process is converting now: only these get heartbeats.
+        self._in_progress: set[str] = set()
+        self._in_progress_lock = threading.Lock()
         # Requests waiting for a model (GET /model) sleep on this until a job finishes here.
         self._finished = threading.Condition()
         self._threads: list[threading.Thread] = []
@@ -87,16 +90,27 @@ class ConversionRunner:
                 self._wake.clear()
 
     def _heartbeat(self) -> None:
-        from app.extensions import db
-        from models.conversion import touch_heartbeats
-
         while not self._stop.wait(HEARTBEAT_SECONDS):
             try:
-                with self.app.app_context():
-                    touch_heartbeats(db.session, self.worker_id)
-                    db.session.commit()
+                self.beat()
             except Exception:  # noqa: BLE001 - retried at the next beat
                 log.exception("heartbeat failed")
+
+    def beat(self) -> int:
+        """Keep our running jobs alive; re-queue any job whose heartbeat stopped (its worker
+        died, or its result could not be recorded). Returns how many were re-queued."""
+        from app.extensions import db
+        from models.conversion import recover_stale_jobs, touch_heartbeats
+
+        with self._in_progress_lock:
+            converting = set(self._in_progress)
+        with self.app.app_context():
+            touch_heartbeats(db.session, self.worker_id, converting)
+            recovered = recover_stale_jobs(db.session, STALE_AFTER)
+            db.session.commit()
+        if recovered:
+            self.notify()
+        return recovered
 
     def run_one(self) -> bool:
         """Claim and convert one pending job; False when there was none."""
@@ -112,7 +126,13 @@ class ConversionRunner:
             for key in keys:
                 if claim_job(db.session, key, self.worker_id):
                     db.session.commit()
-                    self._convert(key)
+                    with self._in_progress_lock:
+                        self._in_progress.add(key)
+                    try:
+                        self._convert(key)
+                    finally:
+                        with self._in_progress_lock:
+                            self._in_progress.discard(key)
                     return True
                 db.session.rollback()
         return False
