@@ -21,8 +21,10 @@ from utils.part_models import model_response
 @parts_bp.doc(**multipart_body("file"))
 def upload_file(part_id: int) -> Any:
     """Attach a STEP, STP or PDF file; STEP files are converted to GLB in the background."""
+    # Receive the whole body first: a slow phone must not hold a database write lock.
+    upload = request.files.get("file")
     part = get_part_or_404(db.session, part_id)
-    replaced = attach_upload(db.session, part, request.files.get("file"))
+    replaced = attach_upload(db.session, part, upload)
     db.session.commit()
     finish_replacement(db.session, part, replaced)
     current_app.extensions["conversion_runner_notify"]()

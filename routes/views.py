@@ -20,8 +20,9 @@ from utils.part_views import save_views, view_file
 @parts_bp.doc(**multipart_body(*(f"view_{i}" for i in range(8))))
 def upload_views(part_id: int) -> Any:
     """Store PNG previews (multipart fields view_0 … view_7); returns the manifest."""
+    files = request.files  # the body arrives before the database is touched
     part = get_part_or_404(db.session, part_id)
-    manifest = save_views(part, request.files)
+    manifest = save_views(part, files)
     db.session.commit()
     return jsonify({"success": True, "views": manifest})
 
