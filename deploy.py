@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import errno
 import importlib.util
-import json
 import logging
 import os
 import secrets
@@ -85,19 +84,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="seconds gunicorn lets requests finish after SIGTERM",
     )
     return parser.parse_args(argv)
-
-
-def read_config_values(path: Path) -> dict[str, Any]:
-    """config.json as stored (unknown keys too, so a rewrite keeps them); {} when absent."""
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise config.ConfigError(f"cannot read {path}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise config.ConfigError(f"{path} must hold a JSON object")
-    return data
 
 
 def ensure_secret_key(path: Path, stored: dict[str, Any]) -> None:
@@ -244,7 +230,7 @@ def prepare(args: argparse.Namespace) -> list[str]:
     config_name = config_name_for(args.mode)
     os.environ["FLASK_ENV"] = config_name  # the server process reads the same settings
     path = create_config.output_path(None)
-    stored = read_config_values(path)
+    stored = create_config.read_existing(path)
     if config_name == "production":
         ensure_secret_key(path, stored)
     settings = config.load_settings(config_name)
