@@ -143,20 +143,19 @@ def port_problem(host: str, port: int, exc: OSError) -> str:
 
 
 def prepare_database(config_name: str) -> None:
-    """Build the app once (it checks the configuration), then apply migrations if any."""
-    from flask_migrate import upgrade
+    """Build the app once (it checks the configuration) and bring the schema up to date.
 
+    Only the preparation: no conversion runner starts here, so no job is claimed by this
+    process just before it becomes the server (the server starts its own runner).
+    """
     from app import create_app
     from app.extensions import db
+    from app.startup import prepare
 
     application = create_app(config_name)
-    migrations = Path(application.config["MIGRATIONS_DIR"])
+    say("checking services and bringing the database to the newest migration")
+    prepare(application)
     with application.app_context():
-        if (migrations / "env.py").is_file():
-            say(f"bringing the database to the newest migration in {migrations}")
-            upgrade(directory=str(migrations))
-        else:
-            say(f"no migrations in {migrations} yet: skipped (the app creates missing tables)")
         db.engine.dispose()
 
 

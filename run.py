@@ -5,12 +5,13 @@ from __future__ import annotations
 import sys
 
 from app import create_app
+from app.startup import start_serving
 from config import ConfigError
 
 
 def main() -> int:
     try:
-        application = create_app()
+        application = start_serving(create_app())
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -12,7 +12,10 @@ PROJECT_DIR = Path(__file__).resolve().parent
 if str(PROJECT_DIR) not in sys.path:
     sys.path.insert(0, str(PROJECT_DIR))
 
+import os  # noqa: E402
+
 from app import create_app  # noqa: E402 - needs the project folder on sys.path
+from app.startup import start_serving  # noqa: E402
 from config import ConfigError  # noqa: E402
 
 # gunicorn stops (instead of restarting the worker forever) when a worker exits with 3.
@@ -29,9 +32,16 @@ serve on its own. Start a server with one of:
 
 
 def load_app() -> Flask:
-    """The production app; a bad configuration exits with its one-line reason."""
+    """The production app, ready to serve; a bad configuration exits with its one-line reason.
+
+    Under the `flask` command (`flask --app run_prod:app files`) the app is only built: a
+    maintenance command must not migrate, sweep files or start converting.
+    """
     try:
-        return create_app("production")
+        application = create_app("production")
+        if os.environ.get("FLASK_RUN_FROM_CLI") == "true":
+            return application
+        return start_serving(application)
     except ConfigError as exc:
         print(f"run_prod: configuration error: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(CONFIG_ERROR_EXIT_CODE) from None

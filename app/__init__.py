@@ -1,16 +1,15 @@
-"""The application factory: configuration, extensions, blueprints, errors, CLI, frontend."""
+"""The application factory: it only wires (start-up work lives in app.startup)."""
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.extensions import api, cors, db, limiter, migrate
-from config import PROJECT_ROOT, ConfigError, load_settings
+from config import PROJECT_ROOT, load_settings
 
 
 def create_app(config_name: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
@@ -28,7 +27,6 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     _register_error_handlers(app)
     _register_cli(app)
     _register_frontend(app)
-    _prepare_database(app)
     _register_file_services(app)
     return app
 
@@ -86,12 +84,6 @@ def _register_extensions(app: Flask) -> None:
     # more than our whole single-part view. Nothing needs it: the one decorated limit
     # (auth/check) is enforced by its decorator, the blanket limit by utils.rate_limits.
     app.before_request_funcs[None].remove(limiter._check_request_limit)
-    storage_uri = str(app.config["RATELIMIT_STORAGE_URI"])
-    # Limits are only shared when every worker reaches the storage: refuse to start without it.
-    if storage_uri != "memory://" and not limiter.storage.check():
-        parts = urlsplit(storage_uri)
-        where = parts.netloc.rpartition("@")[2] or parts.path  # never echo a password
-        raise ConfigError(f"RATELIMIT_STORAGE_URI: cannot reach the rate-limit storage at {where}")
     base = app.config["BASE_PATH"]
     cors.init_app(
         app,
@@ -131,12 +123,6 @@ def _register_frontend(app: Flask) -> None:
     from app.spa import register_spa
 
     register_spa(app)
-
-
-def _prepare_database(app: Flask) -> None:
-    from app.database import prepare_database
-
-    prepare_database(app)
 
 
 def _register_file_services(app: Flask) -> None:

@@ -1,4 +1,4 @@
-"""Command-line tools: `flask --app run:app <command>`."""
+"""Command-line tools: `flask --app run:create_app <command>` (or `run_prod:app`)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,11 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("seed")
     def seed() -> None:
-        """Load the sample parts into an empty database."""
+        """Load the sample parts into an empty database (created or migrated first)."""
+        from app.database import prepare_schema
         from app.sample_data import load_sample_parts
+
+        prepare_schema(app)
 
         added = load_sample_parts(db.session)
         click.echo(f"added {added} sample parts" if added else "database not empty: nothing added")

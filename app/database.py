@@ -1,4 +1,4 @@
-"""Engine settings per database and the start-up preparation of the schema."""
+"""Engine settings per database and the schema preparation the start-up steps call."""
 
 from __future__ import annotations
 
@@ -63,8 +63,8 @@ def _unicode_lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
 
 
-def prepare_database(app: Flask) -> None:
-    """Create missing tables, seed the revision counter and, in development, sample parts."""
+def prepare_schema(app: Flask) -> None:
+    """Create (tests) or migrate (servers) the tables and seed the revision counter."""
     import models  # noqa: F401 - every table must be known before create_all
     from models.revision import PARTS, Revision
 
@@ -74,11 +74,16 @@ def prepare_database(app: Flask) -> None:
         else:
             upgrade_schema(app)
         _seed_revision_row(PARTS, Revision)
-        # Sample parts belong on a laptop only, whatever the settings say.
-        if app.config["SAMPLE_DATA"] and app.config["FLASK_ENV"] == "development":
-            from app.sample_data import load_sample_parts
 
-            load_sample_parts(db.session)
+
+def load_development_samples(app: Flask) -> None:
+    """Sample parts for an empty database, on a laptop only, whatever the settings say."""
+    if not (app.config["SAMPLE_DATA"] and app.config["FLASK_ENV"] == "development"):
+        return
+    from app.sample_data import load_sample_parts
+
+    with app.app_context():
+        load_sample_parts(db.session)
 
 
 def _seed_revision_row(name: str, revision_cls: Any) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from flask import Flask
 
 from app import create_app
+from app.startup import prepare
 from bench.dataset import populate_parts
 from bench.files_report import FileRun, FilesRun, MemoryStep, render_run, write_section
 from bench.load import Call, Sample, run_load
@@ -84,7 +85,7 @@ class Bench:
         self.database = folder / "bench.db"
         self.settings = our_settings(f"sqlite:///{self.database}", str(folder))
         self.uploads = Path(self.settings["UPLOAD_FOLDER"])
-        self.app: Flask = create_app("testing", self.settings)  # builder: no runner here
+        self.app: Flask = prepare(create_app("testing", self.settings))  # builder: no runner here
         populate_parts(self.app, PARTS)
         self.headers = {"X-API-Key": str(self.app.config["SECRET_KEY"])}
         self.fresh_ids: Iterator[int] = itertools.count(1)

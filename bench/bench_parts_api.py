@@ -17,6 +17,7 @@ from pathlib import Path
 from werkzeug.http import unquote_etag
 
 from app import create_app
+from app.startup import prepare
 from bench.dataset import populate_parts
 from bench.load import Call, Sample, run_load
 from bench.report import Measured, Run, render_run, write_benchmarks
@@ -171,7 +172,7 @@ def run_benchmark(args: argparse.Namespace) -> Run:
     """Build the database, start both servers, measure every case, stop the servers."""
     with tempfile.TemporaryDirectory(prefix="aerie-bench-") as folder:
         settings = our_settings(f"sqlite:///{folder}/bench.db", folder)
-        builder = create_app("testing", settings)
+        builder = prepare(create_app("testing", settings))
         populate_parts(builder, args.parts)
         key_header = {"X-API-Key": str(builder.config["SECRET_KEY"])}
         servers: list[ServerProcess] = []

@@ -73,8 +73,9 @@ def _serve(app: Any, channel: Connection) -> None:
 
 def _serve_ours(settings: dict[str, Any], channel: Connection) -> None:
     from app import create_app
+    from app.startup import start_serving
 
-    _serve(create_app("testing", settings), channel)
+    _serve(start_serving(create_app("testing", settings)), channel)
 
 
 def _serve_bare(parts_list: Served, parts: dict[int, Served], channel: Connection) -> None:

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import delete, update
 
 from app import create_app
+from app.database import prepare_schema
 from app.extensions import db
 from tests.databases import (
     TestDatabase,
@@ -106,6 +107,7 @@ def build_app(database: TestDatabase, tmp_path: Path, **overrides: Any):
         **overrides,
     }
     application = create_app("testing", settings)
+    prepare_schema(application)
     application.after_request(_record_server_errors)
     if database.url is not None:
         with application.app_context():

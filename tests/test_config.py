@@ -6,6 +6,7 @@ import logging
 import pytest
 
 from app import create_app
+from app.startup import prepare
 from config import DEV_SECRET_KEY, ConfigError, load_settings
 
 STRONG_KEY = "k" * 40
@@ -130,10 +131,17 @@ def test_database_url_schemes_pick_our_drivers(tmp_path, given, expected_prefix)
     assert settings["DATABASE_URL"].startswith(expected_prefix)
 
 
+def prepared(application):
+    prepare(application)
+    return application
+
+
 def test_sample_data_only_in_development(tmp_path):
-    dev = create_app("development", {"DATABASE_URL": f"sqlite:///{tmp_path}/dev.db"})
-    test = create_app(
-        "testing", {"DATABASE_URL": f"sqlite:///{tmp_path}/test.db", "SAMPLE_DATA": True}
+    dev = prepared(create_app("development", {"DATABASE_URL": f"sqlite:///{tmp_path}/dev.db"}))
+    test = prepared(
+        create_app(
+            "testing", {"DATABASE_URL": f"sqlite:///{tmp_path}/test.db", "SAMPLE_DATA": True}
+        )
     )
     headers_dev = {"X-API-Key": dev.config["SECRET_KEY"]}
     parts = dev.test_client().get("/api/parts/", headers=headers_dev).get_json()["parts"]
@@ -142,6 +150,6 @@ def test_sample_data_only_in_development(tmp_path):
     headers_test = {"X-API-Key": test.config["SECRET_KEY"]}
     assert test.test_client().get("/api/parts/", headers=headers_test).get_json()["total"] == 0
     # A second start does not add the samples again.
-    again = create_app("development", {"DATABASE_URL": f"sqlite:///{tmp_path}/dev.db"})
+    again = prepared(create_app("development", {"DATABASE_URL": f"sqlite:///{tmp_path}/dev.db"}))
     total = again.test_client().get("/api/parts/", headers=headers_dev).get_json()["total"]
     assert total == len(parts)

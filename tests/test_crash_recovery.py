@@ -26,7 +26,8 @@ import json, os, sys
 sys.path.insert(0, {str(PROJECT_ROOT)!r})
 from waitress.server import create_server
 from app import create_app
-app = create_app("production", json.loads(os.environ["AERIE_TEST_SETTINGS"]))
+from app.startup import start_serving
+app = start_serving(create_app("production", json.loads(os.environ["AERIE_TEST_SETTINGS"])))
 server = create_server(app, host="127.0.0.1", port=0, threads=4)
 print(server.effective_port, flush=True)
 server.run()

@@ -18,6 +18,7 @@ import trimesh
 from sqlalchemy import select
 
 from app.extensions import db
+from app.startup import start_background
 from models.conversion import ConversionJob, recover_stale_jobs
 from models.part import Part
 from models.types import utcnow
@@ -216,6 +217,7 @@ def test_background_runner_converts_while_model_request_waits(test_database, tmp
     application = build_app(
         test_database, tmp_path, CONVERSION_IN_BACKGROUND=True, MODEL_WAIT_SECONDS=30
     )
+    start_background(application)  # what a serving entry point does after create_app
     headers = {"X-API-Key": application.config["SECRET_KEY"]}
     try:
         with LiveServer(application) as server:

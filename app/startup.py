@@ -1,0 +1,55 @@
+"""Start-up steps the entry points run after create_app: services, schema, background runner.
+
+create_app only wires; whatever touches the network, the database schema, the disk or starts
+threads happens here, called explicitly by run.py, run_prod.py, deploy.py and the CLI commands
+that need it. So building an app (tests, `flask` commands, deploy.py's checks) never claims a
+conversion job or migrates behind the caller's back.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+from flask import Flask
+
+from app.database import load_development_samples, prepare_schema
+from app.extensions import limiter
+from config import ConfigError
+
+log = logging.getLogger("aerie.startup")
+
+
+def check_services(app: Flask) -> None:
+    """Refuse to start when the shared rate-limit storage cannot be reached."""
+    storage_uri = str(app.config["RATELIMIT_STORAGE_URI"])
+    # Limits are only shared when every worker reaches the storage.
+    if storage_uri != "memory://" and not limiter.storage.check():
+        parts = urlsplit(storage_uri)
+        where = parts.netloc.rpartition("@")[2] or parts.path  # never echo a password
+        raise ConfigError(f"RATELIMIT_STORAGE_URI: cannot reach the rate-limit storage at {where}")
+
+
+def prepare(app: Flask) -> None:
+    """Everything a server needs before its first request, in order; safe to repeat."""
+    check_services(app)
+    prepare_schema(app)
+    load_development_samples(app)
+    storage = app.extensions["storage"]
+    timeout = float(app.config["CONVERSION_TIMEOUT_SECONDS"])
+    removed = storage.clear_tmp() + storage.clear_stale_conversions(timeout + 60)
+    if removed:
+        log.info("removed %d half-written uploads left by a stopped server", removed)
+
+
+def start_background(app: Flask) -> None:
+    """Start this process's conversion runner (unless CONVERSION_IN_BACKGROUND is off)."""
+    if app.config["CONVERSION_IN_BACKGROUND"]:
+        app.extensions["conversion_runner"].start()
+
+
+def start_serving(app: Flask) -> Flask:
+    """prepare() then start_background(): what a serving process runs once."""
+    prepare(app)
+    start_background(app)
+    return app
