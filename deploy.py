@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Start the backend: `deploy.py dev|prod-waitress|prod-gunicorn|prod-gevent [--port] [--host]`."""
+"""Start the backend: `deploy.py dev|prod|prod-waitress|prod-gunicorn|prod-gevent [options]`."""
 
 from __future__ import annotations
 
@@ -25,10 +25,18 @@ if str(PROJECT_DIR) not in sys.path:
 import config  # noqa: E402 - needs the project folder on sys.path
 import create_config  # noqa: E402
 
-MODES = ("dev", "prod-waitress", "prod-gunicorn", "prod-gevent")
+# "prod" is the recommended production server: waitress (see DEFAULT_PRODUCTION_MODE).
+MODES = ("dev", "prod", "prod-waitress", "prod-gunicorn", "prod-gevent")
+# waitress reads every request in full on its event loop before a thread sees it, so slow
+# or stalled clients (phones on shop Wi-Fi, or an attacker) cost a socket, not a thread; one
+# process also keeps the in-memory limits exact and the conversion slots in one place.
+DEFAULT_PRODUCTION_MODE = "prod-waitress"
 DEV_PORT, PROD_PORT = 5000, 8000
-# More sync workers than this only add memory: SQLite has one writer, and a shop server is small.
+# More workers than this only add memory: SQLite has one writer, and a shop server is small.
 MAX_DEFAULT_WORKERS = 8
+# gunicorn threads per worker (gthread): a thread reading a slow client's body is blocked,
+# so several, and gunicorn belongs behind a buffering proxy when it faces the internet.
+DEFAULT_GUNICORN_THREADS = 16
 # Downloads that wait for a STEP conversion hold a thread; keep others answering meanwhile.
 DEFAULT_WAITRESS_THREADS = 8
 # Seconds gunicorn gives running requests after SIGTERM before it kills the workers.
@@ -75,15 +83,22 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("mode", choices=MODES, help="which server to run")
     parser.add_argument("--port", type=port_number, help="default: PORT, else 5000 dev / 8000")
     parser.add_argument("--host", help="interface to listen on (default: HOST, else 0.0.0.0)")
-    parser.add_argument("--workers", type=positive, help="gunicorn workers (2 x CPUs + 1, max 8)")
-    parser.add_argument("--threads", type=positive, help="waitress threads (8); gunicorn: gthread")
+    parser.add_argument(
+        "--workers",
+        type=positive,
+        help="gunicorn workers (1 with memory:// limits, else 2 x CPUs + 1, max 8)",
+    )
+    parser.add_argument("--threads", type=positive, help="threads: waitress 8, gunicorn 16")
     parser.add_argument(
         "--graceful-timeout",
         type=positive,
         default=GRACEFUL_TIMEOUT_SECONDS,
         help="seconds gunicorn lets requests finish after SIGTERM",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.mode == "prod":
+        args.mode = DEFAULT_PRODUCTION_MODE
+    return args
 
 
 def ensure_secret_key(path: Path, stored: dict[str, Any]) -> None:
@@ -172,13 +187,16 @@ def require_module(name: str, hint: str) -> None:
         raise DeployError(f"{name} is not installed in {sys.prefix}: {hint}")
 
 
-def gunicorn_command(args: argparse.Namespace, host: str, port: int) -> list[str]:
+def gunicorn_command(
+    args: argparse.Namespace, host: str, port: int, settings: dict[str, Any]
+) -> list[str]:
     if os.name == "nt":
         raise DeployError("gunicorn does not run on Windows: use prod-waitress")
     require_module("gunicorn", f"{sys.executable} -m pip install -r requirements.txt")
     command = [sys.executable, "-m", "gunicorn", "--pythonpath", str(PROJECT_DIR)]
     command += ["--bind", f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
-    command += ["--workers", str(args.workers or default_workers())]
+    shared_limits = settings["RATELIMIT_STORAGE_URI"] != "memory://"
+    command += ["--workers", str(gunicorn_workers(args.workers, shared_limits))]
     command += ["--graceful-timeout", str(args.graceful_timeout)]
     command += ["--timeout", str(WORKER_TIMEOUT_SECONDS)]
     # The app writes its own access line with api_key redacted; gunicorn's stays off, and
@@ -188,12 +206,29 @@ def gunicorn_command(args: argparse.Namespace, host: str, port: int) -> list[str
         hint = f"it is not in requirements.txt; run {sys.executable} -m pip install gevent"
         require_module("gevent", hint)
         command += ["--worker-class", "gevent"]
-    elif args.threads:
-        command += ["--threads", str(args.threads)]
+    else:
+        # Threads, not sync workers: one slow client must not freeze a whole worker.
+        threads = args.threads or DEFAULT_GUNICORN_THREADS
+        command += ["--worker-class", "gthread", "--threads", str(threads)]
     return [*command, "run_prod:app"]
 
 
-def server_command(args: argparse.Namespace, host: str, port: int) -> list[str]:
+def gunicorn_workers(requested: int | None, shared_limits: bool) -> int:
+    """One process unless limits are shared: with memory:// each worker would count wrong
+    keys and requests alone, multiplying every limit by the worker count."""
+    if requested is None:
+        return default_workers() if shared_limits else 1
+    if requested > 1 and not shared_limits:
+        say(
+            f"warning: {requested} workers with RATELIMIT_STORAGE_URI=memory:// count limits "
+            "(wrong keys included) per worker; set it to redis://… to share them"
+        )
+    return requested
+
+
+def server_command(
+    args: argparse.Namespace, host: str, port: int, settings: dict[str, Any]
+) -> list[str]:
     if args.mode == "dev":
         # run.py reads HOST and PORT from the environment, which beats config.json.
         os.environ.update(HOST=host, PORT=str(port))
@@ -203,7 +238,7 @@ def server_command(args: argparse.Namespace, host: str, port: int) -> list[str]:
         threads = str(args.threads or DEFAULT_WAITRESS_THREADS)
         entry = [sys.executable, str(Path(__file__).resolve()), WAITRESS_ENTRY]
         return [*entry, "--host", host, "--port", str(port), "--threads", threads]
-    return gunicorn_command(args, host, port)
+    return gunicorn_command(args, host, port, settings)
 
 
 def exec_server(command: list[str]) -> NoReturn:
@@ -235,7 +270,7 @@ def prepare(args: argparse.Namespace) -> list[str]:
     settings = config.load_settings(config_name)
     host, port = resolve_address(args, settings, stored)
     check_port_free(host, port)
-    command = server_command(args, host, port)
+    command = server_command(args, host, port, settings)
     prepare_database(config_name)
     return command
 

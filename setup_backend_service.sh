@@ -8,7 +8,7 @@ PROJECT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 SERVICE_USER="${SERVICE_USER:-aerie}"
 SERVICE_GROUP="${SERVICE_GROUP:-$SERVICE_USER}"
 SERVICE_PORT="${SERVICE_PORT:-8000}"
-SERVICE_MODE="${SERVICE_MODE:-prod-gunicorn}"
+SERVICE_MODE="${SERVICE_MODE:-prod-waitress}"
 SERVICE_NAME="${SERVICE_NAME:-part-management-backend}"
 VENV_PATH="${VENV_PATH:-$PROJECT_DIR/.venv}"
 # An empty UV_BIN (set but blank) forces plain pip even when uv is installed.
@@ -34,7 +34,7 @@ Environment overrides (current value):
   SERVICE_USER   ($SERVICE_USER)  created as a system user if missing; never root
   SERVICE_GROUP  ($SERVICE_GROUP)
   SERVICE_PORT   ($SERVICE_PORT)
-  SERVICE_MODE   ($SERVICE_MODE)  prod-gunicorn, prod-waitress or prod-gevent
+  SERVICE_MODE   ($SERVICE_MODE)  prod-waitress (default), prod-gunicorn or prod-gevent
   SERVICE_NAME   ($SERVICE_NAME)
   VENV_PATH      ($VENV_PATH)
   UV_BIN         (${UV_BIN:-none: pip is used})
@@ -91,7 +91,7 @@ check_settings() {
     die "SERVICE_PORT must be a number from 1 to 65535"
   fi
   case "$SERVICE_MODE" in
-    prod-gunicorn | prod-waitress | prod-gevent) ;;
+    prod | prod-gunicorn | prod-waitress | prod-gevent) ;;
     *) die "SERVICE_MODE must be prod-gunicorn, prod-waitress or prod-gevent" ;;
   esac
   [[ "$SERVICE_NAME" =~ ^[A-Za-z0-9@._-]+$ ]] || die "SERVICE_NAME is not a valid unit name"
