@@ -52,6 +52,8 @@ and --host beat both. Production modes generate a SECRET_KEY into config.json (0
 none is set. Exit status: 1 when the server cannot start here (busy port, missing server
 package), 2 for a configuration error.
 """
+# Bytes waitress accepts beyond MAX_CONTENT_LENGTH before refusing a body on its own.
+WAITRESS_BODY_SLACK = 1024 * 1024
 # Internal first argument: deploy.py re-executes itself as the waitress server process.
 WAITRESS_ENTRY = "_serve-waitress"
 
@@ -291,7 +293,16 @@ def serve_waitress(argv: Sequence[str]) -> int:
     # serve() gives the root logger a handler for its own lines; the app's logger has its own.
     logging.getLogger("aerie").propagate = False
     logging.getLogger("waitress").setLevel(logging.INFO)  # as waitress-serve does
-    serve(app, host=args.host, port=args.port, threads=args.threads)
+    serve(
+        app,
+        host=args.host,
+        port=args.port,
+        threads=args.threads,
+        # waitress buffers a body (to a temporary file past 512 KB) before the app sees it:
+        # refuse what the app would refuse anyway instead of spooling up to waitress's 1 GB.
+        # The slack lets the app answer its own JSON 413 for bodies just over the limit.
+        max_request_body_size=int(app.config["MAX_CONTENT_LENGTH"]) + WAITRESS_BODY_SLACK,
+    )
     return 0
 
 
