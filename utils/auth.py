@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import functools
 import hmac
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import current_app, request
 from flask_limiter.util import get_remote_address
+from limits import RateLimitItem
 
 from app.extensions import limiter
 from utils.errors import AuthenticationError, RateLimitedError
-from utils.rate_limits import limit_scope, parsed_limits
+from utils.rate_limits import hit_exactly, limit_scope, parsed_limits, seconds_until_reset
 
 F = TypeVar("F", bound=Callable[..., Any])
+# The largest JSON body the API reads (and searches for a key). JSON requests are small (a
+# part with its 64 KB miscInfo at most); uploads are multipart and have their own limit.
+JSON_BODY_MAX_BYTES = 1024 * 1024
 KEY_REQUIRED_DETAILS = (
     "Provide X-API-Key header, api_key query parameter, or api_key in request body"
 )
+LOCKED_OUT_MESSAGE = "Too many failed API key attempts; try again later"
 
 
 def keys_match(given: object, expected: str | None) -> bool:
@@ -28,48 +32,60 @@ def keys_match(given: object, expected: str | None) -> bool:
     return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
 
 
+def json_body_is_small() -> bool:
+    """Whether the body announces a length within JSON_BODY_MAX_BYTES (chunked: unknown)."""
+    length = request.content_length
+    return length is not None and length <= JSON_BODY_MAX_BYTES
+
+
 def provided_api_key() -> str | None:
-    """The key from the header, else the query string, else a JSON body (POST/PUT only)."""
+    """The key from the header, else the query string, else a small JSON body (POST/PUT)."""
     header = request.headers.get("X-API-Key")
     if header:
         return header
     query = request.args.get("api_key")
     if query:
         return query
-    if request.method in ("POST", "PUT") and request.is_json:
+    # A client without a key must not make us read (let alone parse) a large body: a
+    # 200 MB JSON array costs gigabytes of memory before we could say 401.
+    if request.method in ("POST", "PUT") and request.is_json and json_body_is_small():
         body = request.get_json(silent=True)
         if isinstance(body, dict) and isinstance(body.get("api_key"), str) and body["api_key"]:
             return body["api_key"]
     return None
 
 
-def _failure_limit() -> Any:
-    return parsed_limits(str(current_app.config["AUTH_FAILURE_LIMIT"]))[0]
+def _failure_limits() -> tuple[RateLimitItem, ...]:
+    return parsed_limits(str(current_app.config["AUTH_FAILURE_LIMIT"]))
 
 
-def _seconds_until_unlocked(client: str) -> float | None:
-    """None while the client may still try; else how long it must wait."""
-    item, scope = _failure_limit(), limit_scope("auth-failure", client)
-    if limiter.limiter.test(item, *scope):
-        return None
-    reset_at, _remaining = limiter.limiter.get_window_stats(item, *scope)
-    return max(reset_at - time.time(), 1.0)
+def _refuse_if_locked_out(client: str) -> None:
+    """429 while the client has used up its wrong-key attempts (even for the right key)."""
+    scope = limit_scope("auth-failure", client)
+    for item in _failure_limits():
+        if not limiter.limiter.test(item, *scope):
+            raise RateLimitedError(LOCKED_OUT_MESSAGE, retry_after=seconds_until_reset(item, scope))
+
+
+def _count_failure(client: str) -> None:
+    """A wrong key: 401 while attempts remain, 429 for the attempt that finds none left."""
+    scope = limit_scope("auth-failure", client)
+    for item in _failure_limits():
+        # One atomic count-and-check: concurrent guesses cannot all pass a separate check.
+        if not hit_exactly(item, *scope):
+            raise RateLimitedError(LOCKED_OUT_MESSAGE, retry_after=seconds_until_reset(item, scope))
+    raise AuthenticationError("Invalid API key", details="The provided API key is not valid")
 
 
 def check_api_key() -> None:
     """Raise unless the request carries the configured key; wrong keys are rate limited."""
     client = get_remote_address()
-    wait = _seconds_until_unlocked(client)
-    if wait is not None:
-        raise RateLimitedError(
-            "Too many failed API key attempts; try again later", retry_after=wait
-        )
     given = provided_api_key()
+    if given and not keys_match(given, current_app.config.get("SECRET_KEY")):
+        _count_failure(client)
+    _refuse_if_locked_out(client)
     if not given:
         raise AuthenticationError("API key required", details=KEY_REQUIRED_DETAILS)
-    if not keys_match(given, current_app.config.get("SECRET_KEY")):
-        limiter.limiter.hit(_failure_limit(), *limit_scope("auth-failure", client))
-        raise AuthenticationError("Invalid API key", details="The provided API key is not valid")
 
 
 def require_api_key(view: F) -> F:

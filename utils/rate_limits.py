@@ -8,14 +8,21 @@ of the cost, which matters on the shop floor's hottest calls.
 from __future__ import annotations
 
 import functools
+import threading
 import time
 
 from flask import current_app, request
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
+from limits.storage import MemoryStorage
 
 from app.extensions import limiter
 from utils.errors import RateLimitedError
+
+# MemoryStorage.incr reads the counter back after releasing its per-key lock (and may hand
+# two threads two locks for a new key), so concurrent hits can misjudge the count; Redis
+# counts and reads in one script. Serialising the memory hits makes them exact.
+_memory_hit_lock = threading.Lock()
 
 
 @functools.lru_cache(maxsize=16)
@@ -43,3 +50,17 @@ def enforce_default_limit() -> None:
 def limit_scope(*parts: str) -> tuple[str, ...]:
     """Identifiers for a limit, under RATELIMIT_KEY_PREFIX (apps may share one Redis)."""
     return (str(current_app.config["RATELIMIT_KEY_PREFIX"]), *parts)
+
+
+def hit_exactly(item: RateLimitItem, *scope: str) -> bool:
+    """Count one hit; True if it was within the limit, exact under concurrent requests."""
+    if isinstance(limiter.storage, MemoryStorage):
+        with _memory_hit_lock:
+            return limiter.limiter.hit(item, *scope)
+    return limiter.limiter.hit(item, *scope)
+
+
+def seconds_until_reset(item: RateLimitItem, scope: tuple[str, ...]) -> float:
+    """How long until the limit's window for `scope` frees up again (at least a second)."""
+    reset_at, _remaining = limiter.limiter.get_window_stats(item, *scope)
+    return max(reset_at - time.time(), 1.0)
