@@ -256,8 +256,6 @@ def start_deploy(copy: Path, python: Path, mode: str) -> Callable[[int], tuple[S
         )  # fmt: skip
         key = json.loads((copy / "config.json").read_text(encoding="utf-8"))["SECRET_KEY"]
         command = [str(python), "deploy.py", mode, "--port", str(port), "--host", "127.0.0.1"]
-        if mode == "prod-gunicorn":
-            command += ["--workers", "2"]  # two processes share the conversion jobs
         return Server(f"deploy.py {mode}", command, copy, clean_env(), port), key
 
     return start
