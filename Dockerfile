@@ -18,9 +18,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies before the code, so a code change does not reinstall them.
+# Dependencies before the code, so a code change does not reinstall them. requirements.txt
+# alone, as a user installs it (numpy for cascadio included); importing the converter here
+# makes an undeclared runtime dependency fail the build instead of every STEP conversion.
 COPY requirements.txt .
-RUN pip install --no-cache-dir -r requirements.txt
+RUN pip install --no-cache-dir -r requirements.txt \
+    && pip check \
+    && python -c "import cascadio"
 
 # A fixed uid lets host-side volume owners match the container user. The code stays
 # root-owned (read-only for the server); only the data folders belong to it.
