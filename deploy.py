@@ -90,7 +90,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=positive,
         help="gunicorn workers (1 with memory:// limits, else 2 x CPUs + 1, max 8)",
     )
-    parser.add_argument("--threads", type=positive, help="threads: waitress 8, gunicorn 16")
+    parser.add_argument(
+        "--threads", type=positive, help="threads: waitress 8, gunicorn 16 (1: sync workers)"
+    )
     parser.add_argument(
         "--graceful-timeout",
         type=positive,
@@ -208,6 +210,8 @@ def gunicorn_command(
         hint = f"it is not in requirements.txt; run {sys.executable} -m pip install gevent"
         require_module("gevent", hint)
         command += ["--worker-class", "gevent"]
+    elif args.threads == 1:
+        command += ["--worker-class", "sync"]  # asked for: one request per process
     else:
         # Threads, not sync workers: one slow client must not freeze a whole worker.
         threads = args.threads or DEFAULT_GUNICORN_THREADS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -57,9 +58,23 @@ def test_database(request: pytest.FixtureRequest) -> TestDatabase:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    _audit_logs_for_keys(session)
     for database in DATABASES:
         if database.url and _private_urls.get(database.name, database.url) != database.url:
             drop_private_database(database.url, PRIVATE_DB_NAME)
+
+
+def _audit_logs_for_keys(session: pytest.Session) -> None:
+    """Fail the run when any log a test wrote (servers, LOG_FILE) holds a test key."""
+    from tests.log_audit import known_secrets, leaked_secrets
+
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is None or session.config.option.collectonly:
+        return
+    found = leaked_secrets(factory.getbasetemp(), known_secrets())
+    if found:
+        print("\nAPI keys found in log files:\n  " + "\n  ".join(found), file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def _reset_server_database(database: TestDatabase) -> None:

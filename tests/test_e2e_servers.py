@@ -230,7 +230,10 @@ def test_gunicorn_four_workers_serve_crud_and_share_the_redis_limit(tmp_path, re
         RATELIMIT_DEFAULT=f"{RATE_LIMIT} per minute",
     )
     command = [sys.executable, DEPLOY, "prod-gunicorn", "--port", str(port), "--host", "127.0.0.1"]
-    with running([*command, "--workers", str(WORKERS)], tmp_path, env, port) as log:
+    # Sync workers (--threads 1): each takes one connection, so requests reach all of them.
+    with running(
+        [*command, "--workers", str(WORKERS), "--threads", "1"], tmp_path, env, port
+    ) as log:
         crud_cycle(port)
         wait_for_every_worker(port, log)
         allowed = one_request_per_worker(port) + one_request_per_worker(port)
