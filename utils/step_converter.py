@@ -29,6 +29,10 @@ MEMORY_CRASH_SHARE = 0.8
 _STEP_MAGIC = re.compile(rb"\A(?:\xef\xbb\xbf)?[ \t\r\n]*ISO-10303-21[ \t\r\n]*;")
 _GLB_HEADER = struct.Struct("<4sII")
 _GLB_CHUNK = struct.Struct("<I4s")
+# The child's private name for the source, inside its work folder.
+SOURCE_NAME = "source.step"
+# Absolute paths (optionally quoted) in a message; a lone "/" or "and/or" is left alone.
+_ABSOLUTE_PATH = re.compile(r"""(['"]?)(?<![\w.~-])/[^\s'"]+\1""")
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,18 @@ class StepConversionError(Exception):
         self.detail = detail  # tail of the converter's own output, for the server log
 
 
+class SourceMissingError(StepConversionError):
+    """The STEP file vanished (its part was deleted or replaced): says nothing about its content."""
+
+    def __init__(self) -> None:
+        super().__init__("The uploaded file could not be opened.", code="source_missing")
+
+
+def hide_paths(text: str) -> str:
+    """The message with every absolute path replaced by <path>: users never see server paths."""
+    return _ABSOLUTE_PATH.sub("<path>", text)
+
+
 def looks_like_step(head: bytes) -> bool:
     """True if `head` (the first STEP_HEAD_BYTES of a file) opens with the ISO-10303-21 header."""
     return _STEP_MAGIC.match(head) is not None
@@ -111,12 +127,13 @@ def convert_step(
         raise StepConversionError(
             "3D conversion needs a Linux or macOS server", code="unsupported_platform"
         )
-    _check_source(src)
     workdir = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", suffix=".converting", dir=dst.parent))
     try:
+        source = _private_source(src, workdir)
+        _check_source(source)
         options = settings.cascadio_options()
-        outcome = run_worker(src, workdir, options, timeout_s=timeout_s, memory_mb=memory_mb)
-        _raise_for_failure(outcome, timeout_s, memory_mb)
+        outcome = run_worker(source, workdir, options, timeout_s=timeout_s, memory_mb=memory_mb)
+        _raise_for_failure(outcome, timeout_s)
         glb = workdir / OUTPUT_NAME
         meshes, triangles = inspect_glb(glb)
         size = glb.stat().st_size
@@ -189,6 +206,24 @@ def _broken_output(reason: str) -> StepConversionError:
     )
 
 
+def _private_source(src: Path, workdir: Path) -> Path:
+    # A link of its own in the work folder: deleting or replacing the part's file while the
+    # child runs cannot take the bytes away from it.
+    private = workdir / SOURCE_NAME
+    try:
+        os.link(src, private)
+    except FileNotFoundError as exc:
+        raise SourceMissingError() from exc
+    except OSError:  # another file system, or hard links not allowed here: copy instead
+        try:
+            shutil.copyfile(src, private)
+        except FileNotFoundError as exc:
+            raise SourceMissingError() from exc
+        except OSError as exc:
+            raise StepConversionError("The uploaded file could not be opened.", code="io") from exc
+    return private
+
+
 def _check_source(src: Path) -> None:
     try:
         with src.open("rb") as handle:
@@ -209,16 +244,15 @@ def _cascadio_version() -> str:
         return "unknown"
 
 
-def _raise_for_failure(outcome: WorkerOutcome, timeout_s: float, memory_mb: int) -> None:
-    error = _failure(outcome, timeout_s, memory_mb)
+def _raise_for_failure(outcome: WorkerOutcome, timeout_s: float) -> None:
+    error = _failure(outcome, timeout_s)
     if error is not None:
         error.detail = outcome.output_tail
         raise error
 
 
-def _failure(
-    outcome: WorkerOutcome, timeout_s: float, memory_mb: int
-) -> StepConversionError | None:
+def _failure(outcome: WorkerOutcome, timeout_s: float) -> StepConversionError | None:
+    memory_mb = outcome.memory_mb  # the cap really applied, which a hard limit may have lowered
     if outcome.timed_out:
         return StepConversionError(
             f"The conversion took longer than {timeout_s:g} s and was stopped.", code="timeout"
@@ -237,8 +271,10 @@ def _failure(
             "saved in another format.",
             code="unreadable",
         )
+    if status == "error" and report.get("type") == "FileNotFoundError":
+        return SourceMissingError()
     if status == "error":
-        reason = str(report.get("message", "")).strip().rstrip(".") or "unknown error"
+        reason = hide_paths(str(report.get("message", ""))).strip().rstrip(".") or "unknown error"
         return StepConversionError(
             f"The STEP file could not be converted ({reason}).", code="rejected"
         )

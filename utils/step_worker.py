@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 import ctypes
 import json
+import logging
 import os
 import re
 import select
 import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +35,10 @@ MESSAGE_LIMIT = 500
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _VM_PEAK = re.compile(rb"^VmPeak:\s+(\d+) kB", re.MULTILINE)
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+_MIB = 1024 * 1024
+log = logging.getLogger("aerie.convert")
+_clamp_lock = threading.Lock()
+_clamp_logged: set[tuple[int, int]] = set()
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,7 @@ class WorkerOutcome:
     """How the child ended, as seen from the parent."""
 
     wait_status: int
+    memory_mb: int  # the address-space cap the child really ran under
     peak_rss_kb: int
     peak_vm_kb: int  # last sampled peak address-space size, the quantity RLIMIT_AS caps
     timed_out: bool
@@ -52,6 +59,7 @@ def run_worker(
 ) -> WorkerOutcome:
     """Convert `src` into workdir/OUTPUT_NAME in a child with `cascadio.load(**options)`."""
     deadline = time.monotonic() + timeout_s
+    memory_mb = effective_memory_mb(memory_mb)
     argv = [sys.executable, "-I", str(WORKER_PATH), str(src.resolve()), str(workdir.resolve())]
     argv += ["--memory-mb", str(memory_mb), "--parent-pid", str(os.getpid())]
     argv += ["--options", json.dumps(options)]
@@ -63,12 +71,36 @@ def run_worker(
         os.close(output)
     return WorkerOutcome(
         wait_status=wait_status,
+        memory_mb=memory_mb,
         peak_rss_kb=peak_rss_kb,
         peak_vm_kb=supervisor.peak_vm_kb,
         timed_out=timed_out,
         output_tail=_clean_tail(supervisor.tail),
         report=_read_report(workdir / STATUS_NAME),
     )
+
+
+def effective_memory_mb(configured_mb: int) -> int:
+    """The configured cap, lowered to this process's hard RLIMIT_AS (which the child inherits
+    and may not raise: a container or `ulimit -v` sets it)."""
+    if resource is None:
+        return configured_mb
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    if hard == resource.RLIM_INFINITY or hard >= configured_mb * _MIB:
+        return configured_mb
+    hard_mb = max(1, hard // _MIB)
+    with _clamp_lock:
+        first = (configured_mb, hard_mb) not in _clamp_logged
+        _clamp_logged.add((configured_mb, hard_mb))
+    if first:  # once per process: every conversion would say the same
+        log.warning(
+            "CONVERSION_MEMORY_MB is %d but this process may use at most %d MB of address space "
+            "(hard RLIMIT_AS): conversions are capped at %d MB",
+            configured_mb,
+            hard_mb,
+            hard_mb,
+        )
+    return hard_mb
 
 
 def _spawn(argv: list[str]) -> tuple[int, int]:
@@ -192,7 +224,11 @@ def _die_with_parent(parent_pid: int) -> None:
 
 
 def _limit_resources(memory_mb: int) -> None:
-    cap = memory_mb * 1024 * 1024
+    cap = memory_mb * _MIB
+    # Only root may raise a hard limit; the parent already clamped, this is a second guard.
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     # A crash inside OpenCASCADE must not leave a multi-gigabyte core file on the server.
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
