@@ -25,6 +25,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     _register_extensions(app)
     _register_blueprints(app)
     _register_error_handlers(app)
+    _register_security(app)
     _register_cli(app)
     _register_frontend(app)
     _register_file_services(app)
@@ -111,6 +112,12 @@ def _register_error_handlers(app: Flask) -> None:
     from app.errors import register_error_handlers
 
     register_error_handlers(app)
+
+
+def _register_security(app: Flask) -> None:
+    from app.security import register_security
+
+    register_security(app)
 
 
 def _register_cli(app: Flask) -> None:

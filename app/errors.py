@@ -109,10 +109,6 @@ def _rate_limited_response(error: HTTPException):
     return error_response(429, body, {"Retry-After": str(max(1, math.ceil(retry_after)))})
 
 
-def handle_recursion_error(_error: RecursionError):
-    return error_response(400, {"error": "JSON nested too deeply", "code": "invalid_body"})
-
-
 def handle_unexpected_error(error: Exception):
     request_id = getattr(g, "request_id", None)
     log.exception("unhandled error (request %s)", request_id)
@@ -126,5 +122,4 @@ def register_error_handlers(app: Flask) -> None:
     """Installed after the extensions so ours replace flask-smorest's HTML-free defaults."""
     app.register_error_handler(ApiError, handle_api_error)
     app.register_error_handler(HTTPException, handle_http_error)
-    app.register_error_handler(RecursionError, handle_recursion_error)
     app.register_error_handler(Exception, handle_unexpected_error)

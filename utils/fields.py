@@ -11,6 +11,9 @@ from flask import current_app, has_app_context
 from marshmallow import ValidationError, fields
 
 DEFAULT_MISC_INFO_MAX_BYTES = 64 * 1024
+# Far deeper than any real miscInfo (the views manifest is 4 levels) and far from Python's
+# recursion limit, which the JSON column's encoder would otherwise hit with a 500.
+MAX_MISC_INFO_DEPTH = 32
 MAX_AMOUNT = 1_000_000
 _UNSAFE_NAME_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
 
@@ -150,6 +153,10 @@ class MiscInfo(fields.Field):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         if not isinstance(value, dict):
             raise ValidationError("misc_info must be an object")
+        if exceeds_depth(value, MAX_MISC_INFO_DEPTH):
+            raise ValidationError(
+                f"misc_info must be nested at most {MAX_MISC_INFO_DEPTH} levels deep"
+            )
         cleaned = {str(key): item for key, item in value.items() if item is not None}
         try:
             # NaN/Infinity are not JSON and lone surrogates not UTF-8: the databases refuse both.
@@ -162,6 +169,21 @@ class MiscInfo(fields.Field):
         if len(encoded) > limit:
             raise ValidationError(f"misc_info must be at most {limit} bytes of JSON")
         return cleaned or None
+
+
+def exceeds_depth(value: Any, limit: int) -> bool:
+    """True when objects and arrays nest deeper than `limit` (the outermost is level 1).
+
+    A loop, not recursion: the value may be nested deeper than the stack allows.
+    """
+    stack = [(value, 1)] if isinstance(value, dict | list) else []
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 class UTCTimestamp(fields.AwareDateTime):
