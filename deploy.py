@@ -306,6 +306,9 @@ def serve_waitress(argv: Sequence[str]) -> int:
         # refuse what the app would refuse anyway instead of spooling up to waitress's 1 GB.
         # The slack lets the app answer its own JSON 413 for bodies just over the limit.
         max_request_body_size=int(app.config["MAX_CONTENT_LENGTH"]) + WAITRESS_BODY_SLACK,
+        # waitress drops X-Forwarded-* it was not told to trust; the app's ProxyFix trusts
+        # exactly TRUSTED_PROXY_COUNT hops, so let the headers through when that is set.
+        clear_untrusted_proxy_headers=not app.config["TRUSTED_PROXY_COUNT"],
     )
     return 0
 

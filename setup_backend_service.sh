@@ -8,6 +8,7 @@ PROJECT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 SERVICE_USER="${SERVICE_USER:-aerie}"
 SERVICE_GROUP="${SERVICE_GROUP:-$SERVICE_USER}"
 SERVICE_PORT="${SERVICE_PORT:-8000}"
+SERVICE_HOST="${SERVICE_HOST:-0.0.0.0}"
 SERVICE_MODE="${SERVICE_MODE:-prod-waitress}"
 SERVICE_NAME="${SERVICE_NAME:-part-management-backend}"
 VENV_PATH="${VENV_PATH:-$PROJECT_DIR/.venv}"
@@ -34,6 +35,7 @@ Environment overrides (current value):
   SERVICE_USER   ($SERVICE_USER)  created as a system user if missing; never root
   SERVICE_GROUP  ($SERVICE_GROUP)
   SERVICE_PORT   ($SERVICE_PORT)
+  SERVICE_HOST   ($SERVICE_HOST)  127.0.0.1 behind a reverse proxy on the same machine
   SERVICE_MODE   ($SERVICE_MODE)  prod-waitress (default), prod-gunicorn or prod-gevent
   SERVICE_NAME   ($SERVICE_NAME)
   VENV_PATH      ($VENV_PATH)
@@ -90,9 +92,10 @@ check_settings() {
   if ! [[ "$SERVICE_PORT" =~ ^[0-9]{1,5}$ ]] || ((SERVICE_PORT < 1 || SERVICE_PORT > 65535)); then
     die "SERVICE_PORT must be a number from 1 to 65535"
   fi
+  [[ "$SERVICE_HOST" =~ ^[0-9A-Fa-f.:]+$ ]] || die "SERVICE_HOST must be an IP address (0.0.0.0, 127.0.0.1, ::)"
   case "$SERVICE_MODE" in
     prod | prod-gunicorn | prod-waitress | prod-gevent) ;;
-    *) die "SERVICE_MODE must be prod-gunicorn, prod-waitress or prod-gevent" ;;
+    *) die "SERVICE_MODE must be prod, prod-waitress, prod-gunicorn or prod-gevent" ;;
   esac
   [[ "$SERVICE_NAME" =~ ^[A-Za-z0-9@._-]+$ ]] || die "SERVICE_NAME is not a valid unit name"
   check_path "the project folder" "$PROJECT_DIR"
@@ -231,7 +234,7 @@ Group=$SERVICE_GROUP
 WorkingDirectory=$PROJECT_DIR
 Environment=FLASK_ENV=production
 Environment=PYTHONUNBUFFERED=1
-ExecStart=$VENV_PATH/bin/python $PROJECT_DIR/deploy.py $SERVICE_MODE --port $SERVICE_PORT --host 0.0.0.0
+ExecStart=$VENV_PATH/bin/python $PROJECT_DIR/deploy.py $SERVICE_MODE --port $SERVICE_PORT --host $SERVICE_HOST
 Restart=on-failure
 RestartSec=5
 UMask=0027

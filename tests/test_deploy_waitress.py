@@ -1,4 +1,4 @@
-"""deploy.py's waitress refuses bodies the app would refuse, before spooling them to disk."""
+"""deploy.py's waitress: bodies refused before spooling, client addresses through a proxy."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import json
 import socket
 import sys
 
-from tests.test_e2e_servers import DEPLOY, KEY, free_port, running, server_env
+import pytest
+
+from tests.test_e2e_servers import DEPLOY, KEY, free_port, request, running, server_env
 
 LIMIT = 1024 * 1024  # UPLOAD_MAX_BYTES for these servers
 
@@ -46,3 +48,21 @@ def test_deploy_waitress_refuses_a_huge_declared_body_without_reading_it(tmp_pat
         status, content_type, body = _post_body(port, LIMIT + 10)
         assert (status, content_type) == (413, "application/json")
         assert json.loads(body)["code"] == "payload_too_large"
+
+
+@pytest.mark.parametrize(("proxies", "seen"), [("1", "203.0.113.9"), ("0", "127.0.0.1")])
+def test_deploy_waitress_sees_the_client_behind_a_trusted_proxy(tmp_path, proxies, seen):
+    """waitress drops X-Forwarded-For unless told otherwise; with TRUSTED_PROXY_COUNT set the
+    app (ProxyFix) must see the client's address, or one student's wrong keys lock out all."""
+    port = free_port()
+    env = server_env(tmp_path, TRUSTED_PROXY_COUNT=proxies)
+    command = [sys.executable, DEPLOY, "prod", "--port", str(port), "--host", "127.0.0.1"]
+    with running(command, tmp_path, env, port) as log:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        headers = {"X-API-Key": KEY, "X-Forwarded-For": "203.0.113.9"}
+        connection.request("GET", "/api/parts/stats", headers=headers)
+        assert connection.getresponse().status == 200
+        connection.close()
+        assert request(port, "GET", "/health")[0] == 200  # the access line is written
+    access = [line for line in log.read_text().splitlines() if "/api/parts/stats" in line]
+    assert len(access) == 1 and access[0].split("aerie.access: ")[1].startswith(seen + " ")

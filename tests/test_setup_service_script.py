@@ -69,7 +69,8 @@ def test_help_lists_every_override(project: Path) -> None:
     result = run_setup(project, "--help")
 
     assert result.returncode == 0
-    for name in ("SERVICE_USER", "SERVICE_GROUP", "SERVICE_PORT", "SERVICE_MODE", "UV_BIN"):
+    names = ("SERVICE_USER", "SERVICE_GROUP", "SERVICE_PORT", "SERVICE_HOST", "SERVICE_MODE")
+    for name in (*names, "UV_BIN"):
         assert name in result.stdout
 
 
@@ -80,6 +81,7 @@ def test_dry_run_honours_environment_overrides(project: Path) -> None:
         SERVICE_GROUP="pmsdrygroup",
         SERVICE_PORT="8123",
         SERVICE_MODE="prod-waitress",
+        SERVICE_HOST="127.0.0.1",
     )
 
     lines = unit_lines(result)
@@ -87,7 +89,7 @@ def test_dry_run_honours_environment_overrides(project: Path) -> None:
     assert "Group=pmsdrygroup" in lines
     assert f"WorkingDirectory={project}" in lines
     expected = f"{project}/venv/bin/python {project}/deploy.py prod-waitress --port 8123"
-    assert f"ExecStart={expected} --host 0.0.0.0" in lines
+    assert f"ExecStart={expected} --host 127.0.0.1" in lines
     assert f"would write {UNIT_DIR}/{TEST_SERVICE}.service" in result.stderr
     assert "useradd --system --gid pmsdrygroup" in result.stderr
     assert f"create_config.py --non-interactive --output {project}/config.json" in result.stderr
@@ -155,6 +157,15 @@ def test_protect_home_hides_home_unless_something_lives_there(project: Path) -> 
     assert ("ProtectHome=read-only" if in_home else "ProtectHome=yes") in lines
 
 
+def test_default_unit_runs_the_default_production_server_on_every_interface(
+    project: Path,
+) -> None:
+    lines = unit_lines(run_setup(project, "--dry-run"))
+
+    expected = f"{project}/venv/bin/python {project}/deploy.py prod-waitress --port 8000"
+    assert f"ExecStart={expected} --host 0.0.0.0" in lines
+
+
 def test_low_port_keeps_only_the_bind_capability(project: Path) -> None:
     lines = unit_lines(run_setup(project, "--dry-run", SERVICE_PORT="80"))
 
@@ -180,6 +191,7 @@ def test_dry_run_changes_nothing(project: Path) -> None:
         ({"SERVICE_USER": "root"}, "must not run as root"),
         ({"SERVICE_PORT": "abc"}, "SERVICE_PORT must be"),
         ({"SERVICE_PORT": "70000"}, "SERVICE_PORT must be"),
+        ({"SERVICE_HOST": "0.0.0.0; rm -rf /"}, "SERVICE_HOST must be"),
         ({"SERVICE_NAME": "bad name"}, "SERVICE_NAME is not"),
         ({"VENV_PATH": "relative/venv"}, "must be an absolute path"),
         ({"VENV_PATH": "/opt/with space/venv"}, "cannot take"),
