@@ -67,8 +67,6 @@ def handle_http_error(error: HTTPException):
     messages = (getattr(error, "data", None) or {}).get("messages")
     if messages:
         return error_response(400, _validation_body(dict(messages)))
-    if isinstance(error, MethodNotAllowed) and _only_the_spa_matched():
-        status = 404
     if status == 429:
         return _rate_limited_response(error)
     message, code = HTTP_MESSAGES.get(status, (error.name, error.name.lower().replace(" ", "_")))
@@ -76,21 +74,9 @@ def handle_http_error(error: HTTPException):
     if status == 413:
         body["max_bytes"] = current_app.config.get("MAX_CONTENT_LENGTH")
     headers = {}
-    if isinstance(error, MethodNotAllowed) and status == 405 and error.valid_methods:
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
         headers["Allow"] = ", ".join(sorted(error.valid_methods))
     return error_response(status, body, headers)
-
-
-def _only_the_spa_matched() -> bool:
-    """A POST to an unknown /api path reaches only the SPA's GET rule: that is a 404."""
-    if not request.path.startswith(current_app.config["BASE_PATH"] + "/api/"):
-        return False
-    adapter = current_app.url_map.bind_to_environ(request.environ)
-    try:
-        endpoint, _args = adapter.match(method="GET")
-    except HTTPException:
-        return False
-    return endpoint == "spa.serve"
 
 
 def _rate_limited_response(error: HTTPException):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, redirect, send_from_directory
+from flask import Blueprint, Flask, Response, current_app, redirect, send_from_directory
+from werkzeug.routing import PathConverter
 from werkzeug.security import safe_join
 
 from app.extensions import limiter
@@ -23,12 +24,6 @@ MISSING_DIST_PAGE = """<!doctype html>
 """
 
 
-def _not_found() -> Response:
-    response = jsonify({"error": "Not found", "code": "not_found"})
-    response.status_code = 404
-    return response
-
-
 def _send(dist: Path, relative: str) -> Response:
     response = send_from_directory(dist, relative, max_age=0)
     if relative.startswith("assets/"):
@@ -41,18 +36,21 @@ def _send(dist: Path, relative: str) -> Response:
     return response
 
 
+class SpaPathConverter(PathConverter):
+    """A path that is never the API's: `api` and `api/...` are left to the API's own rules.
+
+    So a wrong method on an API path is a 405 naming the right ones, and an unknown API
+    path a JSON 404, instead of the catch-all's GET rule deciding either.
+    """
+
+    regex = r"(?!api(?:/|$))[^/].*?"
+
+
 @spa_bp.route("/", defaults={"path": ""}, methods=["GET"])
-@spa_bp.route("/<path:path>", methods=["GET"])
+@spa_bp.route("/<spa_path:path>", methods=["GET"])
 @limiter.exempt
 def serve(path: str) -> Response:
-    """A file from dist/, else index.html; /api/* is never the SPA's."""
-    base = current_app.config["BASE_PATH"].lstrip("/")
-    if base:
-        if path != base and not path.startswith(base + "/"):
-            return redirect(f"/{base}/") if path == "" else _not_found()
-        path = path[len(base) + 1 :]
-    if path == "api" or path.startswith("api/"):
-        return _not_found()
+    """A file from dist/, else index.html: the client routes everything else."""
     dist = Path(current_app.config["FRONTEND_DIST"])
     candidate = safe_join(str(dist), path) if path else None
     if candidate and Path(candidate).is_file():
@@ -64,6 +62,16 @@ def serve(path: str) -> Response:
     return Response(page, status=503, mimetype="text/html")
 
 
+@limiter.exempt
+def redirect_to_base_path() -> Response:
+    """The root of a server whose app lives under BASE_PATH."""
+    return redirect(current_app.config["BASE_PATH"] + "/")
+
+
 def register_spa(app: Flask) -> None:
-    """Registered last, so every real route wins over the catch-all."""
-    app.register_blueprint(spa_bp)
+    """The SPA's rules live under BASE_PATH; every other path there is a 404."""
+    app.url_map.converters["spa_path"] = SpaPathConverter
+    base = app.config["BASE_PATH"]
+    app.register_blueprint(spa_bp, url_prefix=base or None)
+    if base:
+        app.add_url_rule("/", endpoint="spa_root", view_func=redirect_to_base_path)
