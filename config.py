@@ -239,9 +239,11 @@ def load_settings(
     environ = os.environ if environ is None else environ
     name = (config_name or overrides.get("FLASK_ENV") or environ.get("FLASK_ENV") or "").lower()
     isolated = name == "testing" and not env_given and config_file is None
-    file_values = {} if isolated else read_config_file(config_file or _config_file_path(environ))
+    path = config_file or _config_file_path(environ)
+    file_values = {} if isolated else read_config_file(path)
     if not name:
         name = str(file_values.get("FLASK_ENV") or "development").lower()
+    file_values = values_for_environment(name, file_values, path)
     if name not in CONFIG_CLASSES:
         raise ConfigError(f"FLASK_ENV must be one of {', '.join(CONFIG_CLASSES)}, got {name!r}")
     cls = CONFIG_CLASSES[name]
@@ -267,6 +269,17 @@ def load_settings(
         folder = Path(settings[key])
         settings[key] = str(folder if folder.is_absolute() else PROJECT_ROOT / folder)
     return settings
+
+
+def values_for_environment(name: str, file_values: dict[str, Any], path: Path) -> dict[str, Any]:
+    """A file written for one environment (its FLASK_ENV) says nothing to another: the
+    production config.json must never turn `python run.py` into a production server on
+    production's database and key. A file without FLASK_ENV applies to every environment."""
+    written_for = str(file_values.get("FLASK_ENV") or name).lower()
+    if written_for == name:
+        return file_values
+    log.warning("%s is for %s: %s settings ignore it", path.name, written_for, name)
+    return {}
 
 
 def _config_file_path(environ: Mapping[str, str]) -> Path:

@@ -259,10 +259,9 @@ def exec_server(command: list[str]) -> NoReturn:
 
 
 def config_name_for(mode: str) -> str:
-    # config.json written for the server says production; the dev mode means development.
-    if mode == "dev":
-        return os.environ.get("FLASK_ENV") or "development"
-    return "production"
+    # The dev mode means development settings and data, whatever the environment or the
+    # production config.json say (config.load_settings ignores a file written for another).
+    return "development" if mode == "dev" else "production"
 
 
 def prepare(args: argparse.Namespace) -> list[str]:
@@ -274,7 +273,8 @@ def prepare(args: argparse.Namespace) -> list[str]:
     if config_name == "production":
         ensure_secret_key(path, stored)
     settings = config.load_settings(config_name)
-    host, port = resolve_address(args, settings, stored)
+    applicable = config.values_for_environment(config_name, stored, path)
+    host, port = resolve_address(args, settings, applicable)
     check_port_free(host, port)
     command = server_command(args, host, port, settings)
     prepare_database(config_name)
