@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
-from tests.conftest import FIXTURES
+from app.extensions import db
+from models.part import Part
+from tests.conftest import FIXTURES, build_app, close_app
+from tests.databases import TestDatabase
+from tests.helpers import upload_ok
+from utils.storage import try_lock, unlock
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CUBE = FIXTURES / "step" / "cadquery_red_cube_blue_cylinder.step"
@@ -82,3 +95,148 @@ def test_memory_failure_names_the_cap_really_applied(tmp_path: Path) -> None:
     assert results[0]["code"] == "memory", results
     assert f"the {hard_mb} MB memory limit" in results[0]["error"]
     assert not list(tmp_path.iterdir())
+
+
+# Different contents (one job each) that take a moment to convert, so threads overlap.
+SLOT_FIXTURES = [
+    "occt_bug29715_slow.stp",
+    "so100_STS3215_03a.step",
+    "occt_as1-oc-214-mat.stp",
+    "so101_Upper_arm_SO101.step",
+]
+
+
+class ChildRecorder:
+    """Wraps the real run_worker: counts converter children alive at once, and checks that
+    each one runs while its thread holds a slot lock."""
+
+    def __init__(self, real: Callable[..., Any], locks: Path) -> None:
+        self.real, self.locks = real, locks
+        self.lock = threading.Lock()
+        self.alive = 0
+        self.peak = 0
+        self.started = 0
+        self.slot_files: list[list[str]] = []
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        with self.lock:
+            self.alive += 1
+            self.started += 1
+            self.peak = max(self.peak, self.alive)
+            self.slot_files.append(sorted(p.name for p in self.locks.glob("*.lock")))
+        try:
+            return self.real(*args, **kwargs)
+        finally:
+            with self.lock:
+                self.alive -= 1
+
+
+def upload_steps(application: Any, names: list[str]) -> list[int]:
+    client = application.test_client()
+    headers = {"X-API-Key": application.config["SECRET_KEY"]}
+    ids = []
+    for name in names:
+        response = client.post(
+            "/api/parts/",
+            json={"name": name, "material": "PLA", "subsystem": "Arm"},
+            headers=headers,
+        )
+        assert response.status_code == 201, response.get_json()
+        ids.append(response.get_json()["id"])
+        # Encoded up front: the test client's own encoder leaves a temp file open past 500 KB.
+        upload = FileStorage(io.BytesIO(need(FIXTURES / "step" / name).read_bytes()), name, "file")
+        boundary, body = encode_multipart({"file": upload})
+        response = client.post(
+            f"/api/parts/{ids[-1]}/upload",
+            data=body,
+            headers=headers,
+            content_type=f"multipart/form-data; boundary={boundary}",
+        )
+        assert response.status_code == 201, response.get_json()
+    return ids
+
+
+def model_statuses(application: Any) -> list[str]:
+    with application.app_context():
+        statuses = list(db.session.execute(select(Part.model_status)).scalars())
+        db.session.rollback()
+        return statuses
+
+
+def test_two_servers_sharing_a_folder_never_convert_more_than_the_slots(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import utils.step_converter as converter
+
+    sqlite = TestDatabase("sqlite", None)
+    # Two server processes' apps: the same database file and upload folder, one slot.
+    servers = [build_app(sqlite, tmp_path, CONVERSION_WORKERS=1) for _ in range(2)]
+    recorder = ChildRecorder(converter.run_worker, tmp_path / "uploads" / "locks")
+    monkeypatch.setattr(converter, "run_worker", recorder)
+    upload_steps(servers[0], SLOT_FIXTURES)
+    runners = [application.extensions["conversion_runner"] for application in servers]
+    # Both start (and run their start-up recovery) before either can claim a job: in one
+    # test process the second's recovery would take the first's running job for a dead one.
+    slot = servers[0].extensions["storage"].lock_path("convert-slot-0")
+    held = try_lock(slot)
+    try:
+        for runner in runners:
+            runner.start()
+        unlock(slot, held)
+        for runner in runners:
+            runner.notify()
+        deadline = time.monotonic() + 300  # a failure guard only
+        while set(model_statuses(servers[0])) != {"ready"}:
+            assert time.monotonic() < deadline, model_statuses(servers[0])
+            time.sleep(0.1)
+    finally:
+        for runner, application in zip(runners, servers, strict=True):
+            runner.stop(timeout=60)
+            close_app(application)
+    assert recorder.started == len(SLOT_FIXTURES)
+    assert recorder.peak == 1
+    assert recorder.slot_files == [["convert-slot-0.lock"]] * len(SLOT_FIXTURES)
+    # A released slot leaves nothing behind in the upload folder.
+    assert list((tmp_path / "uploads" / "locks").iterdir()) == []
+
+
+HOLD_SLOT = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("held", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_slot_held_by_another_process_keeps_the_job_pending(app, client, auth_headers, make_part):
+    part = make_part()
+    upload_ok(client, auth_headers, part["id"], need(CUBE).read_bytes(), "cube.step")
+    runner = app.extensions["conversion_runner"]
+    lock_files = [
+        app.extensions["storage"].lock_path(f"convert-slot-{index}")
+        for index in range(runner.slots)
+    ]
+    lock_files[0].parent.mkdir(parents=True, exist_ok=True)
+    holders = [
+        subprocess.Popen(
+            [sys.executable, "-c", HOLD_SLOT, str(path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for path in lock_files
+    ]
+    try:
+        assert [holder.stdout.readline() for holder in holders] == ["held\n"] * len(holders)
+        assert runner.run_one() is False
+        assert (
+            client.get(f"/api/parts/{part['id']}", headers=auth_headers).get_json()["modelStatus"]
+            == "pending"
+        )
+    finally:
+        for holder in holders:
+            holder.communicate("", timeout=30)
+    assert runner.run_one() is True
+    response = client.get(f"/api/parts/{part['id']}", headers=auth_headers)
+    assert response.get_json()["modelStatus"] == "ready"

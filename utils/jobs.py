@@ -3,6 +3,8 @@
 Each server process runs a few worker threads; each conversion happens in a child process
 (utils.step_converter), so a crash or runaway inside OpenCASCADE only fails that job. Jobs
 live in the database: they survive restarts, and several processes never run the same one.
+A thread converts only while it holds one of CONVERSION_WORKERS slot locks under
+UPLOAD_FOLDER, so all processes on a host together run at most that many children.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Any
 
 from flask import Flask
 
+from utils.storage import try_lock, unlock
+
 log = logging.getLogger("aerie.jobs")
 HEARTBEAT_SECONDS = 10.0
 STALE_AFTER = timedelta(seconds=60)
@@ -28,6 +32,23 @@ def worker_count(configured: int) -> int:
     return configured if configured > 0 else max(1, (os.cpu_count() or 2) - 1)
 
 
+def warn_if_memory_overcommitted(slots: int, memory_mb: int) -> None:
+    """Say so when every slot at its cap could exceed physical memory. Only a warning: the
+    cap counts address space, which OpenCASCADE reserves far beyond what it touches."""
+    try:
+        physical_mb = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2**20
+    except (AttributeError, OSError, ValueError):  # not on every platform
+        return
+    if slots * memory_mb > physical_mb:
+        log.warning(
+            "%d conversion slots x CONVERSION_MEMORY_MB %d MB exceed this host's %d MB of memory:"
+            " lower CONVERSION_WORKERS or CONVERSION_MEMORY_MB if conversions get OOM-killed",
+            slots,
+            memory_mb,
+            physical_mb,
+        )
+
+
 class ConversionRunner:
     """Worker threads that claim pending jobs, plus one heartbeat thread."""
 
@@ -35,6 +56,8 @@ class ConversionRunner:
         self.app = app
         self.host_prefix = f"{socket.gethostname()}:"
         self.worker_id = f"{self.host_prefix}{os.getpid()}"
+        # Conversions at once on this host, over every process sharing UPLOAD_FOLDER.
+        self.slots = worker_count(int(app.config["CONVERSION_WORKERS"]))
         self._wake = threading.Event()
         self._stop = threading.Event()
         # The jobs this process is converting now: only these get heartbeats.
@@ -48,13 +71,16 @@ class ConversionRunner:
         from app.extensions import db
         from models.conversion import recover_stale_jobs
 
+        if self._threads:  # already running: a second set of threads would only poll
+            return
         with self.app.app_context():
             recovered = recover_stale_jobs(db.session, STALE_AFTER, self.host_prefix)
             db.session.commit()
         if recovered:
             log.info("re-queued %d conversions left unfinished by a stopped server", recovered)
-        count = worker_count(int(self.app.config["CONVERSION_WORKERS"]))
-        for index in range(count):
+        warn_if_memory_overcommitted(self.slots, int(self.app.config["CONVERSION_MEMORY_MB"]))
+        # As many threads as host slots: another process may hold some, we may get them all.
+        for index in range(self.slots):
             self._spawn(self._work, f"convert-{index}")
         self._spawn(self._heartbeat, "convert-heartbeat")
 
@@ -113,29 +139,52 @@ class ConversionRunner:
         return recovered
 
     def run_one(self) -> bool:
-        """Claim and convert one pending job; False when there was none."""
+        """Claim and convert one pending job; False when there was none, or when every
+        conversion slot of this host is taken (by this or another process)."""
+        slot = self._take_slot()
+        if slot is None:
+            return False
+        try:
+            with self.app.app_context():
+                key = self._claim_next()
+                if key is None:
+                    return False
+                with self._in_progress_lock:
+                    self._in_progress.add(key)
+                try:
+                    self._convert(key)
+                finally:
+                    with self._in_progress_lock:
+                        self._in_progress.discard(key)
+                return True
+        finally:
+            unlock(*slot)
+
+    def _take_slot(self) -> tuple[Path, int] | None:
+        # Taken before claiming, so a job is never claimed by a thread that cannot start it.
+        storage = self.app.extensions["storage"]
+        for index in range(self.slots):
+            path = storage.lock_path(f"convert-slot-{index}")
+            fd = try_lock(path)
+            if fd is not None:
+                return path, fd
+        return None
+
+    def _claim_next(self) -> str | None:
         from app.extensions import db
         from models.conversion import claim_job, pending_keys
 
-        with self.app.app_context():
-            keys = pending_keys(db.session)
-            # End the read first: SQLite cannot turn a read transaction into a write once
-            # another writer (an upload, the other worker) has committed; it fails at once
-            # with "database is locked" instead of waiting out its busy timeout.
+        keys = pending_keys(db.session)
+        # End the read first: SQLite cannot turn a read transaction into a write once
+        # another writer (an upload, the other worker) has committed; it fails at once
+        # with "database is locked" instead of waiting out its busy timeout.
+        db.session.rollback()
+        for key in keys:
+            if claim_job(db.session, key, self.worker_id):
+                db.session.commit()
+                return key
             db.session.rollback()
-            for key in keys:
-                if claim_job(db.session, key, self.worker_id):
-                    db.session.commit()
-                    with self._in_progress_lock:
-                        self._in_progress.add(key)
-                    try:
-                        self._convert(key)
-                    finally:
-                        with self._in_progress_lock:
-                            self._in_progress.discard(key)
-                    return True
-                db.session.rollback()
-        return False
+        return None
 
     def _convert(self, key: str) -> None:
         from app.extensions import db

@@ -5,6 +5,7 @@ Layout under UPLOAD_FOLDER:
   parts/<part uuid>/views/view_<n>.png   browser-rendered previews
   models/<content key>.glb               converted models, shared by equal content
   tmp/<pid>/                             uploads and conversions in flight (a dead pid's swept)
+  locks/<name>.lock                      host-wide locks (conversion slots), present while held
 """
 
 from __future__ import annotations
@@ -18,6 +19,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+try:
+    import fcntl
+except ImportError:  # Windows: no conversions there, so no slots to share
+    fcntl = None  # type: ignore[assignment]
 
 CHUNK_BYTES = 1024 * 1024
 SNIFF_BYTES = 4096
@@ -64,6 +70,9 @@ class Storage:
 
     def model_path(self, key: str) -> Path:
         return self.root / "models" / f"{_safe_token(key)}.glb"
+
+    def lock_path(self, name: str) -> Path:
+        return self.root / "locks" / f"{_safe_token(name)}.lock"
 
     @property
     def tmp_dir(self) -> Path:
@@ -191,6 +200,46 @@ def _copy_hashing(
         out.flush()
         os.fsync(out.fileno())
     return digest.hexdigest(), size
+
+
+def try_lock(path: Path) -> int | None:
+    """Take an exclusive flock on `path` without waiting: the descriptor holding it, or None
+    when another thread or process holds it. Release with unlock()."""
+    if fcntl is None:
+        return -1
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        except BaseException:
+            os.close(fd)
+            raise
+        # unlock() removes the file: if the holder before us did so after we opened it, our
+        # lock is on a name nobody else can find, so take the current file instead.
+        if _same_file(path, fd):
+            return fd
+        os.close(fd)
+
+
+def unlock(path: Path, fd: int) -> None:
+    """Release a try_lock(); the file goes first, so the folder holds only locks in use."""
+    if fd < 0:
+        return
+    path.unlink(missing_ok=True)
+    os.close(fd)
+
+
+def _same_file(path: Path, fd: int) -> bool:
+    try:
+        named = path.stat()
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
 
 
 def _pid_alive(pid: int) -> bool:
