@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import re
 import sys
 from typing import Any
 
-from flask import Flask, Request, request
+from flask import Flask, Request, Response, current_app, request
 from flask.json.provider import DefaultJSONProvider
 
 from utils.auth import JSON_BODY_MAX_BYTES
@@ -90,8 +93,105 @@ def decode_json_body() -> None:
         request.get_json()
 
 
+def _csp(*directives: str) -> str:
+    return "; ".join(directives)
+
+
+# Nothing here needs a Referer, and a URL may carry ?api_key= (a way clients pass the key).
+REFERRER_POLICY = "no-referrer"
+# JSON (the API, every error, /health): nothing to load, and no page may frame it.
+API_POLICY = _csp("default-src 'none'", "frame-ancestors 'none'")
+# The built web UI (dist/). Its index.html loads Font Awesome from cdnjs (icons on every
+# button), so that one folder is allowed; nothing else off-site, and no inline script.
+# Previews are blob: URLs of fetched files: images, the GLB (three.js fetches it, hence
+# connect-src) and PDFs shown in an iframe (hence frame-src; checked in Chromium).
+SPA_POLICY = _csp(
+    "default-src 'self'",
+    "script-src 'self' https://cdnjs.cloudflare.com/ajax/libs/font-awesome/",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "connect-src 'self' blob: data:",
+    "frame-src 'self' blob:",
+    "object-src 'none'",
+    "worker-src 'self' blob:",
+    "font-src 'self' data:",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'self'",
+)
+# Swagger UI (/api/docs): local assets, inline styles, and its one inline start-up
+# script, allowed by hash ({scripts}) so no other inline script can run.
+DOCS_POLICY = _csp(
+    "default-src 'none'",
+    "script-src 'self' {scripts}",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+)
+# Anything else the API serves is stored bytes (uploads, models, previews): no script
+# ever, a unique origin (sandbox), and framed only by our own pages.
+FILE_POLICY = _csp(
+    "sandbox",
+    "default-src 'none'",
+    "img-src 'self'",
+    "style-src 'unsafe-inline'",
+    "frame-ancestors 'self'",
+)
+# A PDF shown inline: Safari and older Chromium refuse their PDF viewer under `sandbox`
+# or object-src 'none', so neither here; scripts stay forbidden by default-src 'none'.
+PDF_POLICY = _csp(
+    "default-src 'none'",
+    "object-src 'self'",
+    "img-src 'self' data:",
+    "style-src 'unsafe-inline'",
+    "frame-ancestors 'self'",
+)
+DOCS_ENDPOINT = "api-docs.openapi_swagger_ui"
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+
+
+def add_security_headers(response: Response) -> Response:
+    """Every response: no sniffing, no Referer, framing and a policy for what it is.
+
+    A header a view set deliberately is kept.
+    """
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", REFERRER_POLICY)
+    if "Content-Security-Policy" not in headers or "X-Frame-Options" not in headers:
+        policy, framing = _policy_for(response)
+        headers.setdefault("Content-Security-Policy", policy)
+        headers.setdefault("X-Frame-Options", framing)
+    return response
+
+
+def _policy_for(response: Response) -> tuple[str, str]:
+    """(Content-Security-Policy, X-Frame-Options) for the kind of response this is."""
+    if request.endpoint == DOCS_ENDPOINT and response.mimetype == "text/html":
+        return _docs_policy(response), "DENY"
+    if response.is_json:
+        return API_POLICY, "DENY"
+    api = current_app.config["BASE_PATH"] + "/api"
+    if request.path == api or request.path.startswith(api + "/"):
+        if response.mimetype == "application/pdf":
+            return PDF_POLICY, "SAMEORIGIN"
+        return FILE_POLICY, "SAMEORIGIN"
+    return SPA_POLICY, "SAMEORIGIN"
+
+
+def _docs_policy(response: Response) -> str:
+    scripts = _INLINE_SCRIPT.findall(response.get_data(as_text=True))
+    hashes = (base64.b64encode(hashlib.sha256(s.encode()).digest()).decode() for s in scripts)
+    return DOCS_POLICY.format(scripts=" ".join(f"'sha256-{h}'" for h in hashes))
+
+
 def register_security(app: Flask) -> None:
-    """Bounded JSON bodies for every request."""
+    """Bounded JSON bodies for every request; security headers on every response."""
     app.json = BoundedJSONProvider(app)
     app.request_class = BoundedJSONRequest
     app.before_request(decode_json_body)
+    app.after_request(add_security_headers)
