@@ -7,7 +7,7 @@ import math
 import time
 from typing import Any
 
-from flask import Flask, current_app, g, jsonify, request
+from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from app.extensions import limiter
@@ -15,7 +15,6 @@ from utils.errors import ApiError
 
 log = logging.getLogger("aerie.errors")
 
-CREATE_ENDPOINTS = frozenset({"parts.create_part"})
 HTTP_MESSAGES = {
     400: ("Bad request", "bad_request"),
     404: ("Not found", "not_found"),
@@ -69,10 +68,13 @@ def handle_http_error(error: HTTPException):
         return error_response(400, _validation_body(dict(messages)))
     if status == 429:
         return _rate_limited_response(error)
+    if status == 500:  # an explicit abort(500) reads like any crash
+        return handle_unexpected_error(error)
     message, code = HTTP_MESSAGES.get(status, (error.name, error.name.lower().replace(" ", "_")))
     body: dict[str, Any] = {"error": message, "code": code}
     if status == 413:
-        body["max_bytes"] = current_app.config.get("MAX_CONTENT_LENGTH")
+        # The limit this request had: JSON endpoints allow less than uploads.
+        body["max_bytes"] = request.max_content_length
     headers = {}
     if isinstance(error, MethodNotAllowed) and error.valid_methods:
         headers["Allow"] = ", ".join(sorted(error.valid_methods))
