@@ -1,16 +1,23 @@
-"""Counts for the stats endpoints and the leaderboard."""
+"""Counts for the stats endpoints and the leaderboard.
+
+Two units, named everywhere: a *part* is one record (one row, one card in the app); a *unit*
+is one physical piece to make, so a part counts `amount` units. /stats counts parts,
+/stats/detailed counts units (its `total_parts`-style names are the old client's). Both cover
+the same parts: those in one of the five categories, the only ones the app shows.
+"""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.part import CATEGORIES, PART_TYPES, Part
-from models.workflow import HAND_WORKERS, LEGACY_HAND_WORKERS
+from models.workflow import COMPLETED_AT, HAND_WORKERS, LEGACY_HAND_WORKERS
 
 COMPLETION_BUCKETS = (
     ("< 1 hour", 1),
@@ -19,34 +26,80 @@ COMPLETION_BUCKETS = (
     ("8-24 hours", 24),
     ("> 24 hours", None),
 )
+# Wire keys of by_status; anything else (a database carried over from the old backend,
+# which validated nothing) lands in OTHER so the breakdown always adds up to its total.
+STATUS_KEYS = {
+    "Pending": "pending",
+    "Reviewed": "reviewed",
+    "In Progress": "in_progress",
+    "Already Started": "already_started",
+    "Completed": "completed",
+}
+OTHER = "other"
+
+
+@dataclass(frozen=True)
+class _Row:
+    """The columns the counts need; statuses and categories are matched here, in Python,
+    because MariaDB's default collation would fold "completed" and "Completed" together."""
+
+    category: str
+    status: str
+    type: str | None
+    assigned: str | None
+    units: int
+
+
+def _rows(session: Session) -> tuple[list[_Row], int]:
+    """The counted parts, and how many parts were left out for an unknown category."""
+    statement = select(Part.category, Part.status, Part.type, Part.assigned, Part.amount).order_by(
+        Part.id
+    )
+    rows, outside = [], 0
+    for category, status, part_type, assigned, amount in session.execute(statement):
+        if category not in CATEGORIES:
+            outside += 1
+            continue
+        # A missing or zero amount still stands for one piece (as the old backend counted).
+        rows.append(_Row(category, status, part_type, assigned, amount or 1))
+    return rows, outside
+
+
+def _status_key(status: str) -> str:
+    return STATUS_KEYS.get(status, OTHER)
+
+
+def _type_key(part_type: str | None) -> str:
+    return part_type if part_type in PART_TYPES else OTHER
+
+
+def _breakdowns(rows: list[_Row], weigh_units: bool) -> dict[str, dict[str, int]]:
+    """by_category, by_status and by_type, each covering every row exactly once."""
+    by_category = dict.fromkeys(CATEGORIES, 0)
+    by_status = dict.fromkeys((*STATUS_KEYS.values(), OTHER), 0)
+    by_type = dict.fromkeys((*PART_TYPES, OTHER), 0)
+    for row in rows:
+        weight = row.units if weigh_units else 1
+        by_category[row.category] += weight
+        by_status[_status_key(row.status)] += weight
+        by_type[_type_key(row.type)] += weight
+    return {"by_category": by_category, "by_status": by_status, "by_type": by_type}
 
 
 def summary_stats(session: Session) -> dict[str, Any]:
-    """Row counts by category, status and assignment (today's /stats shape)."""
-    by_category = dict.fromkeys(CATEGORIES, 0)
-    for category, count in session.execute(
-        select(Part.category, func.count()).group_by(Part.category)
-    ):
-        if category in by_category:
-            by_category[category] = count
-    by_status_raw = dict(
-        session.execute(select(Part.status, func.count()).group_by(Part.status)).all()
-    )
-    total = sum(by_category.values())
-    assigned = session.execute(
-        select(func.count())
-        .select_from(Part)
-        .where(Part.assigned.is_not(None), Part.category.in_(CATEGORIES))
-    ).scalar_one()
+    """Parts (records) by category, status and assignment; every breakdown sums to total."""
+    rows, outside = _rows(session)
+    breakdowns = _breakdowns(rows, weigh_units=False)
+    # An empty string counts as assigned, as it always has on this endpoint.
+    assigned = sum(1 for row in rows if row.assigned is not None)
     return {
-        "by_category": by_category,
-        "by_status": {
-            "pending": by_status_raw.get("Pending", 0),
-            "in_progress": by_status_raw.get("In Progress", 0),
-            "completed": by_status_raw.get("Completed", 0),
-        },
-        "assignment": {"assigned": assigned, "unassigned": total - assigned},
-        "total": total,
+        "counts": "parts",
+        "total": len(rows),
+        "total_units": sum(row.units for row in rows),
+        "by_category": breakdowns["by_category"],
+        "by_status": breakdowns["by_status"],
+        "assignment": {"assigned": assigned, "unassigned": len(rows) - assigned},
+        "outside_categories": outside,
     }
 
 
@@ -64,9 +117,10 @@ def _parse_time(value: Any) -> datetime | None:
 
 
 def _completion_hours(part: Part) -> float | None:
+    """Claim to the current completion; revert clears completed_at, so it is never stale."""
     if part.category != "completed" or part.claimed_date is None:
         return None
-    finished = _parse_time((part.misc_info or {}).get("completed_at")) or part.updated_at
+    finished = _parse_time((part.misc_info or {}).get(COMPLETED_AT)) or part.updated_at
     hours = (finished - part.claimed_date).total_seconds() / 3600
     return hours if hours >= 0 else None
 
@@ -78,38 +132,46 @@ def _bucket(hours: float) -> str:
     return COMPLETION_BUCKETS[-1][0]
 
 
-def detailed_stats(session: Session) -> dict[str, Any]:
-    """Amount-weighted totals, completion times and top contributors (never fails)."""
-    parts = list(session.execute(select(Part)).scalars())
-    by_type = dict.fromkeys(PART_TYPES, 0)
-    by_category = dict.fromkeys(CATEGORIES, 0)
+def _completion_times(session: Session) -> tuple[float | None, dict[str, int]]:
+    """Average hours per unit and the units per bucket, over claimed completed parts."""
     distribution = dict.fromkeys((label for label, _ in COMPLETION_BUCKETS), 0)
-    contributors: Counter[str] = Counter()
-    hours_total, hours_count = 0.0, 0
-    for part in parts:
-        amount = part.amount or 1
-        if part.type in by_type:
-            by_type[part.type] += amount
-        if part.category in by_category:
-            by_category[part.category] += amount
-        if part.category == "completed" and part.assigned:
-            contributors[part.assigned] += amount
+    hours_total, units = 0.0, 0
+    claimed = select(Part).where(Part.claimed_date.is_not(None)).order_by(Part.id)
+    for part in session.execute(claimed).scalars():
         hours = _completion_hours(part)
         if hours is not None:
+            amount = part.amount or 1
             distribution[_bucket(hours)] += amount
-            hours_total += hours * amount
-            hours_count += amount
+            hours_total, units = hours_total + hours * amount, units + amount
+    return (round(hours_total / units, 2) if units else None), distribution
+
+
+def _top_contributors(rows: list[_Row]) -> list[dict[str, Any]]:
+    contributors: Counter[str] = Counter()
+    for row in rows:
+        if row.category == "completed" and row.assigned:
+            contributors[row.assigned] += row.units
+    return [{"name": name, "count": units} for name, units in contributors.most_common(5)]
+
+
+def detailed_stats(session: Session) -> dict[str, Any]:
+    """Units (sums of amount) by category, status and type; completion times; top 5."""
+    rows, _ = _rows(session)
+    breakdowns = _breakdowns(rows, weigh_units=True)
+    total_units = sum(row.units for row in rows)
+    average, distribution = _completion_times(session)
     return {
-        "total_parts": sum(part.amount or 1 for part in parts),
-        "completed_parts": by_category["completed"],
-        "in_progress_parts": sum(p.amount or 1 for p in parts if p.status == "In Progress"),
-        "average_completion_time": round(hours_total / hours_count, 2) if hours_count else None,
+        "counts": "units",
+        "total_parts": total_units,
+        "total_units": total_units,
+        "part_count": len(rows),
+        "completed_parts": breakdowns["by_category"]["completed"],
+        "in_progress_parts": breakdowns["by_status"]["in_progress"],
+        "average_completion_time": average,
+        "average_completion_time_hours": average,
         "completion_time_distribution": distribution,
-        "by_type": by_type,
-        "by_category": by_category,
-        "top_contributors": [
-            {"name": name, "count": count} for name, count in contributors.most_common(5)
-        ],
+        **breakdowns,
+        "top_contributors": _top_contributors(rows),
     }
 
 

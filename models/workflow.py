@@ -14,6 +14,8 @@ from utils.errors import ConflictError, NotFoundError
 
 HAND_WORKERS = "handWorkers"
 LEGACY_HAND_WORKERS = "hand_workers"
+# Stamped into miscInfo by complete; revert removes it, so it always names the current completion.
+COMPLETED_AT = "completed_at"
 
 
 def merge_misc_info(existing: dict[str, Any] | None, incoming: dict[str, Any] | None) -> Any:
@@ -70,15 +72,19 @@ class PartWorkflowMixin:
         if self.category == "completed":
             raise ConflictError("This part is already completed")
         merged = merge_misc_info(self.misc_info, misc_info) or {}
-        merged["completed_at"] = utcnow().isoformat()
+        merged[COMPLETED_AT] = utcnow().isoformat()
         self.misc_info = merged
         self.category = "completed"
         self.status = "Completed"
 
     def revert(self) -> None:
-        """Send a completed part back to its fabrication tab."""
+        """Send a completed part back to its fabrication tab, forgetting when it was completed."""
         if self.category != "completed":
             raise ConflictError("Part is not completed")
+        # A stale completed_at would be read as the completion time if the part is marked
+        # completed again by PUT; the UI's storage and reviewer entries are kept.
+        info = {k: v for k, v in (self.misc_info or {}).items() if k != COMPLETED_AT}
+        self.misc_info = info or None
         if self.type == "cnc":
             self.category, self.status = "cnc", "In Progress"
         elif self.type == "misc":

@@ -14,25 +14,35 @@ from routes.responses import message
 from utils.auth import keys_match, require_api_key
 from utils.errors import ForbiddenError
 from utils.part_files import storage
-from utils.schemas import MessageSchema, WipeSchema
+from utils.schemas import (
+    DetailedStatsSchema,
+    LeaderboardSchema,
+    MessageSchema,
+    StatsSchema,
+    WipeSchema,
+)
 
 
+# The views return jsonify'd bodies; the response schemas document them (keys, units).
 @parts_bp.route("/stats", methods=["GET"])
 @require_api_key
+@parts_bp.response(200, StatsSchema)
 def get_stats() -> Any:
-    """Part counts by category, status and assignment."""
+    """Parts (records) by category, status and assignment; each adds up to total."""
     return jsonify(summary_stats(db.session))
 
 
 @parts_bp.route("/stats/detailed", methods=["GET"])
 @require_api_key
+@parts_bp.response(200, DetailedStatsSchema)
 def get_detailed_stats() -> Any:
-    """Amount-weighted totals, completion times and top contributors."""
+    """Units (sums of amount) by category, status and type; completion times in hours."""
     return jsonify(detailed_stats(db.session))
 
 
 @parts_bp.route("/leaderboard", methods=["GET"])
 @require_api_key
+@parts_bp.response(200, LeaderboardSchema)
 def get_leaderboard() -> Any:
     """Who completed the most parts."""
     return jsonify({"leaderboard": leaderboard(db.session)})

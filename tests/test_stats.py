@@ -11,10 +11,17 @@ import pytest
 EMPTY_DISTRIBUTION = dict.fromkeys(
     ("< 1 hour", "1-4 hours", "4-8 hours", "8-24 hours", "> 24 hours"), 0
 )
-DETAILED_KEYS = {
+# The keys the web app's info modal reads (COMPAT), then the named companions added beside them.
+COMPAT_DETAILED_KEYS = {
     "total_parts", "completed_parts", "in_progress_parts", "average_completion_time",
     "completion_time_distribution", "by_type", "by_category", "top_contributors",
 }  # fmt: skip
+DETAILED_KEYS = COMPAT_DETAILED_KEYS | {
+    "counts", "total_units", "part_count", "average_completion_time_hours", "by_status",
+}  # fmt: skip
+NO_STATUSES = dict.fromkeys(
+    ("pending", "reviewed", "in_progress", "already_started", "completed", "other"), 0
+)
 
 
 @pytest.fixture
@@ -51,10 +58,13 @@ def test_stats_of_empty_database_are_all_zero(call):
     status, body = call("GET", "/stats")
     assert status == 200
     assert body == {
+        "counts": "parts",
         "by_category": {"review": 0, "cnc": 0, "hand": 0, "misc": 0, "completed": 0},
-        "by_status": {"pending": 0, "in_progress": 0, "completed": 0},
+        "by_status": NO_STATUSES,
         "assignment": {"assigned": 0, "unassigned": 0},
         "total": 0,
+        "total_units": 0,
+        "outside_categories": 0,
     }
 
 
@@ -70,21 +80,24 @@ def test_stats_count_rows_by_category_status_and_assignment(part_in, call):
     status, body = call("GET", "/stats")
     assert status == 200
     assert body == {
+        "counts": "parts",
         "by_category": {"review": 0, "cnc": 1, "hand": 1, "misc": 1, "completed": 2},
-        "by_status": {"pending": 0, "in_progress": 1, "completed": 2},
+        "by_status": {**NO_STATUSES, "reviewed": 2, "in_progress": 1, "completed": 2},
         "assignment": {"assigned": 2, "unassigned": 3},
         "total": 5,
+        "total_units": 11,
+        "outside_categories": 0,
     }
 
 
-def test_stats_by_status_counts_only_the_three_named_statuses(part_in, make_part, call):
+def test_stats_by_status_counts_every_status(part_in, make_part, call):
     make_part()
     part_in("cnc")
     hand = part_in("hand")
     call("POST", f"/{hand['id']}/assign", {"assigned": "Alice"})
     call("POST", f"/{hand['id']}/unclaim")
     _, body = call("GET", "/stats")
-    assert body["by_status"] == {"pending": 1, "in_progress": 0, "completed": 0}
+    assert body["by_status"] == {**NO_STATUSES, "pending": 1, "reviewed": 1, "already_started": 1}
     assert body["by_category"]["review"] == 1 and body["total"] == 3
 
 
@@ -92,13 +105,18 @@ def test_detailed_stats_of_empty_database(call):
     status, body = call("GET", "/stats/detailed")
     assert status == 200
     assert body == {
+        "counts": "units",
         "total_parts": 0,
+        "total_units": 0,
+        "part_count": 0,
         "completed_parts": 0,
         "in_progress_parts": 0,
         "average_completion_time": None,
+        "average_completion_time_hours": None,
         "completion_time_distribution": EMPTY_DISTRIBUTION,
-        "by_type": {"cnc": 0, "hand": 0, "misc": 0},
+        "by_type": {"cnc": 0, "hand": 0, "misc": 0, "other": 0},
         "by_category": {"review": 0, "cnc": 0, "hand": 0, "misc": 0, "completed": 0},
+        "by_status": NO_STATUSES,
         "top_contributors": [],
     }
 
@@ -120,13 +138,18 @@ def test_detailed_stats_weigh_by_amount_after_hand_parts_are_claimed_and_complet
     assert status == 200, body
     assert set(body) == DETAILED_KEYS
     assert (body["total_parts"], body["completed_parts"], body["in_progress_parts"]) == (20, 10, 4)
-    assert body["by_type"] == {"cnc": 7, "hand": 12, "misc": 1}
+    assert (body["total_units"], body["part_count"]) == (20, 8)
+    assert body["by_type"] == {"cnc": 7, "hand": 12, "misc": 1, "other": 0}
     assert body["by_category"] == {"review": 1, "cnc": 5, "hand": 4, "misc": 0, "completed": 10}
+    assert body["by_status"] == {
+        **NO_STATUSES, "pending": 1, "reviewed": 5, "in_progress": 4, "completed": 10,
+    }  # fmt: skip
     assert body["completion_time_distribution"] == {
         "< 1 hour": 3, "1-4 hours": 2, "4-8 hours": 2, "8-24 hours": 0, "> 24 hours": 1,
     }  # fmt: skip
     # (2h*2 + 30h*1 + 0.5h*3 + 6h*2) / 8 units
     assert body["average_completion_time"] == pytest.approx(47.5 / 8, abs=0.011)
+    assert body["average_completion_time_hours"] == body["average_completion_time"]
     assert body["top_contributors"] == [{"name": "Alice", "count": 5}, {"name": "Dan", "count": 2},
                                         {"name": "Bob", "count": 1}]  # fmt: skip
 
