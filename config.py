@@ -93,7 +93,9 @@ class BaseConfig:
     # Conversions run at once (0 = one fewer than the CPUs, at least one).
     CONVERSION_WORKERS = 0
     # Seconds GET /model waits for a pending conversion before answering 202.
-    MODEL_WAIT_SECONDS = 30.0
+    MODEL_WAIT_SECONDS = 10.0
+    # GET /model requests per process allowed to wait at once; the rest get 202 at once.
+    MODEL_WAITERS_MAX = 2
     # Onshape API keys for drawing downloads.
     ONSHAPE_ACCESS_KEY = ""
     ONSHAPE_SECRET_KEY = ""

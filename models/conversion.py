@@ -7,8 +7,9 @@ import os
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import BigInteger, Integer, String, Text, select, update
+from sqlalchemy import BigInteger, Integer, String, Text, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
 from models.part import Part
@@ -18,6 +19,9 @@ from models.types import UTCDateTime, utcnow
 PENDING, RUNNING, READY, FAILED = "pending", "running", "ready", "failed"
 # What a part shows for each job state (a running job is still "pending" to the user).
 PART_STATUS = {PENDING: "pending", RUNNING: "pending", READY: "ready", FAILED: "failed"}
+# Earlier versions recorded a source file deleted mid-conversion as a failure of its content
+# ("[Errno 2] No such file or directory: '<path>'"); such a failure is converted again.
+MISSING_INPUT_ERROR = "No such file or directory"
 
 
 class ConversionJob(db.Model):
@@ -96,6 +100,50 @@ def finish_job(session: Session, key: str, *, error: str | None, glb_size: int |
         .execution_options(synchronize_session=False)
     )
     bump_parts_revision(session)
+
+
+def drop_job(session: Session, key: str) -> bool:
+    """Delete a job that no part points at (its file left with its parts); False if one does."""
+    wanted = select(Part.id).where(Part.model_key == key).exists()
+    dropped = session.execute(
+        delete(ConversionJob)
+        .where(ConversionJob.key == key, ~wanted)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return bool(dropped)
+
+
+def reconcile_part(session: Session, part: Part) -> bool:
+    """Repair a model state that cannot move on by itself; True when something changed.
+
+    A failure for a missing input file is converted again; a pending part whose job is gone
+    (dropped for want of a source just as this part's upload committed) is queued again; a
+    pending part whose job already ended (the upload committed just after) takes its outcome.
+    """
+    key = part.model_key
+    if key is None or part.model_status not in ("pending", FAILED):
+        return False
+    job, queued = session.get(ConversionJob, key), False
+    if job is None:
+        job = request_conversion(session, key, part.file_sha256 or key.split("-", 1)[0])
+        queued = True
+    elif job.status == FAILED and MISSING_INPUT_ERROR in (job.error or ""):
+        job.status, job.error, job.worker = PENDING, None, None
+        queued = True
+    status, error = PART_STATUS[job.status], job.error
+    if not queued and (part.model_status, part.model_error) == (status, error):
+        return False
+    session.execute(
+        update(Part)
+        .where(Part.model_key == key)
+        .values(model_status=status, model_error=error, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    # The row already says so: keep the loaded part in step without a second UPDATE.
+    set_committed_value(part, "model_status", status)
+    set_committed_value(part, "model_error", error)
+    bump_parts_revision(session)
+    return True
 
 
 def requeue_job(session: Session, key: str) -> None:

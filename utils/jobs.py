@@ -13,18 +13,24 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
-from utils.storage import try_lock, unlock
+from utils import step_converter
+from utils.storage import Storage, try_lock, unlock
 
 log = logging.getLogger("aerie.jobs")
 HEARTBEAT_SECONDS = 10.0
 STALE_AFTER = timedelta(seconds=60)
 IDLE_POLL_SECONDS = 2.0
+# A job's error when no part's file holds its content any more; used only while parts still
+# point at the job (otherwise the job is dropped), and it names no path.
+SOURCE_GONE = "The STEP file is no longer stored on the server; upload it again"
 
 
 def worker_count(configured: int) -> int:
@@ -65,6 +71,8 @@ class ConversionRunner:
         self._in_progress_lock = threading.Lock()
         # Requests waiting for a model (GET /model) sleep on this until a job finishes here.
         self._finished = threading.Condition()
+        # How many of them may: a waiting request holds a server thread.
+        self._waiters = threading.BoundedSemaphore(max(0, int(app.config["MODEL_WAITERS_MAX"])))
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
@@ -92,6 +100,16 @@ class ConversionRunner:
     def notify(self) -> None:
         """A job was queued: wake an idle worker now rather than at its next poll."""
         self._wake.set()
+
+    @contextmanager
+    def wait_turn(self) -> Iterator[bool]:
+        """A turn to wait for a model: False when MODEL_WAITERS_MAX requests already wait."""
+        granted = self._waiters.acquire(blocking=False)
+        try:
+            yield granted
+        finally:
+            if granted:
+                self._waiters.release()
 
     def wait_for_finish(self, timeout: float) -> None:
         """Sleep until a conversion in this process finishes, or `timeout` seconds."""
@@ -188,59 +206,84 @@ class ConversionRunner:
 
     def _convert(self, key: str) -> None:
         from app.extensions import db
-        from models.conversion import finish_job
+        from models.conversion import drop_job, finish_job
         from utils.part_files import remove_unused_model
-        from utils.step_converter import StepConversionError
 
-        error, size = None, None
-        try:
-            size = convert_for_key(self.app, key)
-        except StepConversionError as exc:
-            error = str(exc)
-        except OSError as exc:
-            log.exception("conversion %s: file error", key)
-            error = f"The file could not be read or written ({exc.strerror or exc})"
-        except Exception:  # noqa: BLE001 - the job must end, not stay "running" for ever
-            log.exception("conversion %s: unexpected error", key)
-            error = "The conversion stopped because of a server error; upload the file again"
+        error, size = self._attempt(key)
         db.session.rollback()
-        finish_job(db.session, key, error=error, glb_size=size)
-        db.session.commit()
+        if error == SOURCE_GONE and drop_job(db.session, key):
+            # Not a property of the content: nothing is recorded, a new upload starts afresh.
+            db.session.commit()
+            log.info("conversion %s dropped: no part holds this file any more", key)
+        else:
+            finish_job(db.session, key, error=error, glb_size=size)
+            db.session.commit()
+            # Deleted or replaced while converting: nobody will ever ask for this GLB.
+            remove_unused_model(db.session, key)
+            db.session.rollback()
+            log.info("conversion %s %s", key, "failed: " + error if error else "ready")
         with self._finished:
             self._finished.notify_all()
-        # Deleted or replaced while converting: nobody will ever ask for this GLB.
-        remove_unused_model(db.session, key)
-        db.session.rollback()
-        log.info("conversion %s %s", key, "failed: " + error if error else "ready")
+
+    def _attempt(self, key: str) -> tuple[str | None, int | None]:
+        """(error for the user, GLB size); the error is None on success, SOURCE_GONE when no
+        part's file holds the content any more, and never names a server path."""
+        try:
+            return None, convert_for_key(self.app, key)
+        except step_converter.SourceMissingError:
+            return SOURCE_GONE, None
+        except step_converter.StepConversionError as exc:
+            return step_converter.hide_paths(str(exc)), None
+        except OSError:
+            log.exception("conversion %s: file error", key)
+            return "The server could not read or write this conversion's files", None
+        except Exception:  # noqa: BLE001 - the job must end, not stay "running" for ever
+            log.exception("conversion %s: unexpected error", key)
+            return "The conversion stopped because of a server error; upload the file again", None
 
 
 def convert_for_key(app: Flask, key: str) -> int:
-    """Convert the STEP content behind `key` into its shared GLB; returns the GLB's size."""
+    """Convert the STEP content behind `key` into its shared GLB; returns the GLB's size.
+
+    Reads the file of a part that holds the content now, asking again whenever the one
+    tried has gone (its part deleted or replaced meanwhile); SourceMissingError if none is left.
+    """
+    storage = app.extensions["storage"]
+    staged = storage.staging_model_path(key)
+    tried: set[Path] = set()
+    try:
+        while (source := _live_source(storage, key, tried)) is not None:
+            tried.add(source)
+            try:
+                result = step_converter.convert_step(
+                    source,
+                    staged,
+                    settings=app.extensions["conversion_settings"],
+                    timeout_s=float(app.config["CONVERSION_TIMEOUT_SECONDS"]),
+                    memory_mb=int(app.config["CONVERSION_MEMORY_MB"]),
+                )
+            except step_converter.SourceMissingError:
+                continue
+            storage.publish_model(staged, key)
+            return result.bytes_written
+    finally:
+        staged.unlink(missing_ok=True)
+    raise step_converter.SourceMissingError()
+
+
+def _live_source(storage: Storage, key: str, tried: set[Path]) -> Path | None:
+    """A STEP file with this content that a part holds now, other than those tried."""
     from sqlalchemy import select
 
     from app.extensions import db
     from models.part import Part
-    from utils.step_converter import StepConversionError, convert_step
 
-    storage = app.extensions["storage"]
     sha = key.split("-", 1)[0]
+    # A fresh transaction: a part uploaded since the last try must be seen.
+    db.session.rollback()
     holders = db.session.execute(
-        select(Part.uuid, Part.file_ext).where(Part.file_sha256 == sha)
+        select(Part.uuid, Part.file_ext).where(Part.file_sha256 == sha, Part.file_ext.is_not(None))
     ).all()
-    sources = [storage.file_path(uuid, sha, ext) for uuid, ext in holders]
-    source = next((path for path in sources if path.is_file()), None)
-    if source is None:
-        raise StepConversionError("The uploaded STEP file is no longer on the server")
-    staged = storage.staging_model_path(key)
-    try:
-        result = convert_step(
-            Path(source),
-            staged,
-            settings=app.extensions["conversion_settings"],
-            timeout_s=float(app.config["CONVERSION_TIMEOUT_SECONDS"]),
-            memory_mb=int(app.config["CONVERSION_MEMORY_MB"]),
-        )
-        storage.publish_model(staged, key)
-    finally:
-        staged.unlink(missing_ok=True)
-    return result.bytes_written
+    db.session.rollback()
+    paths = (storage.file_path(uuid, sha, ext) for uuid, ext in holders)
+    return next((path for path in paths if path not in tried and path.is_file()), None)
