@@ -204,6 +204,24 @@ def _resolve_database_url(url: str) -> str:
     return url
 
 
+def check_database_url(url: str) -> None:
+    """A URL SQLAlchemy can use, with a driver we ship; the message names the setting."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        make_url(url).get_dialect().import_dbapi()
+    except NoSuchModuleError:  # a subclass of ArgumentError: first
+        scheme = url.partition(":")[0]
+        raise ConfigError(
+            f"DATABASE_URL: unknown database type {scheme!r} (use sqlite, postgresql or mariadb)"
+        ) from None
+    except ArgumentError:
+        raise ConfigError("DATABASE_URL is not a database URL (e.g. sqlite:///parts.db)") from None
+    except ImportError as exc:
+        raise ConfigError(f"DATABASE_URL: the driver is not installed ({exc.name})") from None
+
+
 def _normalise_base_path(value: str) -> str:
     value = (value or "").strip().rstrip("/")
     if value and not value.startswith("/"):
@@ -267,6 +285,7 @@ def load_settings(
         validate_production(settings)
     if settings["DATABASE_URL"]:
         settings["DATABASE_URL"] = _resolve_database_url(settings["DATABASE_URL"])
+        check_database_url(settings["DATABASE_URL"])
     for key in ("UPLOAD_FOLDER", "FRONTEND_DIST"):
         folder = Path(settings[key])
         settings[key] = str(folder if folder.is_absolute() else PROJECT_ROOT / folder)

@@ -49,8 +49,8 @@ ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms pid=%(p
 EPILOG = """\
 Settings come from the environment, then config.json ($CONFIG_FILE), then defaults; --port
 and --host beat both. Production modes generate a SECRET_KEY into config.json (0600) when
-none is set. Exit status: 1 when the server cannot start here (busy port, missing server
-package), 2 for a configuration error.
+none is set. Exit status: 2 for a configuration error (settings, a busy port, an unreachable
+database or Redis), 1 when a server package is missing; one line on stderr says why.
 """
 # Bytes waitress accepts beyond MAX_CONTENT_LENGTH before refusing a body on its own.
 WAITRESS_BODY_SLACK = 1024 * 1024
@@ -140,7 +140,7 @@ def check_port_free(host: str, port: int) -> None:
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
         )[0]
     except socket.gaierror as exc:
-        raise DeployError(f"cannot listen on host {host!r}: {exc.strerror}") from exc
+        raise config.ConfigError(f"HOST: cannot listen on {host!r}: {exc.strerror}") from exc
     with socket.socket(family, kind, proto) as probe:
         # The servers set SO_REUSEADDR as well; on Windows it would allow a busy port.
         if os.name != "nt":
@@ -148,17 +148,17 @@ def check_port_free(host: str, port: int) -> None:
         try:
             probe.bind(address)
         except OSError as exc:
-            raise DeployError(port_problem(host, port, exc)) from exc
+            raise config.ConfigError(port_problem(host, port, exc)) from exc
 
 
 def port_problem(host: str, port: int, exc: OSError) -> str:
     if exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)):
-        return f"port {port} on {host} is already in use (another server?); stop it or pass --port"
+        return f"PORT: {port} on {host} is already in use (another server?); stop it or pass --port"
     if exc.errno == errno.EACCES:
-        return f"not allowed to listen on port {port} (below 1024 needs privileges); pass --port"
+        return f"PORT: not allowed to listen on {port} (below 1024 needs privileges); pass --port"
     if exc.errno == errno.EADDRNOTAVAIL:
-        return f"{host} is not an address of this machine; pass --host"
-    return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+        return f"HOST: {host} is not an address of this machine; pass --host"
+    return f"PORT: cannot listen on {host}:{port}: {exc.strerror or exc}"
 
 
 def prepare_database(config_name: str) -> None:
@@ -172,7 +172,6 @@ def prepare_database(config_name: str) -> None:
     from app.startup import prepare
 
     application = create_app(config_name)
-    say("checking services and bringing the database to the newest migration")
     prepare(application)
     with application.app_context():
         db.engine.dispose()

@@ -18,8 +18,10 @@ from app import create_app  # noqa: E402 - needs the project folder on sys.path
 from app.startup import start_serving  # noqa: E402
 from config import ConfigError  # noqa: E402
 
-# gunicorn stops (instead of restarting the worker forever) when a worker exits with 3.
-CONFIG_ERROR_EXIT_CODE = 3
+# A configuration error exits 2, as every entry point does; except in a gunicorn worker,
+# where only 3 makes the arbiter stop instead of restarting the worker for ever.
+CONFIG_ERROR_EXIT_CODE = 2
+GUNICORN_BOOT_ERROR_EXIT_CODE = 3
 USAGE = f"""\
 run_prod.py exposes the production app as `run_prod:app` for a WSGI server; it does not
 serve on its own. Start a server with one of:
@@ -44,7 +46,10 @@ def load_app() -> Flask:
         return start_serving(application)
     except ConfigError as exc:
         print(f"run_prod: configuration error: {exc}", file=sys.stderr, flush=True)
-        raise SystemExit(CONFIG_ERROR_EXIT_CODE) from None
+        under_gunicorn = "gunicorn.arbiter" in sys.modules
+        raise SystemExit(
+            GUNICORN_BOOT_ERROR_EXIT_CODE if under_gunicorn else CONFIG_ERROR_EXIT_CODE
+        ) from None
 
 
 if __name__ == "__main__":

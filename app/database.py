@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from flask import Flask, has_request_context, request
@@ -30,10 +29,8 @@ def configure_engine_events(app: Flask) -> None:
 
 
 def _configure_sqlite(engine: Engine) -> None:
+    # The folder of the file is app.startup's business (it must not appear at import).
     file_backed = engine.url.database not in (None, "", ":memory:")
-    if file_backed:
-        # SQLite creates the file but not its folder (e.g. data/ on a fresh server).
-        Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -9,9 +9,14 @@ conversion job or migrates behind the caller's back.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Flask
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from app.database import load_development_samples, prepare_schema
 from app.extensions import limiter
@@ -33,13 +38,49 @@ def check_services(app: Flask) -> None:
 def prepare(app: Flask) -> None:
     """Everything a server needs before its first request, in order; safe to repeat."""
     check_services(app)
-    prepare_schema(app)
-    load_development_samples(app)
+    with database_errors_as_config_errors(app):
+        ensure_sqlite_folder(app)
+        prepare_schema(app)
+        load_development_samples(app)
     storage = app.extensions["storage"]
     timeout = float(app.config["CONVERSION_TIMEOUT_SECONDS"])
     removed = storage.clear_tmp() + storage.clear_stale_conversions(timeout + 60)
     if removed:
         log.info("removed %d half-written uploads left by a stopped server", removed)
+
+
+def ensure_sqlite_folder(app: Flask) -> None:
+    """Create a SQLite file's missing folder (data/ on a fresh server), one level only: a
+    deeper missing path is a typo in DATABASE_URL, not a folder to conjure up."""
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return
+    folder = Path(url.database).parent
+    if folder.is_dir():
+        return
+    if not folder.parent.is_dir():
+        raise ConfigError(f"DATABASE_URL: the folder {folder} does not exist")
+    try:
+        folder.mkdir(mode=0o700)
+    except OSError as exc:
+        raise ConfigError(f"DATABASE_URL: cannot create {folder}: {exc.strerror}") from None
+
+
+@contextmanager
+def database_errors_as_config_errors(app: Flask) -> Iterator[None]:
+    """A database that cannot be reached or used is a configuration error: one line that
+    names the setting and the server (never the password), not a driver traceback."""
+    try:
+        yield
+    except (DBAPIError, OSError) as exc:
+        where = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).render_as_string()
+        raise ConfigError(f"DATABASE_URL: cannot use {where}: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    original = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(original).splitlines() if line.strip()]
+    return lines[0][:300] if lines else type(original).__name__
 
 
 def start_background(app: Flask) -> None:

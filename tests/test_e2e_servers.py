@@ -271,8 +271,8 @@ def test_deploy_with_busy_port_exits_non_zero_with_reason(tmp_path, source):
         result = subprocess.run(
             command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30
         )
-    assert result.returncode == 1
-    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert result.returncode == 2
+    assert f"PORT: {port} on 127.0.0.1 is already in use" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -60,7 +60,7 @@ def test_run_prod_loads_production_app_from_another_folder(tmp_path):
 def test_run_prod_bad_configuration_exits_with_one_line(tmp_path, settings, reason):
     env = production_env(tmp_path, **settings)
     result = run_python(tmp_path, env, "-c", LOAD_BY_PATH, GOOD_KEY)
-    assert result.returncode == 3
+    assert result.returncode == 2
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("run_prod: configuration error: ")
     assert reason in lines[0]

@@ -1,0 +1,90 @@
+"""A start-up mistake is one line naming the setting and exit 2, on every start path."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.databases import DEFAULT_SERVER_URLS, servers_required, unreachable_reason
+from tests.test_e2e_servers import KEY, free_port, port_open
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+WRONG_PASSWORD = "wrong-pw-not-shown"
+# (id, DATABASE_URL template, the server it needs, what the line must say)
+MISTAKES = [
+    ("pg-no-such-db", "postgresql://postgres@127.0.0.1:5432/aerie_no_such_db", "postgresql",
+     "aerie_no_such_db"),
+    ("pg-closed-port", "postgresql://postgres@127.0.0.1:{closed}/test", None, "127.0.0.1:"),
+    ("mariadb-wrong-password", f"mariadb://root:{WRONG_PASSWORD}@127.0.0.1:3306/test", "mariadb",
+     "Access denied"),
+    ("scheme-typo", "sqlit:///parts.db", None, "unknown database type 'sqlit'"),
+    ("sqlite-missing-folder", "sqlite:////nonexistent-aerie/dir/x.db", None,
+     "/nonexistent-aerie/dir does not exist"),
+]  # fmt: skip
+ENTRIES = ["run.py", "deploy.py prod", "deploy.py prod-gunicorn", "waitress-serve", "gunicorn"]
+
+
+def _command(entry: str, port: int) -> list[str]:
+    address = ["--host", "127.0.0.1", "--port", str(port)]
+    return {
+        "run.py": [sys.executable, str(PROJECT_DIR / "run.py")],
+        "deploy.py prod": [sys.executable, str(PROJECT_DIR / "deploy.py"), "prod", *address],
+        "deploy.py prod-gunicorn": [
+            sys.executable, str(PROJECT_DIR / "deploy.py"), "prod-gunicorn", *address
+        ],
+        "waitress-serve": [str(BIN / "waitress-serve"), *address, "run_prod:app"],
+        "gunicorn": [str(BIN / "gunicorn"), "-b", f"127.0.0.1:{port}", "run_prod:app"],
+    }[entry]  # fmt: skip
+
+
+def _needs(server: str | None) -> None:
+    if server is None:
+        return
+    reason = unreachable_reason(DEFAULT_SERVER_URLS[server])
+    if reason:
+        if servers_required():
+            pytest.fail(f"{server} unreachable: {reason} (CI requires it)", pytrace=False)
+        pytest.skip(f"{server} unreachable: {reason}")
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+@pytest.mark.parametrize(
+    ("url", "server", "says"), [m[1:] for m in MISTAKES], ids=[m[0] for m in MISTAKES]
+)
+def test_database_mistake_is_one_line_and_exit_2(tmp_path, entry, url, server, says):
+    _needs(server)
+    port = free_port()
+    (tmp_path / "config.json").write_text("{}")
+    env = {
+        "PATH": f"{BIN}:/usr/bin:/bin",
+        "PYTHONPATH": str(PROJECT_DIR),  # waitress-serve and gunicorn import run_prod
+        "CONFIG_FILE": str(tmp_path / "config.json"),
+        "DATABASE_URL": url.format(closed=free_port()),
+        "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+        "SECRET_KEY": KEY,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+    }
+    if entry != "run.py":
+        env["FLASK_ENV"] = "production"
+    result = subprocess.run(
+        _command(entry, port), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    ours = [line for line in result.stderr.splitlines() if "DATABASE_URL" in line]
+    assert len(ours) == 1, result.stderr
+    assert says in ours[0]
+    assert WRONG_PASSWORD not in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not port_open(port)
+    assert not Path("/nonexistent-aerie").exists()
+    if entry == "gunicorn":
+        # gunicorn's arbiter stops only for its own "worker failed to boot" status (3), and
+        # adds its own log lines around ours; deploy.py prod-gunicorn checks first instead.
+        assert result.returncode == 3
+    else:
+        assert result.returncode == 2
+        assert result.stderr.strip().splitlines() == ours
