@@ -163,6 +163,13 @@ def model_statuses(application: Any) -> list[str]:
         return statuses
 
 
+def wait_until_all_ready(application: Any, timeout: float) -> None:
+    deadline = time.monotonic() + timeout  # a failure guard only
+    while set(model_statuses(application)) != {"ready"}:
+        assert time.monotonic() < deadline, model_statuses(application)
+        time.sleep(0.1)
+
+
 def test_two_servers_sharing_a_folder_never_convert_more_than_the_slots(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -185,10 +192,7 @@ def test_two_servers_sharing_a_folder_never_convert_more_than_the_slots(
         unlock(slot, held)
         for runner in runners:
             runner.notify()
-        deadline = time.monotonic() + 300  # a failure guard only
-        while set(model_statuses(servers[0])) != {"ready"}:
-            assert time.monotonic() < deadline, model_statuses(servers[0])
-            time.sleep(0.1)
+        wait_until_all_ready(servers[0], timeout=300)
     finally:
         for runner, application in zip(runners, servers, strict=True):
             runner.stop(timeout=60)

@@ -107,6 +107,32 @@ def test_job_whose_every_part_is_gone_is_dropped_not_failed(
     assert model(client, auth_headers, later["id"]).status_code == 200
 
 
+def test_part_uploaded_as_the_job_is_about_to_be_dropped_gets_its_model(
+    app, client, auth_headers, make_part, monkeypatch, cube
+):
+    import models.conversion
+
+    first, second = make_part(), make_part(name="Twin")
+    upload_ok(client, auth_headers, first["id"], cube, "cube.step")
+
+    def delete_first() -> None:
+        assert client.delete(f"/api/parts/{first['id']}", headers=auth_headers).status_code == 200
+
+    def upload_second() -> None:  # committed after the runner found no file, before the drop
+        upload_ok(client, auth_headers, second["id"], cube, "cube.step")
+
+    monkeypatch.setattr(
+        converter, "convert_step", once_before(converter.convert_step, delete_first)
+    )
+    monkeypatch.setattr(
+        models.conversion, "drop_job", once_before(models.conversion.drop_job, upload_second)
+    )
+    assert app.extensions["conversion_runner"].run_one() is True
+    response = model(client, auth_headers, second["id"])
+    assert (response.status_code, response.data[:4]) == (200, b"glTF")
+    assert jobs(app) == [("ready", None)]
+
+
 def test_converter_message_naming_a_server_path_is_shown_without_it(
     app, client, auth_headers, make_part, monkeypatch, cube
 ):

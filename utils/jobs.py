@@ -206,22 +206,40 @@ class ConversionRunner:
 
     def _convert(self, key: str) -> None:
         from app.extensions import db
-        from models.conversion import drop_job, finish_job
+        from models.conversion import finish_job
         from utils.part_files import remove_unused_model
 
-        error, size = self._attempt(key)
+        # Twice at most: a part pointing at the job may have committed after the file search.
+        for _ in range(2):
+            error, size = self._attempt(key)
+            if error != SOURCE_GONE:
+                break
+            if self._drop(key):
+                return
         db.session.rollback()
-        if error == SOURCE_GONE and drop_job(db.session, key):
-            # Not a property of the content: nothing is recorded, a new upload starts afresh.
-            db.session.commit()
+        finish_job(db.session, key, error=error, glb_size=size)
+        db.session.commit()
+        self._announce_finish()
+        # Deleted or replaced while converting: nobody will ever ask for this GLB.
+        remove_unused_model(db.session, key)
+        db.session.rollback()
+        log.info("conversion %s %s", key, "failed: " + error if error else "ready")
+
+    def _drop(self, key: str) -> bool:
+        """Delete the job when no part points at it: a missing file says nothing about the
+        content, so nothing is recorded and a later upload of it starts afresh."""
+        from app.extensions import db
+        from models.conversion import drop_job
+
+        db.session.rollback()
+        dropped = drop_job(db.session, key)
+        db.session.commit()
+        if dropped:
+            self._announce_finish()
             log.info("conversion %s dropped: no part holds this file any more", key)
-        else:
-            finish_job(db.session, key, error=error, glb_size=size)
-            db.session.commit()
-            # Deleted or replaced while converting: nobody will ever ask for this GLB.
-            remove_unused_model(db.session, key)
-            db.session.rollback()
-            log.info("conversion %s %s", key, "failed: " + error if error else "ready")
+        return dropped
+
+    def _announce_finish(self) -> None:
         with self._finished:
             self._finished.notify_all()
 

@@ -129,11 +129,7 @@ def convert_step(
         )
     workdir = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", suffix=".converting", dir=dst.parent))
     try:
-        source = _private_source(src, workdir)
-        _check_source(source)
-        options = settings.cascadio_options()
-        outcome = run_worker(source, workdir, options, timeout_s=timeout_s, memory_mb=memory_mb)
-        _raise_for_failure(outcome, timeout_s)
+        outcome = _run_child(src, workdir, settings, timeout_s, memory_mb)
         glb = workdir / OUTPUT_NAME
         meshes, triangles = inspect_glb(glb)
         size = glb.stat().st_size
@@ -148,6 +144,17 @@ def convert_step(
         seconds=round(time.monotonic() - started, 3),
         peak_rss_mb=round(outcome.peak_rss_kb / 1024, 1),
     )
+
+
+def _run_child(
+    src: Path, workdir: Path, settings: ConversionSettings, timeout_s: float, memory_mb: int
+) -> WorkerOutcome:
+    source = _private_source(src, workdir)
+    _check_source(source)
+    options = settings.cascadio_options()
+    outcome = run_worker(source, workdir, options, timeout_s=timeout_s, memory_mb=memory_mb)
+    _raise_for_failure(outcome, timeout_s)
+    return outcome
 
 
 def inspect_glb(path: Path) -> tuple[int, int]:
