@@ -38,10 +38,11 @@ STATUS_KEYS = {
 OTHER = "other"
 
 
+# Statuses and categories are matched in Python, not SQL: MariaDB's default collation
+# would count a carried-over "Completed" category as "completed".
 @dataclass(frozen=True)
 class _Row:
-    """The columns the counts need; statuses and categories are matched here, in Python,
-    because MariaDB's default collation would fold "completed" and "Completed" together."""
+    """The columns the counts need."""
 
     category: str
     status: str
@@ -52,9 +53,8 @@ class _Row:
 
 def _rows(session: Session) -> tuple[list[_Row], int]:
     """The counted parts, and how many parts were left out for an unknown category."""
-    statement = select(Part.category, Part.status, Part.type, Part.assigned, Part.amount).order_by(
-        Part.id
-    )
+    columns = (Part.category, Part.status, Part.type, Part.assigned, Part.amount)
+    statement = select(*columns).order_by(Part.id)
     rows, outside = [], 0
     for category, status, part_type, assigned, amount in session.execute(statement):
         if category not in CATEGORIES:
@@ -136,7 +136,11 @@ def _completion_times(session: Session) -> tuple[float | None, dict[str, int]]:
     """Average hours per unit and the units per bucket, over claimed completed parts."""
     distribution = dict.fromkeys((label for label, _ in COMPLETION_BUCKETS), 0)
     hours_total, units = 0.0, 0
-    claimed = select(Part).where(Part.claimed_date.is_not(None)).order_by(Part.id)
+    claimed = (
+        select(Part)
+        .where(Part.category == "completed", Part.claimed_date.is_not(None))
+        .order_by(Part.id)
+    )
     for part in session.execute(claimed).scalars():
         hours = _completion_hours(part)
         if hours is not None:
@@ -182,6 +186,8 @@ def leaderboard(session: Session) -> list[dict[str, Any]]:
         select(Part).where(Part.category == "completed").order_by(Part.id)
     ).scalars()
     for part in completed:
+        if part.category != "completed":  # MariaDB matched "Completed" too; stats do not.
+            continue
         info = part.misc_info or {}
         if part.assigned:
             scores[part.assigned] += -1 if info.get("completedIncorrectly") else 1

@@ -120,6 +120,20 @@ def test_parts_outside_the_five_categories_are_counted_apart(varied_parts, call)
     assert detailed["part_count"] + summary["outside_categories"] == 13
 
 
+def test_a_carried_over_capitalised_category_counts_as_completed_nowhere(app, call):
+    """MariaDB compares "Completed" = "completed" by default; the stats must not."""
+    with app.app_context():
+        legacy = Part(category="Completed", status="Completed", assigned="Zed", amount=2)
+        legacy.claimed_date = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+        db.session.add(legacy)
+        db.session.commit()
+    summary, detailed = _stats(call)
+    assert (summary["total"], summary["outside_categories"]) == (0, 1)
+    assert (detailed["completed_parts"], detailed["top_contributors"]) == (0, [])
+    assert detailed["average_completion_time_hours"] is None
+    assert call("GET", "/leaderboard") == (200, {"leaderboard": []})
+
+
 def test_average_completion_time_carries_its_unit_in_its_name(make_part, call):
     claimed = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
     for hours, amount in ((6, 1), (3, 2)):
