@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask
@@ -47,33 +48,72 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("backup")
     @click.option(
-        "--dest", default=None, help="Folder for backups (default: backups/ beside the database)."
+        "--dest",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Folder for the archives (default: backups/ beside the SQLite database).",
     )
     @click.option(
-        "--keep-days", default=10, show_default=True, help="Delete backups older than this."
+        "--keep-days",
+        type=click.IntRange(min=0),
+        default=10,
+        show_default=True,
+        help="Remove this command's archives older than this (the newest always stays).",
     )
-    def backup(dest: str | None, keep_days: int) -> None:
-        """Back up the SQLite database online, keeping the last --keep-days days."""
-        from utils.backup import BackupError, backup_sqlite, sqlite_path
+    @click.option(
+        "--files-only",
+        is_flag=True,
+        help="Only the uploads (PostgreSQL, MariaDB: dump the database just before).",
+    )
+    def backup(dest: Path | None, keep_days: int, files_only: bool) -> None:
+        """Write one private archive: the SQLite database (online copy), then the uploads."""
+        from utils.backup import BackupError, BackupSource, default_destination, write_backup
 
-        url = app.config["SQLALCHEMY_DATABASE_URI"]
+        source = BackupSource(
+            app.config["SQLALCHEMY_DATABASE_URI"],
+            db.engine,
+            app.extensions["storage"].root,
+            files_only,
+        )
         try:
-            folder = Path(dest) if dest else sqlite_path(url).parent / "backups"
-            click.echo(f"backup written to {backup_sqlite(url, folder, keep_days)}")
+            result = write_backup(source, dest or default_destination(source), keep_days)
         except BackupError as exc:
             raise click.ClickException(str(exc)) from exc
+        for path in result.missing_files:
+            click.echo(f"warning: {path} was already missing (see `flask files`)", err=True)
+        click.echo(f"backup written to {result.archive}")
+        if result.removed:
+            click.echo(f"removed {len(result.removed)} backups older than {keep_days} days")
 
     @app.cli.command("restore")
-    @click.argument("backup_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-    def restore(backup_file: Path, yes: bool) -> None:
-        """Replace the SQLite database with BACKUP_FILE (stop the server first)."""
-        from utils.backup import BackupError, restore_sqlite
+    def restore(archive: Path, yes: bool) -> None:
+        """Replace the database and the uploads with ARCHIVE (stop the server first)."""
+        from utils.backup import BackupError
+        from utils.backup_restore import restore_backup
 
         if not yes:
-            click.confirm("Replace the current database with this backup?", abort=True)
+            click.confirm("Replace the current database and files with this backup?", abort=True)
         try:
-            target = restore_sqlite(backup_file, app.config["SQLALCHEMY_DATABASE_URI"])
+            restored = restore_backup(
+                archive, app.config["SQLALCHEMY_DATABASE_URI"], app.extensions["storage"].root
+            )
         except BackupError as exc:
             raise click.ClickException(str(exc)) from exc
-        click.echo(f"restored {backup_file} into {target}")
+        finally:
+            # Pooled connections would still read the replaced database file.
+            db.engine.dispose()
+        _report_restore(restored)
+
+
+def _report_restore(restored: Any) -> None:
+    if restored.database is not None:
+        click.echo(f"restored the database into {restored.database}")
+    else:
+        click.echo("the archive holds no database: restore it with pg_restore or mariadb")
+    if restored.files:
+        click.echo("restored the uploaded files (parts/ and models/)")
+    else:
+        click.echo("a database-only backup: the uploaded files were left as they are")
+    for path in restored.missing_files:
+        click.echo(f"warning: {path} was already missing when the backup was made", err=True)

@@ -1,19 +1,77 @@
-"""Online SQLite backups with retention (PostgreSQL and MariaDB use their own dump tools)."""
+"""`flask backup`: one private archive of the SQLite database and the durable uploads."""
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import sqlite3
+import stat
+import tarfile
+import tempfile
 import time
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from io import BytesIO
 from pathlib import Path
+from typing import Any, BinaryIO
 
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, select
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import NullPool
 
-BACKUP_SUFFIX = ".sqlite3.bak"
+from models.part import Part
+from utils.storage import Storage
+
+ARCHIVE_NAME = re.compile(r"^aerie-backup-(\d{8}T\d{6}\.\d{6}Z)\.tar\.gz$")
+STAMP_FORMAT = "%Y%m%dT%H%M%S.%fZ"
+FORMAT, VERSION = "aerie-backup", 1
+MANIFEST, DATABASE_MEMBER, UPLOADS = "manifest.json", "database.sqlite3", "uploads"
+# tmp/ (uploads in flight) and locks/ are not data: a restored server starts without them.
+DURABLE_FOLDERS = ("parts", "models")
+# A part deleted while its files are being copied spoils that attempt; the next one is clean.
+ATTEMPTS = 3
+SQLITE_BUSY_SECONDS = 30.0
+# MySQL URLs run on the same dialect as MariaDB: one kind, so their archives match.
+KIND_ALIASES = {"mysql": "mariadb"}
 
 
 class BackupError(Exception):
-    """The backup could not be made; the message says why."""
+    """The backup or restore could not be done; the message says why."""
+
+
+class _ChangedDuringBackup(Exception):
+    """A file the database copy points at vanished while the archive was written."""
+
+
+@dataclass(frozen=True)
+class BackupSource:
+    """What a backup reads: the database (its URL and the live engine) and UPLOAD_FOLDER."""
+
+    database_url: str
+    live: Engine
+    upload_root: Path
+    files_only: bool = False
+
+    @property
+    def kind(self) -> str:
+        return database_kind(self.database_url)
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    """The archive written, files that were already missing, and archives retention removed."""
+
+    archive: Path
+    missing_files: list[str]
+    removed: list[Path]
+
+
+def database_kind(database_url: str) -> str:
+    name = make_url(database_url).get_backend_name()
+    return KIND_ALIASES.get(name, name)
 
 
 def sqlite_path(database_url: str) -> Path:
@@ -21,44 +79,241 @@ def sqlite_path(database_url: str) -> Path:
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         raise BackupError(
-            "flask backup copies SQLite files; use pg_dump (PostgreSQL) or "
-            "mariadb-dump (MariaDB) for server databases"
+            "flask backup copies SQLite files; for PostgreSQL or MariaDB run pg_dump or "
+            "mariadb-dump, then `flask backup --files-only` for the uploads"
         )
     return Path(url.database)
 
 
-def backup_sqlite(database_url: str, destination: Path, keep_days: int) -> Path:
-    """Copy the live database with SQLite's backup API (consistent while the server
-    writes), then delete backups older than keep_days. Returns the new file."""
-    source = sqlite_path(database_url)
-    if not source.is_file():
-        raise BackupError(f"database file {source} does not exist")
-    destination.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    target = destination / f"{source.stem}-{stamp}{BACKUP_SUFFIX}"
-    partial = target.with_suffix(".partial")
-    with sqlite3.connect(source) as live, sqlite3.connect(partial) as copy:
+def default_destination(source: BackupSource) -> Path:
+    """backups/ beside the SQLite file (or beside UPLOAD_FOLDER for server databases)."""
+    if source.kind == "sqlite":
+        return sqlite_path(source.database_url).parent / "backups"
+    return source.upload_root.parent / "backups"
+
+
+def write_backup(source: BackupSource, dest: Path, keep_days: int) -> BackupResult:
+    """Write and verify one archive (database first, then files), then apply retention."""
+    if not source.files_only:
+        sqlite_path(source.database_url)  # server databases: the dump tools' job
+    prepare_destination(dest, source.upload_root)
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            archive, missing = _write_once(source, dest)
+            break
+        except _ChangedDuringBackup as exc:
+            if attempt == ATTEMPTS:
+                raise BackupError(f"files kept changing in every attempt: {exc}") from None
+    return BackupResult(archive, missing, prune_archives(dest, keep_days))
+
+
+def prepare_destination(dest: Path, upload_root: Path) -> None:
+    """A private folder outside UPLOAD_FOLDER (a wipe must not take the backups with it)."""
+    root, target = upload_root.resolve(), dest.resolve()
+    if target == root or root in target.parents:
+        raise BackupError(f"--dest must be outside UPLOAD_FOLDER ({root})")
+    if not dest.is_dir():
+        dest.mkdir(parents=True, mode=0o700)
+        os.chmod(dest, 0o700)  # mkdir's mode passes through the umask
+
+
+def _write_once(source: BackupSource, dest: Path) -> tuple[Path, list[str]]:
+    final = dest / f"aerie-backup-{datetime.now(UTC).strftime(STAMP_FORMAT)}.tar.gz"
+    partial = dest / f".{final.name}.partial"
+    with tempfile.TemporaryDirectory(dir=dest, prefix=".aerie-backup-work-") as work:
+        # The database first: every file it points at was on disk before its row was
+        # committed, and is deleted only after its row is gone; a file added meanwhile is
+        # an orphan that `flask files --clean` removes.
+        db_copy = None if source.files_only else copy_sqlite(source, Path(work, DATABASE_MEMBER))
+        referenced = _referenced_in_copy(db_copy, source)
+        missing = _missing_before_copy(referenced, source)
+        try:
+            _write_archive(partial, _manifest(source, db_copy, missing), db_copy, source)
+            absent = referenced - missing - archived_uploads(partial)
+            if absent:
+                raise _ChangedDuringBackup(", ".join(sorted(absent)[:5]))
+            os.replace(partial, final)
+            fsync_folder(dest)
+        finally:
+            partial.unlink(missing_ok=True)
+    return final, sorted(missing)
+
+
+def copy_sqlite(source: BackupSource, target: Path) -> Path:
+    """SQLite's online backup API: one consistent snapshot while the server keeps writing."""
+    live_file = sqlite_path(source.database_url).resolve()
+    if not live_file.is_file():
+        raise BackupError(f"database file {live_file} does not exist")
+    # mode=rw: a mistyped path must fail, not create an empty database to back up.
+    live = sqlite3.connect(f"{live_file.as_uri()}?mode=rw", uri=True, timeout=SQLITE_BUSY_SECONDS)
+    with closing(live), closing(sqlite3.connect(target)) as copy:
         live.backup(copy)
-    partial.replace(target)
-    prune_backups(destination, keep_days)
+        # One self-contained file; the server switches to WAL again when it opens it.
+        copy.execute("PRAGMA journal_mode=DELETE")
     return target
 
 
-def prune_backups(destination: Path, keep_days: int) -> list[Path]:
-    """Remove backups older than keep_days (the newest one always stays)."""
-    backups = sorted(destination.glob(f"*{BACKUP_SUFFIX}"), key=lambda p: p.stat().st_mtime)
-    cutoff = time.time() - keep_days * 86400
-    removed = [path for path in backups[:-1] if path.stat().st_mtime < cutoff]
+def referenced_files(engine: Engine, upload_root: Path) -> set[str]:
+    """Upload paths (relative to UPLOAD_FOLDER, with /) that the parts table points at."""
+    storage = Storage(upload_root)
+    query = select(Part.uuid, Part.file_sha256, Part.file_ext, Part.model_key, Part.model_status)
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    paths = {
+        storage.file_path(row.uuid, row.file_sha256, row.file_ext)
+        for row in rows
+        if row.file_sha256 and row.file_ext
+    }
+    paths |= {
+        storage.model_path(row.model_key)
+        for row in rows
+        if row.model_key and row.model_status == "ready"
+    }
+    return {path.relative_to(storage.root).as_posix() for path in paths}
+
+
+def _referenced_in_copy(db_copy: Path | None, source: BackupSource) -> set[str]:
+    if db_copy is None:
+        return referenced_files(source.live, source.upload_root)
+    engine = create_engine(f"sqlite:///{db_copy}", poolclass=NullPool)
+    try:
+        return referenced_files(engine, source.upload_root)
+    finally:
+        engine.dispose()
+
+
+def _missing_before_copy(referenced: set[str], source: BackupSource) -> set[str]:
+    """Files already gone before the copy: recorded, not fatal (the archive is still the best
+    copy there is). One the live database no longer points at was deleted since the database
+    copy: that attempt starts over."""
+    missing = {path for path in referenced if not (source.upload_root / path).is_file()}
+    if missing:
+        deleted_since = missing - referenced_files(source.live, source.upload_root)
+        if deleted_since:
+            raise _ChangedDuringBackup(", ".join(sorted(deleted_since)[:5]))
+    return missing
+
+
+def _manifest(source: BackupSource, db_copy: Path | None, missing: set[str]) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "created_at": datetime.now(UTC).isoformat(),
+        "database_kind": source.kind,
+        "database_included": db_copy is not None,
+        "schema_revision": _schema_revision(db_copy) if db_copy else None,
+        "missing_files": sorted(missing),
+    }
+
+
+def _schema_revision(db_copy: Path) -> str | None:
+    """The Alembic revision, so whoever restores knows which code version fits."""
+    with closing(sqlite3.connect(db_copy)) as connection:
+        try:
+            row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+        except sqlite3.OperationalError:  # made by create_all (tests): no migrations table
+            return None
+    return row[0] if row else None
+
+
+def _write_archive(
+    partial: Path, manifest: dict[str, Any], db_copy: Path | None, source: BackupSource
+) -> None:
+    with _private_file(partial) as raw:
+        # Level 6: STEP text still shrinks a lot; 9 costs far more time for little gain.
+        with tarfile.open(fileobj=raw, mode="w:gz", compresslevel=6) as tar:
+            _add_bytes(tar, MANIFEST, json.dumps(manifest, indent=2).encode())
+            if db_copy is not None:
+                _add_file(tar, db_copy, DATABASE_MEMBER)
+            for path in durable_files(source.upload_root):
+                relative = path.relative_to(source.upload_root).as_posix()
+                _add_file(tar, path, f"{UPLOADS}/{relative}")
+        raw.flush()
+        os.fsync(raw.fileno())
+
+
+@contextmanager
+def _private_file(path: Path) -> Iterator[BinaryIO]:
+    """A new file only its owner can read, whatever the umask."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.chmod(path, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        yield handle
+
+
+def durable_files(upload_root: Path) -> Iterator[Path]:
+    """Regular files under parts/ and models/, without work in flight (hidden conversion
+    folders, *.part temp files) and without links, which the storage never makes."""
+    for name in DURABLE_FOLDERS:
+        for folder, dirs, files in os.walk(upload_root / name):  # never follows links
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for file_name in sorted(files):
+                if file_name.startswith(".") or file_name.endswith(".part"):
+                    continue
+                path = Path(folder, file_name)
+                if stat.S_ISREG(path.lstat().st_mode):
+                    yield path
+
+
+def _add_file(tar: tarfile.TarFile, path: Path, arcname: str) -> None:
+    try:
+        handle = open(path, "rb")
+    except FileNotFoundError:
+        return  # deleted since listed: the verification decides whether that matters
+    with handle:
+        # Size and content from the open file: a preview replaced by rename meanwhile
+        # cannot make the header and the bytes disagree.
+        info = tar.gettarinfo(arcname=arcname, fileobj=handle)
+        tar.addfile(_neutral(info), handle)
+
+
+def _add_bytes(tar: tarfile.TarFile, arcname: str, data: bytes) -> None:
+    info = tarfile.TarInfo(arcname)
+    info.size, info.mtime = len(data), int(time.time())
+    tar.addfile(_neutral(info), BytesIO(data))
+
+
+def _neutral(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    # Restored files belong to whoever runs the restore (the service user), not to ids
+    # from the machine that made the archive.
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    info.mode = 0o600
+    return info
+
+
+def archived_uploads(archive: Path) -> set[str]:
+    """Read the whole archive back (gzip checks every byte); the upload paths it holds."""
+    prefix = f"{UPLOADS}/"
+    with tarfile.open(archive, "r|gz") as tar:
+        return {m.name[len(prefix) :] for m in tar if m.isreg() and m.name.startswith(prefix)}
+
+
+def prune_archives(dest: Path, keep_days: int) -> list[Path]:
+    """Remove this command's archives (by the time in their name) older than keep_days; the
+    newest always stays. Anything else in the folder is left alone."""
+    cutoff = datetime.now(UTC) - timedelta(days=keep_days)
+    ours = sorted((when, path) for path in dest.iterdir() if (when := archive_time(path)))
+    removed = [path for when, path in ours[:-1] if when < cutoff]
     for path in removed:
         path.unlink()
     return removed
 
 
-def restore_sqlite(backup: Path, database_url: str) -> Path:
-    """Replace the database with a backup (stop the server first)."""
-    target = sqlite_path(database_url)
-    if not backup.is_file():
-        raise BackupError(f"backup {backup} does not exist")
-    with sqlite3.connect(backup) as saved, sqlite3.connect(target) as live:
-        saved.backup(live)
-    return target
+def archive_time(path: Path) -> datetime | None:
+    """When one of our archives was made, or None for any other name."""
+    match = ARCHIVE_NAME.match(path.name)
+    if match is None or not stat.S_ISREG(path.lstat().st_mode):
+        return None
+    return datetime.strptime(match.group(1), STAMP_FORMAT).replace(tzinfo=UTC)
+
+
+def fsync_folder(folder: Path) -> None:
+    # The rename must survive a power cut too. Windows cannot open a folder (NTFS journals).
+    if os.name == "nt":
+        return
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
