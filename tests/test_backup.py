@@ -230,3 +230,12 @@ def test_restore_without_yes_asks_and_stops_on_no(make_app, tmp_path, answer):
     assert result.exit_code == 1 and "Aborted" in result.output
     listing = app.test_client().get("/api/parts/", headers=headers(app)).get_json()
     assert [p["name"] for p in listing["parts"]] == ["Stays"]
+
+
+def test_backup_to_a_folder_it_cannot_create_fails_in_one_line(make_app, tmp_path):
+    app = make_app()
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_bytes(b"")
+    result = cli(app, "backup", "--dest", str(blocker / "backups"))
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: backup failed:") and "Traceback" not in result.output

@@ -11,7 +11,7 @@ import tarfile
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import create_engine, select
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from models.part import Part
@@ -96,15 +97,22 @@ def write_backup(source: BackupSource, dest: Path, keep_days: int) -> BackupResu
     """Write and verify one archive (database first, then files), then apply retention."""
     if not source.files_only:
         sqlite_path(source.database_url)  # server databases: the dump tools' job
-    prepare_destination(dest, source.upload_root)
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            archive, missing = _write_once(source, dest)
-            break
-        except _ChangedDuringBackup as exc:
-            if attempt == ATTEMPTS:
-                raise BackupError(f"files kept changing in every attempt: {exc}") from None
-    return BackupResult(archive, missing, prune_archives(dest, keep_days))
+    try:
+        prepare_destination(dest, source.upload_root)
+        archive, missing = _write_with_retries(source, dest)
+        return BackupResult(archive, missing, prune_archives(dest, keep_days))
+    except (OSError, sqlite3.Error, SQLAlchemyError) as exc:
+        raise BackupError(f"backup failed: {exc}") from exc
+
+
+def _write_with_retries(source: BackupSource, dest: Path) -> tuple[Path, list[str]]:
+    for _attempt in range(ATTEMPTS - 1):
+        with suppress(_ChangedDuringBackup):
+            return _write_once(source, dest)
+    try:
+        return _write_once(source, dest)
+    except _ChangedDuringBackup as exc:
+        raise BackupError(f"files kept changing in every attempt: {exc}") from None
 
 
 def prepare_destination(dest: Path, upload_root: Path) -> None:

@@ -53,9 +53,16 @@ def restore_backup(archive: Path, database_url: str, upload_root: Path) -> Resto
     until every rename succeeded (a failed one undoes the others).
     """
     stamp = datetime.now(UTC).strftime(STAMP_FORMAT)
-    if is_sqlite_file(archive):
-        _put_back(archive, None, database_url, upload_root, stamp)
-        return Restored(sqlite_path(database_url), files=False)
+    try:
+        if is_sqlite_file(archive):
+            _put_back(archive, None, database_url, upload_root, stamp)
+            return Restored(sqlite_path(database_url), files=False)
+        return _restore_archive(archive, database_url, upload_root, stamp)
+    except (OSError, sqlite3.Error) as exc:
+        raise BackupError(f"restore failed: {exc}") from exc
+
+
+def _restore_archive(archive: Path, database_url: str, upload_root: Path, stamp: str) -> Restored:
     upload_root.mkdir(parents=True, exist_ok=True)
     staging = upload_root / f".restore-{stamp}"
     try:
@@ -135,7 +142,7 @@ def _put_back(
 
 def _stage_database(db_file: Path, target: Path, stamp: str) -> Path:
     """A checked copy beside the live file, so the final step is one rename on one disk."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     ready = target.with_name(f".{target.name}.restore-{stamp}")
     shutil.copyfile(db_file, ready)
     os.chmod(ready, 0o600)
