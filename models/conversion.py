@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import BigInteger, Integer, String, Text, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -215,4 +216,13 @@ def _alive(worker: str) -> bool:
         return False
     except PermissionError:
         return True
-    return pid != os.getpid()
+    return pid != os.getpid() and not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Killed but not reaped yet (a late init, a busy parent): the pid exists, runs nothing."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # no /proc (macOS), or gone since
+        return False
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
