@@ -1,4 +1,4 @@
-# Production image of the part-management backend: gunicorn, run as an unprivileged user.
+# Production image of the backend: waitress (deploy.py prod) as an unprivileged user.
 #
 #   docker build -t part-management .
 #   docker run -d -p 8000:8000 -v pms-data:/app/data -v pms-uploads:/app/uploads \
@@ -50,4 +50,4 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4)"]
 
-CMD ["python", "deploy.py", "prod-gunicorn", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["python", "deploy.py", "prod", "--host", "0.0.0.0", "--port", "8000"]
