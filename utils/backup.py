@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from models.part import Part
-from utils.storage import Storage
+from utils.storage import Storage, StorageError
 
 ARCHIVE_NAME = re.compile(r"^aerie-backup-(\d{8}T\d{6}\.\d{6}Z)\.tar\.gz$")
 STAMP_FORMAT = "%Y%m%dT%H%M%S.%fZ"
@@ -101,7 +101,7 @@ def write_backup(source: BackupSource, dest: Path, keep_days: int) -> BackupResu
         prepare_destination(dest, source.upload_root)
         archive, missing = _write_with_retries(source, dest)
         return BackupResult(archive, missing, prune_archives(dest, keep_days))
-    except (OSError, sqlite3.Error, SQLAlchemyError) as exc:
+    except (OSError, sqlite3.Error, SQLAlchemyError, StorageError) as exc:
         raise BackupError(f"backup failed: {exc}") from exc
 
 
