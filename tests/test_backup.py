@@ -36,6 +36,10 @@ def manifest_of(archive: Path) -> dict:
         return json.load(tar.extractfile("manifest.json"))
 
 
+def durable_tree(uploads: Path) -> dict[str, str]:
+    return {k: v for k, v in tree(uploads).items() if k.startswith(("parts/", "models/"))}
+
+
 def test_backup_wipe_restore_gives_back_every_part_and_file(make_app, tmp_path):
     app = make_app()
     ids = populate(app)
@@ -43,9 +47,8 @@ def test_backup_wipe_restore_gives_back_every_part_and_file(make_app, tmp_path):
     assert before["model"][0] == 200 and before["model"][2] == b"glTF"
     assert before["pdf"][1] == sha(PDF) and before["view_3"][0] == 200
     uploads = Path(app.config["UPLOAD_FOLDER"])
-    files_before = tree(uploads / "parts") | {
-        f"models/{k}": v for k, v in tree(uploads / "models").items()
-    }
+    files_before = durable_tree(uploads)
+    assert len(files_before) == 5  # STEP, GLB, two previews, PDF
     result = cli(app, "backup", "--dest", str(tmp_path / "bk"))
     assert result.exit_code == 0, result.output
     archive = only_archive(tmp_path / "bk")
@@ -64,10 +67,7 @@ def test_backup_wipe_restore_gives_back_every_part_and_file(make_app, tmp_path):
     close_app(restorer)
     server = reopen(app)
     assert served(server, ids) == before
-    files_after = tree(uploads / "parts") | {
-        f"models/{k}": v for k, v in tree(uploads / "models").items()
-    }
-    assert files_after == files_before
+    assert durable_tree(uploads) == files_before
     assert cli(server, "files").output.strip() == "files and parts agree"
     assert not [p for p in uploads.iterdir() if p.name.startswith((".restore", ".pre-restore"))]
 
