@@ -76,7 +76,7 @@ def decode_json_body() -> None:
     """Decode a JSON body up front, once, so a hostile one is refused before any view sees it.
 
     webargs decodes bodies with the standard library and lets some failures escape as 500s
-    (a 5,000-digit number, deep nesting); a body that passed here cannot fail there.
+    (a 5,000-digit number, deep nesting); a body that passed here cannot crash there.
     """
     if request.method not in JSON_BODY_METHODS or request.url_rule is None:
         return
