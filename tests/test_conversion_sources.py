@@ -154,6 +154,26 @@ def test_converter_message_naming_a_server_path_is_shown_without_it(
     assert_no_server_path(app, listed)
 
 
+@pytest.mark.parametrize(
+    ("message", "shown"),
+    [
+        (
+            "[Errno 2] No such file or directory: '/srv/My Files/uploads/a.stp'",
+            "[Errno 2] No such file or directory: <path>",
+        ),
+        (
+            '[Errno 13] Permission denied: "/srv/it\'s/a.stp"',
+            "[Errno 13] Permission denied: <path>",
+        ),
+        ("cannot read /srv/uploads/parts/x/a.stp).", "cannot read <path>)."),
+        ("A null Label has no attribute", "A null Label has no attribute"),
+        ("and/or 1/2 of the faces", "and/or 1/2 of the faces"),
+    ],
+)
+def test_hide_paths_leaves_the_message_but_no_path(message: str, shown: str) -> None:
+    assert converter.hide_paths(message) == shown
+
+
 def store_legacy_failure(app, part_id: int) -> None:
     with app.app_context():
         part = db.session.get(Part, part_id)

@@ -31,8 +31,9 @@ _GLB_HEADER = struct.Struct("<4sII")
 _GLB_CHUNK = struct.Struct("<I4s")
 # The child's private name for the source, inside its work folder.
 SOURCE_NAME = "source.step"
-# Absolute paths (optionally quoted) in a message; a lone "/" or "and/or" is left alone.
-_ABSOLUTE_PATH = re.compile(r"""(['"]?)(?<![\w.~-])/[^\s'"]+\1""")
+# Absolute paths in a message: quoted as Python's OSError shows them (spaces included), or
+# bare (without trailing punctuation); "and/or" or "1/2" is left alone.
+_ABSOLUTE_PATH = re.compile(r"""'/[^'\n]*'|"/[^"\n]*"|(?<![\w.~-])/[^\s'"]*[^\s'".,;:)\]]""")
 
 
 @dataclass(frozen=True)
