@@ -284,15 +284,31 @@ def writable_paths(values: Mapping[str, Any]) -> list[Path]:
     return list(unique)
 
 
+# Prints the key from the file to the terminal that asks (the file is 0600: run as its owner).
+READ_KEY_COMMAND = (
+    "python3 -c \"import json,sys; print(json.load(open(sys.argv[1]))['SECRET_KEY'])\" {path}"
+)
+
+
 def warn(message: str) -> None:
     print(f"create_config: {message}", file=sys.stderr)
 
 
 def report(path: Path, values: Mapping[str, Any], generated: bool) -> None:
-    """Say what was written, by key name only: values may be secrets."""
+    """Say what was written, by key name only: values may be secrets. A new key is shown
+    once, and only to a person at a terminal; output that goes to a file or a journal (a
+    script, the systemd set-up) gets the command that reads it instead."""
     print(f"Wrote {path} (mode 0600) with: {', '.join(sorted(values))}")
-    if generated:
-        print(f"A new SECRET_KEY was generated and stored in {path}; clients read it from there.")
+    if not generated:
+        return
+    if sys.stdout.isatty():
+        print(
+            f"A new SECRET_KEY (the API key) was generated; it is shown this once:\n\n"
+            f"    {values['SECRET_KEY']}\n"
+        )
+    else:
+        print(f"A new SECRET_KEY was generated and stored in {path}.")
+    print(f"Read it again with: {READ_KEY_COMMAND.format(path=path)}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
