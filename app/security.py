@@ -39,7 +39,10 @@ class BoundedJSONProvider(DefaultJSONProvider):
     Request.get_json decodes with the app's provider and hands a ValueError to
     on_json_loading_failed; RecursionError is not one, and deep values would overflow the
     stack later (in a validator, the database's JSON encoder), so depth is bounded here.
+    Bodies are written compact in debug mode too: one shape for every response.
     """
+
+    compact = True
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         try:

@@ -90,11 +90,18 @@ def render_part_list(session: Session, query: PartQuery) -> RenderedList:
         "parts": [part.to_dict() for part in parts],
         "total": total,
     }
-    body = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    body = json_body(payload)
     digest = hashlib.blake2b(body, digest_size=12).hexdigest()
     rendered = RenderedList(body=body, etag=digest)
     _cache().put(key, rendered)
     return rendered
+
+
+def json_body(payload: object) -> bytes:
+    """Bytes exactly as jsonify writes them (compact, sorted keys, ASCII, a final newline),
+    so every JSON body of the API has one shape whether it was cached or not."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return (text + "\n").encode("ascii")
 
 
 class _PartBodies:
@@ -125,7 +132,7 @@ def render_part(session: Session, part_id: int, etag_of: Callable[[Part], str]) 
     if cached is not None:
         return cached
     part = get_part_or_404(session, part_id)
-    body = (current_app.json.dumps(part.to_dict()) + "\n").encode("utf-8")
+    body = json_body(part.to_dict())
     rendered = RenderedList(body=body, etag=etag_of(part))
     bodies.put(revision, part_id, rendered)
     return rendered
