@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Blueprint, Flask, Response, current_app, redirect, send_from_directory
+from markupsafe import escape
 from werkzeug.routing import PathConverter
 from werkzeug.security import safe_join
 
@@ -14,12 +15,14 @@ spa_bp = Blueprint("spa", __name__)
 HASHED_ASSET_MAX_AGE = 365 * 24 * 3600
 MISSING_DIST_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Aerie Part Management</title></head>
-<body style="font-family: sans-serif; max-width: 40rem; margin: 3rem auto">
+<body>
 <h1>Aerie Part Management</h1>
-<p>The API is running, but the web interface has not been built: there is no
-<code>dist/index.html</code> on this server.</p>
-<p>Build the frontend into <code>dist/</code>, or use the API directly
-(<a href="{docs}">API documentation</a>).</p>
+<p>The API is running, but there is no web app here: <code>{dist}/index.html</code> is
+missing.</p>
+<p>The Aerie web app (the team's React frontend) is built from its own source: in that project
+run <code>npm ci &amp;&amp; npm run build</code>, then copy its <code>dist/</code> folder to
+<code>{dist}</code> or point the <code>FRONTEND_DIST</code> setting at it.</p>
+<p>Meanwhile, use the API directly (<a href="{docs}">API documentation</a>).</p>
 </body></html>
 """
 
@@ -58,7 +61,7 @@ def serve(path: str) -> Response:
     if (dist / "index.html").is_file():
         return _send(dist, "index.html")
     docs = current_app.config["BASE_PATH"] + "/api/docs"
-    page = MISSING_DIST_PAGE.replace("{docs}", docs)
+    page = MISSING_DIST_PAGE.replace("{docs}", docs).replace("{dist}", escape(str(dist)))
     return Response(page, status=503, mimetype="text/html")
 
 

@@ -58,7 +58,15 @@ def test_api_paths_never_fall_through_to_spa(make_app, dist, path):
 def test_missing_dist_gives_clear_page_not_500(make_app, tmp_path):
     response = fetch(make_app(FRONTEND_DIST=str(tmp_path / "nowhere")).test_client(), "/parts")
     assert response.status_code == 503
-    assert b"has not been built" in response.data
+    page = response.get_data(as_text=True)
+    assert f"{tmp_path / 'nowhere'}/index.html</code> is\nmissing" in page
+    assert "npm ci &amp;&amp; npm run build" in page and "FRONTEND_DIST" in page
+
+
+def test_shipped_placeholder_says_where_the_web_app_comes_from():
+    page = (Path(__file__).resolve().parents[1] / "dist" / "index.html").read_text()
+    assert "Where the web app comes from" in page
+    assert "npm ci &amp;&amp; npm run build" in page and "FRONTEND_DIST" in page
 
 
 def test_post_to_spa_path_is_405_json(make_app, dist):
