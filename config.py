@@ -88,9 +88,9 @@ class BaseConfig:
     CONVERSION_IN_BACKGROUND = True
     # Seconds a STEP conversion may run before it is stopped and marked failed.
     CONVERSION_TIMEOUT_SECONDS = 300
-    # Address-space cap for one conversion process, in MB.
+    # Address-space cap for one conversion process, in MB (lowered to an inherited hard limit).
     CONVERSION_MEMORY_MB = 12 * 1024
-    # Conversions run at once (0 = one fewer than the CPUs, at least one).
+    # Conversions at once on this host, over every process sharing UPLOAD_FOLDER (0 = CPUs - 1).
     CONVERSION_WORKERS = 0
     # Seconds GET /model waits for a pending conversion before answering 202.
     MODEL_WAIT_SECONDS = 10.0
