@@ -14,13 +14,8 @@ from routes.responses import message
 from utils.auth import keys_match, require_api_key
 from utils.errors import ForbiddenError
 from utils.part_files import storage
-from utils.schemas import (
-    DetailedStatsSchema,
-    LeaderboardSchema,
-    MessageSchema,
-    StatsSchema,
-    WipeSchema,
-)
+from utils.schemas import MessageSchema, WipeSchema
+from utils.stats_schemas import DetailedStatsSchema, LeaderboardSchema, StatsSchema
 
 
 # The views return jsonify'd bodies; the response schemas document them (keys, units).

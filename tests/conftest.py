@@ -221,6 +221,18 @@ def make_app(tmp_path: Path):
 
 
 @pytest.fixture
+def call(client, auth_headers):
+    """Call the API with the key; returns (status, body)."""
+
+    def request(method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        kwargs = {} if body is None else {"json": body}
+        response = client.open(f"/api/parts{path}", method=method, headers=auth_headers, **kwargs)
+        return response.status_code, response.get_json()
+
+    return request
+
+
+@pytest.fixture
 def act(client, auth_headers):
     """POST a workflow action; returns (status, body)."""
 

@@ -13,18 +13,6 @@ EMPTY_DISTRIBUTION = dict.fromkeys(
 )
 
 
-@pytest.fixture
-def call(client, auth_headers):
-    """Call the API with the key; returns (status, body)."""
-
-    def request(method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        kwargs = {} if body is None else {"json": body}
-        response = client.open(f"/api/parts{path}", method=method, headers=auth_headers, **kwargs)
-        return response.status_code, response.get_json()
-
-    return request
-
-
 def _ok(call, method: str, path: str, body: Any = None) -> dict[str, Any]:
     status, answer = call(method, path, body)
     assert status == 200, answer

@@ -25,18 +25,6 @@ NO_STATUSES = dict.fromkeys(
 
 
 @pytest.fixture
-def call(client, auth_headers):
-    """Call the API with the key; returns (status, body)."""
-
-    def request(method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        kwargs = {} if body is None else {"json": body}
-        response = client.open(f"/api/parts{path}", method=method, headers=auth_headers, **kwargs)
-        return response.status_code, response.get_json()
-
-    return request
-
-
-@pytest.fixture
 def hand_part_done_after(make_part, call):
     """A hand part claimed by `name`, its claim `hours` old (set via PUT), then completed."""
 

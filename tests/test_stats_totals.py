@@ -14,18 +14,6 @@ from models.part import Part
 
 
 @pytest.fixture
-def call(client, auth_headers):
-    """Call the API with the key; returns (status, body)."""
-
-    def request(method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        kwargs = {} if body is None else {"json": body}
-        response = client.open(f"/api/parts{path}", method=method, headers=auth_headers, **kwargs)
-        return response.status_code, response.get_json()
-
-    return request
-
-
-@pytest.fixture
 def varied_parts(app, make_part, part_in, call) -> None:
     """Twelve counted parts (29 units) in every category and status, plus one the stats skip.
 
@@ -161,10 +149,10 @@ def _wire_keys(schema: Schema) -> set[str]:
     ("path", "schema_name"), [("/stats", "StatsSchema"), ("/stats/detailed", "DetailedStatsSchema")]
 )
 def test_stats_schemas_match_the_wire_shape(varied_parts, call, path, schema_name):
-    from utils import schemas
+    from utils import stats_schemas
 
     _, body = call("GET", path)
-    schema = getattr(schemas, schema_name)()
+    schema = getattr(stats_schemas, schema_name)()
     assert set(body) == _wire_keys(schema)
     for name, field in schema.fields.items():
         if isinstance(field, fields.Nested):
