@@ -81,10 +81,6 @@ def _register_extensions(app: Flask) -> None:
     configure_engine_events(app)
     migrate.init_app(app, db, directory=str(app.config["MIGRATIONS_DIR"]))
     limiter.init_app(app)
-    # Flask-Limiter re-resolves every route's limits in a before_request hook, which costs
-    # more than our whole single-part view. Nothing needs it: the one decorated limit
-    # (auth/check) is enforced by its decorator, the blanket limit by utils.rate_limits.
-    app.before_request_funcs[None].remove(limiter._check_request_limit)
     base = app.config["BASE_PATH"]
     cors.init_app(
         app,

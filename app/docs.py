@@ -7,15 +7,12 @@ from pathlib import Path
 import swagger_ui_bundle
 from flask import Flask, send_from_directory
 
-from app.extensions import limiter
-
 SWAGGER_UI_DIR = Path(swagger_ui_bundle.swagger_ui_path)
 
 
 def register_docs_assets(app: Flask) -> None:
     """GET {BASE_PATH}/api/docs/assets/<file>."""
 
-    @limiter.exempt
     def docs_asset(filename: str):
         return send_from_directory(SWAGGER_UI_DIR, filename, max_age=24 * 3600)
 

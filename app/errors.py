@@ -1,17 +1,14 @@
-"""One JSON error body for everything: our errors, Werkzeug's, the limiter's and crashes."""
+"""One JSON error body for everything: our errors (rate limits too), Werkzeug's and crashes."""
 
 from __future__ import annotations
 
 import logging
-import math
-import time
 from typing import Any
 
 from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from app.extensions import limiter
-from utils.errors import ApiError
+from utils.errors import ApiError, RateLimitedError
 
 log = logging.getLogger("aerie.errors")
 
@@ -21,7 +18,6 @@ HTTP_MESSAGES = {
     405: ("Method not allowed", "method_not_allowed"),
     413: ("Request body too large", "payload_too_large"),
     415: ("Unsupported media type", "unsupported_media_type"),
-    429: ("Rate limited", "rate_limited"),
 }
 
 
@@ -34,11 +30,7 @@ def error_response(status: int, body: dict[str, Any], headers: dict[str, str] | 
 
 
 def handle_api_error(error: ApiError):
-    headers = {}
-    retry_after = getattr(error, "retry_after", None)
-    if retry_after is not None:
-        headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
-    return error_response(error.status_code, error.to_dict(), headers)
+    return error_response(error.status_code, error.to_dict(), error.headers())
 
 
 def _validation_body(messages: dict[str, Any]) -> dict[str, Any]:
@@ -66,8 +58,8 @@ def handle_http_error(error: HTTPException):
     messages = (getattr(error, "data", None) or {}).get("messages")
     if messages:
         return error_response(400, _validation_body(dict(messages)))
-    if status == 429:
-        return _rate_limited_response(error)
+    if status == 429:  # nothing raises Werkzeug's; should anything, it gets the one 429 body
+        return handle_api_error(RateLimitedError("Rate limited", retry_after=1.0))
     if status == 500:  # an explicit abort(500) reads like any crash
         return handle_unexpected_error(error)
     message, code = HTTP_MESSAGES.get(status, (error.name, error.name.lower().replace(" ", "_")))
@@ -79,22 +71,6 @@ def handle_http_error(error: HTTPException):
     if isinstance(error, MethodNotAllowed) and error.valid_methods:
         headers["Allow"] = ", ".join(sorted(error.valid_methods))
     return error_response(status, body, headers)
-
-
-def _rate_limited_response(error: HTTPException):
-    current = limiter.current_limit
-    retry_after = max(current.window.reset_time - time.time(), 0.0) if current else 1.0
-    body = {
-        "error": "Rate limited",
-        "code": "rate_limited",
-        "message": f"Please wait {retry_after:.1f} seconds before trying again",
-        "retry_after": round(retry_after, 3),
-    }
-    if request.endpoint and request.endpoint.endswith("auth_check"):
-        body["message"] = (
-            f"Please wait {retry_after:.1f} seconds before checking authentication again"
-        )
-    return error_response(429, body, {"Retry-After": str(max(1, math.ceil(retry_after)))})
 
 
 def handle_unexpected_error(error: Exception):

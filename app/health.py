@@ -8,14 +8,13 @@ from flask import Blueprint, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.extensions import db, limiter
+from app.extensions import db
 
 health_bp = Blueprint("health", __name__)
 log = logging.getLogger("aerie.health")
 
 
 @health_bp.route("/health", methods=["GET"])
-@limiter.exempt
 def health():
     """200 when the database answers, 503 when it does not."""
     try:

@@ -9,8 +9,6 @@ from markupsafe import escape
 from werkzeug.routing import PathConverter
 from werkzeug.security import safe_join
 
-from app.extensions import limiter
-
 spa_bp = Blueprint("spa", __name__)
 HASHED_ASSET_MAX_AGE = 365 * 24 * 3600
 MISSING_DIST_PAGE = """<!doctype html>
@@ -51,7 +49,6 @@ class SpaPathConverter(PathConverter):
 
 @spa_bp.route("/", defaults={"path": ""}, methods=["GET"])
 @spa_bp.route("/<spa_path:path>", methods=["GET"])
-@limiter.exempt
 def serve(path: str) -> Response:
     """A file from dist/, else index.html: the client routes everything else."""
     dist = Path(current_app.config["FRONTEND_DIST"])
@@ -65,7 +62,6 @@ def serve(path: str) -> Response:
     return Response(page, status=503, mimetype="text/html")
 
 
-@limiter.exempt
 def redirect_to_base_path() -> Response:
     """The root of a server whose app lives under BASE_PATH."""
     return redirect(current_app.config["BASE_PATH"] + "/")

@@ -29,7 +29,7 @@ def check_services(app: Flask) -> None:
     """Refuse to start when the shared rate-limit storage cannot be reached."""
     storage_uri = str(app.config["RATELIMIT_STORAGE_URI"])
     # Limits are only shared when every worker reaches the storage.
-    if storage_uri != "memory://" and not limiter.storage.check():
+    if storage_uri != "memory://" and not limiter.check(app):
         parts = urlsplit(storage_uri)
         where = parts.netloc.rpartition("@")[2] or parts.path  # never echo a password
         raise ConfigError(f"RATELIMIT_STORAGE_URI: cannot reach the rate-limit storage at {where}")

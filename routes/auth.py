@@ -4,24 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, jsonify
+from flask import jsonify
 
-from app.extensions import limiter
 from models.types import utcnow
 from routes import parts_bp
 from utils.auth import require_api_key
-
-
-def _check_interval() -> str:
-    seconds = float(current_app.config["AUTH_CHECK_INTERVAL_SECONDS"])
-    return f"1 per {max(1, round(seconds))} second"
+from utils.rate_limits import enforce_auth_check_interval
 
 
 @parts_bp.route("/auth/check", methods=["GET"])
 @require_api_key
-@limiter.limit(_check_interval, deduct_when=lambda response: response.status_code == 200)
 def auth_check() -> Any:
     """Say whether the key is valid (repeated within the interval: 429 with retry_after)."""
+    enforce_auth_check_interval()  # after the key check: a wrong key is a 401, never a 429
     response = jsonify(
         {
             "status": "authenticated",

@@ -92,7 +92,7 @@ def slow_storage(monkeypatch):
 def _assert_exact_lockout(app, slow_storage) -> None:
     from app.extensions import limiter
 
-    slow_storage(limiter.storage)
+    slow_storage(limiter.storage_for(app))
     with LiveServer(app, threads=8) as server:
         results = _burst(server)
         after = _get(server, {"X-API-Key": app.config["SECRET_KEY"]})

@@ -1,4 +1,7 @@
-"""API-key authentication: where the key may come from, how it is compared and limited."""
+"""API-key authentication: where the key may come from and how it is compared.
+
+Wrong keys are counted by utils.rate_limits (the wrong-key lockout).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +11,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import current_app, request
-from flask_limiter.util import get_remote_address
-from limits import RateLimitItem
 
-from app.extensions import limiter
-from utils.errors import AuthenticationError, RateLimitedError
-from utils.rate_limits import hit_exactly, limit_scope, parsed_limits, seconds_until_reset
+from utils.errors import AuthenticationError
+from utils.rate_limits import count_wrong_key, refuse_if_locked_out
 
 F = TypeVar("F", bound=Callable[..., Any])
 # The largest JSON body the API reads (and searches for a key). JSON requests are small (a
@@ -22,7 +22,6 @@ JSON_BODY_MAX_BYTES = 1024 * 1024
 KEY_REQUIRED_DETAILS = (
     "Provide X-API-Key header, api_key query parameter, or api_key in request body"
 )
-LOCKED_OUT_MESSAGE = "Too many failed API key attempts; try again later"
 
 
 def keys_match(given: object, expected: str | None) -> bool:
@@ -55,35 +54,13 @@ def provided_api_key() -> str | None:
     return None
 
 
-def _failure_limits() -> tuple[RateLimitItem, ...]:
-    return parsed_limits(str(current_app.config["AUTH_FAILURE_LIMIT"]))
-
-
-def _refuse_if_locked_out(client: str) -> None:
-    """429 while the client has used up its wrong-key attempts (even for the right key)."""
-    scope = limit_scope("auth-failure", client)
-    for item in _failure_limits():
-        if not limiter.limiter.test(item, *scope):
-            raise RateLimitedError(LOCKED_OUT_MESSAGE, retry_after=seconds_until_reset(item, scope))
-
-
-def _count_failure(client: str) -> None:
-    """A wrong key: 401 while attempts remain, 429 for the attempt that finds none left."""
-    scope = limit_scope("auth-failure", client)
-    for item in _failure_limits():
-        # One atomic count-and-check: concurrent guesses cannot all pass a separate check.
-        if not hit_exactly(item, *scope):
-            raise RateLimitedError(LOCKED_OUT_MESSAGE, retry_after=seconds_until_reset(item, scope))
-    raise AuthenticationError("Invalid API key", details="The provided API key is not valid")
-
-
 def check_api_key() -> None:
     """Raise unless the request carries the configured key; wrong keys are rate limited."""
-    client = get_remote_address()
     given = provided_api_key()
     if given and not keys_match(given, current_app.config.get("SECRET_KEY")):
-        _count_failure(client)
-    _refuse_if_locked_out(client)
+        count_wrong_key()  # 429 for the attempt that finds none left
+        raise AuthenticationError("Invalid API key", details="The provided API key is not valid")
+    refuse_if_locked_out()
     if not given:
         raise AuthenticationError("API key required", details=KEY_REQUIRED_DETAILS)
 

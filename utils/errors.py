@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
@@ -20,6 +21,10 @@ class ApiError(Exception):
 
     def to_dict(self) -> dict[str, Any]:
         return {"error": self.message, "code": self.code, **self.extra}
+
+    def headers(self) -> dict[str, str]:
+        """Response headers that belong to this error (none by default)."""
+        return {}
 
 
 class ValidationError(ApiError):
@@ -88,16 +93,21 @@ class UnprocessableError(ApiError):
 
 
 class RateLimitedError(ApiError):
-    """Too many requests from one client."""
+    """Too many requests from one client: the one 429 body and its Retry-After header.
+
+    `retry_after` (seconds, a float) is in the body for the web app; `waiting_for` adds
+    today's sentence under "message": "Please wait 1.9 seconds before <waiting_for>".
+    """
 
     status_code = 429
     code = "rate_limited"
 
-    def __init__(
-        self, message: str, *, retry_after: float, advice: str | None = None, **extra: Any
-    ) -> None:
-        super().__init__(message, retry_after=round(max(retry_after, 0.0), 3), **extra)
-        if advice:
-            # Today's 429 body puts the human sentence under "message".
-            self.extra["message"] = advice
+    def __init__(self, message: str, *, retry_after: float, waiting_for: str | None = None) -> None:
         self.retry_after = max(retry_after, 0.0)
+        super().__init__(message, retry_after=round(self.retry_after, 3))
+        if waiting_for:
+            wait = f"{self.retry_after:.1f}"
+            self.extra["message"] = f"Please wait {wait} seconds before {waiting_for}"
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(max(1, math.ceil(self.retry_after)))}

@@ -1,8 +1,18 @@
-"""The blanket per-client limit on API routes, applied with one storage hit per limit.
+"""Every rate limit of the API, counted in one storage and refused with one 429.
 
-Flask-Limiter's default-limit machinery re-evaluates its limits on every request; this
-reads the same RATELIMIT_DEFAULT through the same storage (memory or Redis) for a fraction
-of the cost, which matters on the shop floor's hottest calls.
+Three limits, each per client address (ProxyFix's when proxies are trusted, else the socket's):
+
+* RATELIMIT_DEFAULT: every request to the parts blueprint, per endpoint, so a phone polling
+  the list does not spend the budget for claiming a part;
+* AUTH_CHECK_INTERVAL_SECONDS: one successful /auth/check per interval;
+* AUTH_FAILURE_LIMIT: wrong keys; once spent, the client is refused even with the right key
+  until the window ends, so guessing cannot go on.
+
+Flask-Limiter is not used: its request hook re-resolved every route's limits on every request
+(more than our whole single-part view costs). Only its engine is, the `limits` library, with
+the same settings: RATELIMIT_STORAGE_URI (memory:// or redis://, shared by every worker),
+fixed windows, keys under RATELIMIT_KEY_PREFIX. Health, the web app and the API docs are not
+limited because no limit is applied outside the parts blueprint: there is nothing to exempt.
 """
 
 from __future__ import annotations
@@ -11,18 +21,57 @@ import functools
 import threading
 import time
 
-from flask import current_app, request
-from flask_limiter.util import get_remote_address
+from flask import Flask, current_app, request
 from limits import RateLimitItem, parse_many
-from limits.storage import MemoryStorage
+from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits.strategies import FixedWindowRateLimiter
 
-from app.extensions import limiter
 from utils.errors import RateLimitedError
 
-# MemoryStorage.incr reads the counter back after releasing its per-key lock (and may hand
-# two threads two locks for a new key), so concurrent hits can misjudge the count; Redis
-# counts and reads in one script. Serialising the memory hits makes them exact.
-_memory_hit_lock = threading.Lock()
+LOCKED_OUT_MESSAGE = "Too many failed API key attempts; try again later"
+
+
+class LimitCounters:
+    """One app's counters: the storage and exact count-and-check against it."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self.windows = FixedWindowRateLimiter(storage)
+        # MemoryStorage.incr reads the counter back after releasing its per-key lock (and
+        # may hand two threads two locks for a new key), so concurrent hits can misjudge the
+        # count; Redis counts and reads in one script. Serialising memory hits makes them exact.
+        self._hit_lock = threading.Lock() if isinstance(storage, MemoryStorage) else None
+
+    def hit(self, item: RateLimitItem, *scope: str) -> bool:
+        """Count one hit; True if it was within the limit, exact under concurrent requests."""
+        if self._hit_lock is None:
+            return self.windows.hit(item, *scope)
+        with self._hit_lock:
+            return self.windows.hit(item, *scope)
+
+    def seconds_left(self, item: RateLimitItem, *scope: str) -> float:
+        """How long until the window for `scope` ends."""
+        reset_at, _remaining = self.windows.get_window_stats(item, *scope)
+        return max(reset_at - time.time(), 0.0)
+
+
+class RateLimits:
+    """The extension: init_app gives the app its counters in RATELIMIT_STORAGE_URI."""
+
+    def init_app(self, app: Flask) -> None:
+        storage = storage_from_string(str(app.config["RATELIMIT_STORAGE_URI"]))
+        app.extensions["rate_limits"] = LimitCounters(storage)
+
+    def storage_for(self, app: Flask) -> Storage:
+        return counters_of(app).storage
+
+    def check(self, app: Flask) -> bool:
+        """Whether the app's storage answers (a Redis that is down does not)."""
+        return bool(counters_of(app).storage.check())
+
+
+def counters_of(app: Flask) -> LimitCounters:
+    return app.extensions["rate_limits"]
 
 
 @functools.lru_cache(maxsize=16)
@@ -31,36 +80,56 @@ def parsed_limits(text: str) -> tuple[RateLimitItem, ...]:
     return tuple(parse_many(text)) if text.strip() else ()
 
 
+def client_address() -> str:
+    """The address limits are counted for (as Flask-Limiter's get_remote_address)."""
+    return request.remote_addr or "127.0.0.1"
+
+
+def _scope(*parts: str) -> tuple[str, ...]:
+    """Identifiers for a limit, under RATELIMIT_KEY_PREFIX (apps may share one Redis)."""
+    return (str(current_app.config["RATELIMIT_KEY_PREFIX"]), *parts, client_address())
+
+
+def _spend(
+    limits: tuple[RateLimitItem, ...], scope: tuple[str, ...], *, waiting_for: str
+) -> None:
+    counters = counters_of(current_app)
+    for item in limits:
+        if not counters.hit(item, *scope):
+            wait = counters.seconds_left(item, *scope)
+            raise RateLimitedError("Rate limited", retry_after=wait, waiting_for=waiting_for)
+
+
 def enforce_default_limit() -> None:
     """Count this request against the client's default limits; 429 once one is spent."""
-    # Per client and per endpoint, as Flask-Limiter scopes default limits: a phone polling
-    # the list does not use up the budget for claiming a part.
-    scope = limit_scope("default", request.endpoint or "", get_remote_address())
-    for item in parsed_limits(str(current_app.config["RATELIMIT_DEFAULT"])):
-        if not limiter.limiter.hit(item, *scope):
-            reset_at, _remaining = limiter.limiter.get_window_stats(item, *scope)
-            wait = max(reset_at - time.time(), 0.0)
-            raise RateLimitedError(
-                "Rate limited",
-                retry_after=wait,
-                advice=f"Please wait {wait:.1f} seconds before trying again",
-            )
+    limits = parsed_limits(str(current_app.config["RATELIMIT_DEFAULT"]))
+    _spend(limits, _scope("default", request.endpoint or ""), waiting_for="trying again")
 
 
-def limit_scope(*parts: str) -> tuple[str, ...]:
-    """Identifiers for a limit, under RATELIMIT_KEY_PREFIX (apps may share one Redis)."""
-    return (str(current_app.config["RATELIMIT_KEY_PREFIX"]), *parts)
+def enforce_auth_check_interval() -> None:
+    """One /auth/check per AUTH_CHECK_INTERVAL_SECONDS (whole seconds, at least one)."""
+    seconds = max(1, round(float(current_app.config["AUTH_CHECK_INTERVAL_SECONDS"])))
+    limits = parsed_limits(f"1 per {seconds} second")
+    _spend(limits, _scope("auth-check"), waiting_for="checking authentication again")
 
 
-def hit_exactly(item: RateLimitItem, *scope: str) -> bool:
-    """Count one hit; True if it was within the limit, exact under concurrent requests."""
-    if isinstance(limiter.storage, MemoryStorage):
-        with _memory_hit_lock:
-            return limiter.limiter.hit(item, *scope)
-    return limiter.limiter.hit(item, *scope)
+def _lockout_refusal(item: RateLimitItem, scope: tuple[str, ...]) -> RateLimitedError:
+    wait = max(counters_of(current_app).seconds_left(item, *scope), 1.0)
+    return RateLimitedError(LOCKED_OUT_MESSAGE, retry_after=wait)
 
 
-def seconds_until_reset(item: RateLimitItem, scope: tuple[str, ...]) -> float:
-    """How long until the limit's window for `scope` frees up again (at least a second)."""
-    reset_at, _remaining = limiter.limiter.get_window_stats(item, *scope)
-    return max(reset_at - time.time(), 1.0)
+def refuse_if_locked_out() -> None:
+    """429 while the client has used up its wrong-key attempts (even for the right key)."""
+    counters, scope = counters_of(current_app), _scope("auth-failure")
+    for item in parsed_limits(str(current_app.config["AUTH_FAILURE_LIMIT"])):
+        if not counters.windows.test(item, *scope):
+            raise _lockout_refusal(item, scope)
+
+
+def count_wrong_key() -> None:
+    """Count a wrong key; 429 for the attempt that finds none left (the caller says 401)."""
+    counters, scope = counters_of(current_app), _scope("auth-failure")
+    for item in parsed_limits(str(current_app.config["AUTH_FAILURE_LIMIT"])):
+        # One atomic count-and-check: concurrent guesses cannot all pass a separate check.
+        if not counters.hit(item, *scope):
+            raise _lockout_refusal(item, scope)
