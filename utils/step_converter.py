@@ -17,6 +17,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from utils.files_io import fsync_directory as _fsync_directory
 from utils.step_worker import OUTPUT_NAME, WorkerOutcome, run_worker
 
 # Bytes of the file that looks_like_step needs to see; more is fine.
@@ -314,11 +315,3 @@ def _memory_failure(memory_mb: int, how: str = "") -> StepConversionError:
         f"The conversion needed more than the {memory_mb} MB memory limit and was stopped{how}.",
         code="memory",
     )
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

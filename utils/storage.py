@@ -20,6 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from utils.files_io import fsync_directory, write_atomic
+from utils.processes import pid_alive
+
 try:
     import fcntl
 except ImportError:  # Windows: no conversions there, so no slots to share
@@ -100,7 +103,7 @@ class Storage:
             final_dir.mkdir(parents=True, exist_ok=True)
             final = final_dir / f"{digest}.{_safe_token(ext)}"
             os.replace(temp, final)
-            _fsync_dir(final_dir)
+            fsync_directory(final_dir)
             return StoredFile(final, digest, size)
         except BaseException:
             temp.unlink(missing_ok=True)
@@ -109,16 +112,7 @@ class Storage:
     def write_atomic(self, path: Path, data: bytes) -> None:
         """Small files (previews): temp file in the same folder, fsync, rename."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp_name = tempfile.mkstemp(dir=path.parent, suffix=".part")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temp_name, path)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
+        write_atomic(path, data)
 
     def staging_model_path(self, key: str) -> Path:
         """Where a conversion writes before publish_model: this process's tmp folder, so a
@@ -132,7 +126,7 @@ class Storage:
         final = self.model_path(key)
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staged, final)
-        _fsync_dir(final.parent)
+        fsync_directory(final.parent)
         return final
 
     def clear_tmp(self) -> int:
@@ -142,7 +136,7 @@ class Storage:
             return 0
         removed = 0
         for folder in tmp_root.iterdir():
-            if not folder.name.isdigit() or not _pid_alive(int(folder.name)):
+            if not folder.name.isdigit() or not _earlier_process_alive(int(folder.name)):
                 shutil.rmtree(folder, ignore_errors=True)
                 removed += 1
         return removed
@@ -242,28 +236,9 @@ def _same_file(path: Path, fd: int) -> bool:
     return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
 
 
-def _pid_alive(pid: int) -> bool:
+def _earlier_process_alive(pid: int) -> bool:
     # Our own pid is "dead" here: at start-up nothing of ours is in flight yet.
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
-
-
-def _fsync_dir(folder: Path) -> None:
-    # The rename itself must survive a power cut, not only the file's bytes.
-    if os.name == "nt":  # Windows cannot open a folder; NTFS journals the rename itself.
-        return
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+    return pid != os.getpid() and pid_alive(pid)
 
 
 def _safe_token(value: str) -> str:
