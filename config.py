@@ -144,35 +144,49 @@ def setting_names() -> list[str]:
     ]
 
 
-def _coerce(name: str, raw: Any, default: Any) -> Any:
-    """Turn an environment string (or a JSON value) into the type of the default."""
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
+def coerce_value(name: str, raw: Any, default: Any) -> Any:
+    """Turn text (environment, flags, prompts) into the type of the default; JSON values pass.
+
+    Messages never repeat the value: it may be a secret typed under the wrong name.
+    """
     if not isinstance(raw, str):
         return raw
+    text = raw.strip()
     if isinstance(default, bool):
-        return raw.strip().lower() in {"1", "true", "yes", "on"}
-    if isinstance(default, int):
+        # A typo must not quietly read as false: "ture" is refused like "eighty" for a port.
+        if text.lower() not in TRUE_WORDS | FALSE_WORDS:
+            raise ConfigError(f"{name} must be true or false")
+        return text.lower() in TRUE_WORDS
+    if isinstance(default, int | float):
         try:
-            return int(raw)
-        except ValueError as exc:
-            raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
-    if isinstance(default, float):
-        try:
-            return float(raw)
-        except ValueError as exc:
-            raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+            return type(default)(text)
+        except ValueError:
+            whole = " with no decimal part" if isinstance(default, int) else ""
+            raise ConfigError(f"{name} must be a number{whole}") from None
     if isinstance(default, list):
-        text = raw.strip()
-        if text.startswith("["):
-            try:
-                return list(json.loads(text))
-            except json.JSONDecodeError as exc:
-                raise ConfigError(f"{name} is not a valid JSON list") from exc
-        return [item.strip() for item in text.split(",") if item.strip()]
+        return _parse_list(name, text)
     return raw
 
 
-def read_config_file(path: Path) -> dict[str, Any]:
-    """Read config.json; unknown keys are warned about and left out."""
+def _parse_list(name: str, text: str) -> list[str]:
+    """A JSON list, or comma-separated items."""
+    if not text.startswith("["):
+        return [item.strip() for item in text.split(",") if item.strip()]
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{name} is not a valid JSON list") from exc
+    if not isinstance(value, list):
+        raise ConfigError(f"{name} must be a list")
+    return [str(item) for item in value]
+
+
+def read_json_object(path: Path) -> dict[str, Any]:
+    """A config file's JSON object, every key included; {} when there is no file."""
     if not path.is_file():
         return {}
     try:
@@ -181,10 +195,21 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read {path}: {exc}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must hold a JSON object")
-    known = set(setting_names())
-    for key in sorted(set(data) - known):
+    return data
+
+
+def unknown_keys(values: Mapping[str, Any]) -> list[str]:
+    """Keys that name no setting, sorted."""
+    return sorted(set(values) - set(setting_names()))
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Read config.json; unknown keys are warned about and left out."""
+    data = read_json_object(path)
+    unknown = unknown_keys(data)
+    for key in unknown:
         log.warning("config.json: unknown key %s ignored", key)
-    return {key: value for key, value in data.items() if key in known}
+    return {key: value for key, value in data.items() if key not in unknown}
 
 
 def _resolve_database_url(url: str) -> str:
@@ -272,9 +297,9 @@ def load_settings(
         default = getattr(cls, key)
         value = default
         if key in file_values:
-            value = _coerce(key, file_values[key], default)
+            value = coerce_value(key, file_values[key], default)
         if not isolated and key in environ and environ[key] != "":
-            value = _coerce(key, environ[key], default)
+            value = coerce_value(key, environ[key], default)
         if key in overrides:
             value = overrides[key]
         settings[key] = value

@@ -40,8 +40,6 @@ SERVER_DEFAULTS: dict[str, Any] = {
 }
 # The old deploy.py's database; an upgraded server must keep using it, not start empty.
 LEGACY_DATABASE_URL = "sqlite:///parts_prod.db"
-TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
-FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -86,48 +84,19 @@ def output_path(given: Path | None) -> Path:
 
 def read_existing(path: Path) -> dict[str, Any]:
     """The current file's values, unknown keys included (they are kept, with a warning)."""
-    if not path.exists():
-        return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise config.ConfigError(f"cannot read {path}: {exc}; fix or move it first") from exc
-    if not isinstance(data, dict):
-        raise config.ConfigError(f"{path} must hold a JSON object; fix or move it first")
-    for key in sorted(set(data) - set(config.setting_names())):
+        data = config.read_json_object(path)
+    except config.ConfigError as exc:
+        raise config.ConfigError(f"{exc}; fix or move it first") from exc
+    for key in config.unknown_keys(data):
         warn(f"{path}: unknown key {key} kept as it is (the app ignores it)")
     return data
 
 
 def parse_value(key: str, text: str) -> Any:
-    """Turn typed text into the type of the setting's default, then check it."""
-    default = getattr(config.BaseConfig, key)
-    text = text.strip()
-    value: Any = text
-    if isinstance(default, bool):
-        if text.lower() not in TRUE_WORDS | FALSE_WORDS:
-            raise config.ConfigError(f"{key} must be true or false")
-        value = text.lower() in TRUE_WORDS
-    elif isinstance(default, int | float):
-        try:
-            value = type(default)(text)
-        except ValueError as exc:
-            raise config.ConfigError(f"{key} must be a number") from exc
-    elif isinstance(default, list):
-        value = parse_list(key, text)
-    return check_value(key, value)
-
-
-def parse_list(key: str, text: str) -> list[str]:
-    if not text.startswith("["):
-        return [item.strip() for item in text.split(",") if item.strip()]
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise config.ConfigError(f"{key} is not a valid JSON list") from exc
-    if not isinstance(value, list):
-        raise config.ConfigError(f"{key} must be a list")
-    return [str(item) for item in value]
+    """Turn typed text into the type of the setting's default (as the app reads the
+    environment), then check it."""
+    return check_value(key, config.coerce_value(key, text.strip(), getattr(config.BaseConfig, key)))
 
 
 def check_value(key: str, value: Any) -> Any:
@@ -240,7 +209,11 @@ def build_config(
 
 
 def write_config_atomically(path: Path, values: Mapping[str, Any]) -> None:
-    """Write a temporary file created 0600, then rename it over the old one."""
+    """Write a temporary file created 0600, then rename it over the old one.
+
+    Not utils.files_io.write_atomic: this script must run with config.py alone, on the
+    system Python, before the project's venv exists (setup_backend_service.sh).
+    """
     text = json.dumps(values, indent=2) + "\n"
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     # Created with its final mode: the secret is never readable by others, not even briefly.
