@@ -1,4 +1,4 @@
-"""Engine settings per database and the schema preparation the start-up steps call."""
+"""Engine settings per database, the write transaction, and the schema preparation."""
 
 from __future__ import annotations
 
@@ -7,21 +7,45 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask, has_request_context, request
+from flask import Flask
 from sqlalchemy import event, insert, inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, scoped_session
 
 from app.extensions import db
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The execution option write_transaction sets on its connection; SQLite's BEGIN reads it.
+WRITE_INTENT = "aerie_write_intent"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 FIRST_REVISION = "0001"
 MIGRATION_LOCK_ID = 724_170_001  # any fixed number; PostgreSQL advisory locks are global
 
 
+@contextmanager
+def write_transaction(session: Session | scoped_session | None = None) -> Iterator[Session]:
+    """A transaction that will write: committed at the end, rolled back on an exception.
+
+    On SQLite it starts with BEGIN IMMEDIATE, taking the write lock up front and waiting
+    for it (busy timeout); a deferred transaction that reads first would fail at once with
+    "database is locked" when another writer got there in between. The servers begin as
+    usual. Views that write and the conversion runner use it; reads need nothing.
+    """
+    if session is None:
+        session = db.session
+    if isinstance(session, scoped_session):
+        session = session()  # this thread's session
+    if session.in_transaction():
+        # A read transaction of this session cannot be turned into a write on SQLite; end
+        # it (anything it changed was the caller's to commit anyway).
+        session.commit()
+    with session.begin():
+        session.connection(execution_options={WRITE_INTENT: True})
+        yield session
+
+
 def configure_engine_events(app: Flask) -> None:
-    """SQLite: WAL, foreign keys, a busy timeout, and write requests that queue, not fail."""
+    """SQLite: WAL, foreign keys, a busy timeout, and write transactions that queue."""
     with app.app_context():
         engine = db.engine
     if engine.dialect.name == "sqlite":
@@ -35,7 +59,7 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # We issue BEGIN ourselves (below); pysqlite's own transaction handling would not
-        # let a write request take the write lock up front.
+        # let a write transaction take the write lock up front.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         if file_backed:
@@ -49,10 +73,9 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # A write request takes the write lock at BEGIN and waits for it (busy timeout);
-        # a deferred transaction that reads first would fail at once with "database is
-        # locked" when another writer got there in between.
-        writing = has_request_context() and request.method not in SAFE_METHODS
+        # Only write_transaction takes the lock up front; other transactions begin
+        # deferred, which suits reads (a write there can meet "database is locked").
+        writing = connection.get_execution_options().get(WRITE_INTENT, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import current_app, jsonify, request, send_file
 
+from app.database import write_transaction
 from app.extensions import db
 from models.queries import get_part_or_404
 from routes import parts_bp
@@ -23,9 +24,9 @@ def upload_file(part_id: int) -> Any:
     """Attach a STEP, STP or PDF file; STEP files are converted to GLB in the background."""
     # Receive the whole body first: a slow phone must not hold a database write lock.
     upload = request.files.get("file")
-    part = get_part_or_404(db.session, part_id)
-    replaced = attach_upload(db.session, part, upload)
-    db.session.commit()
+    with write_transaction():
+        part = get_part_or_404(db.session, part_id)
+        replaced = attach_upload(db.session, part, upload)
     finish_replacement(db.session, part, replaced)
     current_app.extensions["conversion_runner_notify"]()
     response = jsonify(upload_summary(part))

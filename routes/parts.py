@@ -7,6 +7,7 @@ from typing import Any
 from flask import current_app
 from marshmallow import ValidationError as FieldError
 
+from app.database import write_transaction
 from app.extensions import db
 from models.part import Part
 from models.queries import PartQuery, get_part_or_404
@@ -74,8 +75,8 @@ def create_part(fields: dict[str, Any]) -> Any:
     """Create a part (it starts in review unless told otherwise)."""
     part = Part()
     part.apply_changes({key: value for key, value in fields.items() if value is not None})
-    db.session.add(part)
-    db.session.commit()
+    with write_transaction():
+        db.session.add(part)
     return part_response(part, 201)
 
 
@@ -94,10 +95,10 @@ def get_part(part_id: int) -> Any:
 @parts_bp.response(200, PartSchema)
 def update_part(fields: dict[str, Any], part_id: int) -> Any:
     """Change any subset of a part's fields; null clears a field."""
-    part = get_part_or_404(db.session, part_id)
-    check_if_match(part)
-    part.apply_changes(fields)
-    db.session.commit()
+    with write_transaction():
+        part = get_part_or_404(db.session, part_id)
+        check_if_match(part)
+        part.apply_changes(fields)
     return part_response(part)
 
 
@@ -106,11 +107,11 @@ def update_part(fields: dict[str, Any], part_id: int) -> Any:
 @parts_bp.response(200, MessageSchema)
 def delete_part(part_id: int) -> Any:
     """Delete a part and its files."""
-    part = get_part_or_404(db.session, part_id)
-    check_if_match(part)
-    part_uuid, model_key = part.uuid, part.model_key
-    db.session.delete(part)
-    db.session.commit()
+    with write_transaction():
+        part = get_part_or_404(db.session, part_id)
+        check_if_match(part)
+        part_uuid, model_key = part.uuid, part.model_key
+        db.session.delete(part)
     # Files go only once the row is gone for good; a failed commit keeps both.
     remove_part_files(db.session, part_uuid, model_key)
     return message("Part deleted successfully")

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import current_app, jsonify
 
+from app.database import write_transaction
 from app.extensions import db
 from models.maintenance import wipe_all_parts
 from models.stats import detailed_stats, leaderboard, summary_stats
@@ -52,8 +53,8 @@ def wipe_parts(body: dict[str, Any]) -> Any:
     """Delete every part and every file; the API key is the password."""
     if not keys_match(body.get("password"), current_app.config["SECRET_KEY"]):
         raise ForbiddenError("Incorrect password")
-    count = wipe_all_parts(db.session)
-    db.session.commit()
+    with write_transaction():
+        count = wipe_all_parts(db.session)
     # Files only after the rows are gone for good: a failed commit must keep them.
     storage().remove_everything()
     return message("All parts and files wiped successfully", count=count)

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import jsonify, request, send_file
 
+from app.database import write_transaction
 from app.extensions import db
 from models.queries import get_part_or_404
 from routes import parts_bp
@@ -21,9 +22,9 @@ from utils.part_views import save_views, view_file
 def upload_views(part_id: int) -> Any:
     """Store PNG previews (multipart fields view_0 … view_7); returns the manifest."""
     files = request.files  # the body arrives before the database is touched
-    part = get_part_or_404(db.session, part_id)
-    manifest = save_views(part, files)
-    db.session.commit()
+    with write_transaction():
+        part = get_part_or_404(db.session, part_id)
+        manifest = save_views(part, files)
     return jsonify({"success": True, "views": manifest})
 
 

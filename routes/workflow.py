@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.database import write_transaction
 from app.extensions import db
 from models.part import Part
 from models.queries import get_part_or_404
@@ -21,12 +22,12 @@ from utils.schemas import ApproveSchema, AssignSchema, CompleteSchema, PartSchem
 @parts_bp.alt_response(409, description="The part is not in review")
 def approve_part(body: dict[str, Any], part_id: int) -> Any:
     """Approve a part in review for CNC, hand or misc fabrication."""
-    part = get_part_or_404(db.session, part_id)
-    check_if_match(part)
     misc_info = body.get("misc_info")
     reviewer = body.get("reviewer") or (misc_info or {}).get("reviewer")
-    part.approve(reviewer, misc_info)
-    db.session.commit()
+    with write_transaction():
+        part = get_part_or_404(db.session, part_id)
+        check_if_match(part)
+        part.approve(reviewer, misc_info)
     return part_response(part)
 
 
@@ -37,8 +38,8 @@ def approve_part(body: dict[str, Any], part_id: int) -> Any:
 @parts_bp.alt_response(409, description="Claimed by someone else, or already completed")
 def assign_part(body: dict[str, Any], part_id: int) -> Any:
     """Claim a part for a person; exactly one of many concurrent claimers wins."""
-    part = claim_part(db.session, Part, part_id, body["assigned"])
-    db.session.commit()
+    with write_transaction():
+        part = claim_part(db.session, Part, part_id, body["assigned"])
     return part_response(part)
 
 
@@ -48,10 +49,10 @@ def assign_part(body: dict[str, Any], part_id: int) -> Any:
 @parts_bp.alt_response(409, description="The part is not claimed")
 def unclaim_part(part_id: int) -> Any:
     """Give a claimed part back."""
-    part = get_part_or_404(db.session, part_id)
-    check_if_match(part)
-    part.unclaim()
-    db.session.commit()
+    with write_transaction():
+        part = get_part_or_404(db.session, part_id)
+        check_if_match(part)
+        part.unclaim()
     return part_response(part)
 
 
@@ -62,10 +63,10 @@ def unclaim_part(part_id: int) -> Any:
 @parts_bp.alt_response(409, description="The part is in review or already completed")
 def complete_part(body: dict[str, Any], part_id: int) -> Any:
     """Mark a part made; extra miscInfo (e.g. storage) is merged in."""
-    part = get_part_or_404(db.session, part_id)
-    check_if_match(part)
-    part.complete(body.get("misc_info"))
-    db.session.commit()
+    with write_transaction():
+        part = get_part_or_404(db.session, part_id)
+        check_if_match(part)
+        part.complete(body.get("misc_info"))
     return part_response(part)
 
 
@@ -75,8 +76,8 @@ def complete_part(body: dict[str, Any], part_id: int) -> Any:
 @parts_bp.alt_response(409, description="The part is not completed")
 def revert_part(part_id: int) -> Any:
     """Send a completed part back to its fabrication tab."""
-    part = get_part_or_404(db.session, part_id)
-    check_if_match(part)
-    part.revert()
-    db.session.commit()
+    with write_transaction():
+        part = get_part_or_404(db.session, part_id)
+        check_if_match(part)
+        part.revert()
     return part_response(part)

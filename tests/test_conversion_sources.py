@@ -10,11 +10,13 @@ import pytest
 from sqlalchemy import delete, select, update
 
 import utils.step_converter as converter
+from app.database import write_transaction
 from app.extensions import db
 from models.conversion import ConversionJob
 from models.part import Part
 from tests.conftest import FIXTURES
 from tests.helpers import get_closed, upload_ok
+from utils.part_models import repair_model_states
 
 CUBE = FIXTURES / "step" / "cadquery_red_cube_blue_cylinder.step"
 # What servers before this fix stored when a part's file vanished under its conversion.
@@ -57,6 +59,12 @@ def jobs(app) -> list[tuple[str, str | None]]:
 def assert_no_server_path(app, response) -> None:
     for fragment in (app.config["UPLOAD_FOLDER"], "/parts/", ".converting"):
         assert fragment.encode() not in response.data
+
+
+def repair(app) -> int:
+    """What the conversion runner does for GET /model (which only reads): repair states."""
+    with app.app_context(), write_transaction():
+        return repair_model_states(db.session, app.extensions["storage"])
 
 
 @pytest.mark.parametrize("moment", ["before-the-file-is-read", "while-the-child-starts"])
@@ -187,7 +195,7 @@ def store_legacy_failure(app, part_id: int) -> None:
         db.session.commit()
 
 
-def test_cached_missing_file_failure_is_converted_again_on_the_next_model_request(
+def test_cached_missing_file_failure_is_converted_again_after_the_next_model_request(
     app, client, auth_headers, make_part, cube
 ):
     part = make_part()
@@ -196,6 +204,8 @@ def test_cached_missing_file_failure_is_converted_again_on_the_next_model_reques
     response = model(client, auth_headers, part["id"])
     assert response.status_code == 202
     assert_no_server_path(app, response)
+    assert jobs(app)[0][0] == "failed"  # GET only reads
+    assert repair(app) == 1
     assert jobs(app) == [("pending", None)]
     assert app.extensions["conversion_runner"].run_one() is True
     assert model(client, auth_headers, part["id"]).status_code == 200
@@ -225,6 +235,8 @@ def test_pending_part_whose_job_was_dropped_is_queued_again(
     runner = app.extensions["conversion_runner"]
     assert runner.run_one() is False
     assert model(client, auth_headers, part["id"]).status_code == 202
+    assert jobs(app) == []  # GET only reads
+    assert repair(app) == 1
     assert jobs(app) == [("pending", None)]
     assert runner.run_one() is True
     assert model(client, auth_headers, part["id"]).status_code == 200
@@ -241,5 +253,7 @@ def test_pending_part_whose_job_already_ended_takes_its_outcome(
         db.session.execute(update(Part).values(model_status="pending"))
         db.session.commit()
     assert model(client, auth_headers, part["id"]).status_code == 200
+    assert repair(app) == 1  # GET served the job's outcome; the runner records it
     listed = get_closed(client, f"/api/parts/{part['id']}", auth_headers).get_json()
     assert listed["modelStatus"] == "ready"
+    assert repair(app) == 0

@@ -143,7 +143,8 @@ def test_misc_info_nested_deeper_than_limit_returns_400_and_changes_nothing(
     assert response.status_code == 400
     assert response.get_json()["code"] == "validation_error"
     assert response.get_json()["field"] == "miscInfo"
-    assert response.get_json()["details"] == "misc_info must be nested at most 32 levels deep"
+    expected = f"misc_info must be nested at most {MAX_MISC_INFO_DEPTH} levels deep"
+    assert response.get_json()["details"] == expected
     assert snapshot(client, auth_headers) == before
 
 

@@ -17,6 +17,7 @@ import pytest
 import trimesh
 from sqlalchemy import select
 
+from app.database import write_transaction
 from app.extensions import db
 from app.startup import start_background
 from models.conversion import ConversionJob, recover_stale_jobs
@@ -25,6 +26,7 @@ from models.types import utcnow
 from tests.conftest import FIXTURES, LiveServer, build_app
 from tests.databases import TestDatabase
 from tests.helpers import get_closed, upload_ok
+from utils.part_models import repair_model_states
 
 CUBE = FIXTURES / "step" / "cadquery_red_cube_blue_cylinder.step"
 BAD = FIXTURES / "step-bad"
@@ -130,7 +132,7 @@ def test_reuploading_a_failed_file_queues_it_again(app, client, auth_headers, ma
     assert part_json(client, auth_headers, part["id"])["modelStatus"] == "failed"
 
 
-def test_glb_deleted_from_disk_is_converted_again_on_next_request(
+def test_glb_deleted_from_disk_is_converted_again_after_next_request(
     app, client, auth_headers, make_part
 ):
     part = make_part()
@@ -142,6 +144,9 @@ def test_glb_deleted_from_disk_is_converted_again_on_next_request(
     etag = get_closed(client, f"/api/parts/{part['id']}", auth_headers).headers["ETag"]
     url = f"/api/parts/{part['id']}/model"
     assert get_closed(client, url, auth_headers).status_code == 202
+    # GET only reads; the runner's repair queues the conversion again.
+    with app.app_context(), write_transaction():
+        assert repair_model_states(db.session, app.extensions["storage"]) == 1
     # A browser revalidating its cached "ready" copy must get the new state, not 304.
     revalidated = get_closed(
         client, f"/api/parts/{part['id']}", {**auth_headers, "If-None-Match": etag}

@@ -10,10 +10,12 @@ from typing import Any
 from flask import current_app, has_app_context
 from marshmallow import ValidationError, fields
 
-DEFAULT_MISC_INFO_MAX_BYTES = 64 * 1024
-# Far deeper than any real miscInfo (the views manifest is 4 levels) and far from Python's
-# recursion limit, which the JSON column's encoder would otherwise hit with a 500.
-MAX_MISC_INFO_DEPTH = 32
+from config import BaseConfig
+
+# Far deeper than any real miscInfo (the views manifest is 4 levels), far from Python's
+# recursion limit (the JSON column's encoder would hit it with a 500), and below MariaDB's
+# JSON_VALID check on the column, which refuses 32 levels or more.
+MAX_MISC_INFO_DEPTH = 31
 MAX_AMOUNT = 1_000_000
 _UNSAFE_NAME_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
 
@@ -28,8 +30,35 @@ def check_text(label: str, text: str) -> None:
         raise ValidationError(f"{label} must be valid Unicode text") from exc
 
 
-class RequiredText(fields.Field):
-    """A string that must not be blank; `label` names it in messages."""
+class _Text(fields.Field):
+    """Text (numbers are accepted as their digits) up to `max_length` characters that every
+    database can store; `label` names it in messages. Blank text goes to `_blank`."""
+
+    def __init__(self, label: str, *, max_length: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.label, self.max_length = label, max_length
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            raise ValidationError(f"{self.label} must be text")
+        text = str(value)
+        if not text.strip():
+            return self._blank()
+        text = self._clean(text)
+        check_text(self.label, text)
+        if len(text) > self.max_length:
+            raise ValidationError(f"{self.label} must be at most {self.max_length} characters")
+        return text
+
+    def _blank(self) -> str | None:
+        return None
+
+    def _clean(self, text: str) -> str:
+        return text
+
+
+class RequiredText(_Text):
+    """A string that must not be blank."""
 
     def __init__(
         self,
@@ -42,43 +71,26 @@ class RequiredText(fields.Field):
     ) -> None:
         message = missing_message or f"{label} is required"
         super().__init__(
+            label,
+            max_length=max_length,
             required=kwargs.pop("required", True),
             error_messages={"required": message, "null": message},
             **kwargs,
         )
-        self.label, self.max_length, self.strip, self.message = label, max_length, strip, message
+        self.strip, self.message = strip, message
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        if not isinstance(value, str | int | float) or isinstance(value, bool):
-            raise ValidationError(f"{self.label} must be text")
-        text = str(value)
-        if not text.strip():
-            raise ValidationError(self.message)
-        if self.strip:
-            text = text.strip()
-        check_text(self.label, text)
-        if len(text) > self.max_length:
-            raise ValidationError(f"{self.label} must be at most {self.max_length} characters")
-        return text
+    def _blank(self) -> str | None:
+        raise ValidationError(self.message)
+
+    def _clean(self, text: str) -> str:
+        return text.strip() if self.strip else text
 
 
-class OptionalText(fields.Field):
+class OptionalText(_Text):
     """A string that may be null; blank becomes null."""
 
     def __init__(self, label: str, *, max_length: int, **kwargs: Any) -> None:
-        super().__init__(allow_none=True, **kwargs)
-        self.label, self.max_length = label, max_length
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
-        if not isinstance(value, str | int | float) or isinstance(value, bool):
-            raise ValidationError(f"{self.label} must be text")
-        text = str(value)
-        if not text.strip():
-            return None
-        check_text(self.label, text)
-        if len(text) > self.max_length:
-            raise ValidationError(f"{self.label} must be at most {self.max_length} characters")
-        return text
+        super().__init__(label, max_length=max_length, allow_none=True, **kwargs)
 
 
 class DisplayName(OptionalText):
@@ -206,6 +218,7 @@ class UTCTimestamp(fields.AwareDateTime):
 
 
 def _misc_info_limit() -> int:
+    # The configured limit; outside an app (a script, a unit test) the documented default.
     if has_app_context():
-        return int(current_app.config.get("MISC_INFO_MAX_BYTES", DEFAULT_MISC_INFO_MAX_BYTES))
-    return DEFAULT_MISC_INFO_MAX_BYTES
+        return int(current_app.config["MISC_INFO_MAX_BYTES"])
+    return BaseConfig.MISC_INFO_MAX_BYTES

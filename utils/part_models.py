@@ -1,56 +1,104 @@
-"""GET /model: serve the GLB, wait a little for a pending conversion, or say why not."""
+"""GET /model: serve the GLB, wait a little for a pending conversion, or say why not.
+
+GET only reads. A model state that cannot move on by itself (a job gone, a failure for a
+missing input, a part that missed its job's outcome, a GLB vanished from disk) is answered
+as pending and repaired by the conversion runner with `repair_model_states`, in its own
+write transaction.
+"""
 
 from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app, jsonify, request, send_file
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.extensions import db
-from models.conversion import reconcile_part, requeue_job
+from models.conversion import (
+    FAILED,
+    MISSING_INPUT_ERROR,
+    PART_STATUS,
+    ConversionJob,
+    reconcile_part,
+    requeue_job,
+)
 from models.part import Part
 from models.queries import get_part_or_404
 from utils.errors import NotFoundError, UnprocessableError
 from utils.part_files import STEP_EXTENSIONS, storage
+from utils.storage import Storage
 
 POLL_SECONDS = 0.25
 # Longest Retry-After we suggest: a small model is ready within a few seconds.
 RETRY_AFTER_MAX_SECONDS = 5.0
 
 
-def _wait_while_pending(part_id: int, deadline: float) -> Part:
-    """Re-read the part until its model leaves pending or the deadline passes. A job that
-    finishes in this process wakes the wait at once; one in another worker is seen within
-    POLL_SECONDS."""
+class ModelState(NamedTuple):
+    """A part's model as the runner's repair will leave it (read without writing)."""
+
+    status: str
+    error: str | None
+    needs_repair: bool
+
+
+def model_state(session: Session, part: Part) -> ModelState:
+    """The part's own state, or its job's when the part missed the outcome or is stuck."""
+    if part.model_status not in ("pending", FAILED):
+        return ModelState(part.model_status, part.model_error, False)
+    job = session.get(ConversionJob, part.model_key)
+    if job is None or (job.status == FAILED and MISSING_INPUT_ERROR in (job.error or "")):
+        return ModelState("pending", None, True)  # to be queued again
+    status, error = PART_STATUS[job.status], job.error
+    return ModelState(status, error, (status, error) != (part.model_status, part.model_error))
+
+
+def repair_model_states(session: Session, store: Storage) -> int:
+    """The write side of GET /model, for the conversion runner inside write_transaction:
+    reconcile stuck pending or failed parts with their jobs, and convert again a ready model
+    whose GLB is gone. Returns how many models changed (the caller commits and notifies)."""
+    stuck = session.scalars(
+        select(Part).where(Part.model_key.is_not(None), Part.model_status.in_(("pending", FAILED)))
+    )
+    repaired, seen = 0, set()
+    for part in list(stuck):
+        if part.model_key not in seen:
+            seen.add(part.model_key)
+            repaired += reconcile_part(session, part)
+    ready = select(Part.model_key).where(Part.model_status == "ready").distinct()
+    for key in session.scalars(ready).all():
+        if key and not store.model_path(key).is_file():
+            requeue_job(session, key)
+            repaired += 1
+    return repaired
+
+
+def _wait_while_pending(part: Part, deadline: float) -> ModelState:
+    """Re-read until the model leaves pending or the deadline passes. A job that finishes in
+    this process wakes the wait at once; one in another worker is seen within POLL_SECONDS."""
     runner = current_app.extensions["conversion_runner"]
-    part = get_part_or_404(db.session, part_id)
-    while part.model_status == "pending" and time.monotonic() < deadline:
+    state = model_state(db.session, part)
+    while state.status == "pending" and time.monotonic() < deadline:
         runner.wait_for_finish(min(POLL_SECONDS, max(deadline - time.monotonic(), 0.0)))
         # A new transaction each time: MariaDB's repeatable read would show the old row.
         db.session.rollback()
-        part = get_part_or_404(db.session, part_id)
-    return part
+        part = get_part_or_404(db.session, part.id)
+        state = model_state(db.session, part)
+    return state
 
 
-def _wait_if_allowed(part: Part, wait: float) -> Part:
+def _state_after_wait(part: Part, wait: float) -> ModelState:
     """Wait for a pending model only with one of the MODEL_WAITERS_MAX turns: each waiting
     request holds a server thread, and /health and the rest must still get one."""
-    if part.model_status != "pending" or wait <= 0:
-        return part
+    state = model_state(db.session, part)
+    if state.status != "pending" or wait <= 0:
+        return state
     with current_app.extensions["conversion_runner"].wait_turn() as granted:
         if not granted:
-            return part
-        return _wait_while_pending(part.id, time.monotonic() + wait)
-
-
-def _reconciled(part: Part) -> Part:
-    """The part after repairing a model state that could not move on by itself."""
-    if reconcile_part(db.session, part):
-        db.session.commit()
-        current_app.extensions["conversion_runner_notify"]()
-    return part
+            return state
+        return _wait_while_pending(part, time.monotonic() + wait)
 
 
 def _pending_response(wait: float) -> Any:
@@ -66,17 +114,16 @@ def model_response(part_id: int) -> Any:
     part = get_part_or_404(db.session, part_id)
     if part.file_ext not in STEP_EXTENSIONS or not part.model_key:
         raise NotFoundError("This part has no STEP file to show in 3D")
+    if model_state(db.session, part).needs_repair:
+        current_app.extensions["conversion_runner_notify"]()  # the runner repairs it
     wait = float(current_app.config["MODEL_WAIT_SECONDS"])
-    part = _wait_if_allowed(_reconciled(part), wait)
-    if part.model_status == "failed":
-        raise UnprocessableError("Model conversion failed", details=part.model_error)
+    state = _state_after_wait(part, wait)
+    if state.status == FAILED:
+        raise UnprocessableError("Model conversion failed", details=state.error)
     path = storage().model_path(part.model_key)
-    if part.model_status == "ready" and not path.is_file():
-        requeue_job(db.session, part.model_key)
-        db.session.commit()
-        current_app.extensions["conversion_runner_notify"]()
-        part.model_status = "pending"
-    if part.model_status != "ready":
+    if state.status != "ready" or not path.is_file():
+        if state.status == "ready":
+            current_app.extensions["conversion_runner_notify"]()  # the GLB vanished
         return _pending_response(wait)
     response = send_file(
         path, mimetype="model/gltf-binary", conditional=True, etag=part.model_key, max_age=0
