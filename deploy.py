@@ -161,22 +161,6 @@ def port_problem(host: str, port: int, exc: OSError) -> str:
     return f"PORT: cannot listen on {host}:{port}: {exc.strerror or exc}"
 
 
-def prepare_database(config_name: str) -> None:
-    """Build the app once (it checks the configuration) and bring the schema up to date.
-
-    Only the preparation: no conversion runner starts here, so no job is claimed by this
-    process just before it becomes the server (the server starts its own runner).
-    """
-    from app import create_app
-    from app.extensions import db
-    from app.startup import prepare
-
-    application = create_app(config_name)
-    prepare(application)
-    with application.app_context():
-        db.engine.dispose()
-
-
 def default_workers() -> int:
     if hasattr(os, "sched_getaffinity"):
         cpus = len(os.sched_getaffinity(0))  # the CPUs this process may use (containers)
@@ -276,7 +260,11 @@ def prepare(args: argparse.Namespace) -> list[str]:
     host, port = resolve_address(args, settings, applicable)
     check_port_free(host, port)
     command = server_command(args, host, port, settings)
-    prepare_database(config_name)
+    # Only the preparation: no conversion runner starts here, so no job is claimed by this
+    # process just before it becomes the server (the server starts its own runner).
+    from app.startup import check_before_serving
+
+    check_before_serving(config_name)
     return command
 
 

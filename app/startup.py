@@ -94,3 +94,16 @@ def start_serving(app: Flask) -> Flask:
     prepare(app)
     start_background(app)
     return app
+
+
+def check_before_serving(config_name: str) -> None:
+    """Build an app and prepare() it, in a process that is about to become (or fork) the
+    server: every configuration mistake surfaces here as one ConfigError. Nothing is left
+    running and no connection stays open (a forking server must not share them)."""
+    from app import create_app
+    from app.extensions import db
+
+    application = create_app(config_name)
+    prepare(application)
+    with application.app_context():
+        db.engine.dispose()

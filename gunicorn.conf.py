@@ -1,0 +1,36 @@
+"""gunicorn settings: `gunicorn -c /path/to/backend/gunicorn.conf.py run_prod:app`.
+
+deploy.py prod-gunicorn passes the same choices on its command line; this file is for
+running gunicorn directly. Values given on gunicorn's command line win over these.
+"""
+
+import sys
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent
+pythonpath = str(PROJECT_DIR)
+# Threads, not sync workers: one slow client must not freeze a whole worker. One worker
+# unless RATELIMIT_STORAGE_URI points at Redis (each worker would count limits alone).
+worker_class = "gthread"
+threads = 16
+workers = 1
+# A 200 MB upload over shop Wi-Fi must not be killed as a hung worker.
+timeout = 120
+graceful_timeout = 30
+# Without the query string (it may hold api_key); the app writes its own redacted line.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms pid=%(p)s'
+
+
+def on_starting(_server):
+    """Check the configuration once in the master, so a mistake is one line and exit 2
+    instead of every worker failing to boot (gunicorn's own status 3)."""
+    if str(PROJECT_DIR) not in sys.path:
+        sys.path.insert(0, str(PROJECT_DIR))
+    from app.startup import check_before_serving
+    from config import ConfigError
+
+    try:
+        check_before_serving("production")
+    except ConfigError as exc:
+        print(f"run_prod: configuration error: {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
