@@ -13,8 +13,6 @@ from models.types import MAX_PART_ID
 from utils.errors import NotFoundError
 
 SEARCH_COLUMNS = ("name", "notes", "subsystem", "assigned", "material", "part_id")
-LIKE_ESCAPE = "/"
-# The id column is a 32-bit integer on PostgreSQL and MariaDB; larger ids cannot exist.
 
 
 @dataclass(frozen=True)
@@ -34,25 +32,17 @@ class PartQuery:
         return self == PartQuery()
 
 
-def escape_like(text: str) -> str:
-    """Make %, _ and the escape character literal inside a LIKE pattern."""
-    return (
-        text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2)
-        .replace("%", LIKE_ESCAPE + "%")
-        .replace("_", LIKE_ESCAPE + "_")
-    )
-
-
 def _filtered(query: PartQuery) -> Select[Any]:
     statement = select(Part)
     if query.category:
         statement = statement.where(Part.category == query.category)
     if query.search:
-        pattern = f"%{escape_like(query.search.lower())}%"
+        # lower() on both sides, % and _ literal; SQLite's lower() is replaced by a Unicode
+        # one in app/database.py, so the search ignores case in every script everywhere.
         statement = statement.where(
             or_(
                 *(
-                    func.lower(getattr(Part, column)).like(pattern, escape=LIKE_ESCAPE)
+                    getattr(Part, column).icontains(query.search, autoescape=True)
                     for column in SEARCH_COLUMNS
                 )
             )
