@@ -6,10 +6,11 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 
+from cachetools import LRUCache
 from flask import current_app
 from sqlalchemy.orm import Session
 
@@ -31,34 +32,26 @@ class RenderedList:
 
 
 class _RenderedListCache:
-    """A small LRU keyed by (revision, query), bounded in entries and in bytes (a full list
-    of 5,000 parts is 3.5 MB); safe for a threaded server."""
+    """An LRU keyed by (revision, query) holding at most `size` bodies and `max_bytes` bytes
+    of them (a full list of 5,000 parts is 3.5 MB); safe for a threaded server."""
 
     def __init__(self, size: int, max_bytes: int = CACHE_MAX_BYTES) -> None:
-        self._size = size
-        self._max_bytes = max_bytes
-        self._bytes = 0
-        self._entries: OrderedDict[tuple[int, PartQuery], RenderedList] = OrderedDict()
+        # Each body costs at least an equal share of the bytes, so the byte bound also caps
+        # the count at `size`; a body larger than max_bytes is served but not kept.
+        share = max(1, max_bytes // size)
+        self._entries: LRUCache[tuple[int, PartQuery], RenderedList] = LRUCache(
+            maxsize=max_bytes, getsizeof=lambda entry: max(len(entry.body), share)
+        )
         self._lock = threading.Lock()
 
     def get(self, key: tuple[int, PartQuery]) -> RenderedList | None:
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None:
-                self._entries.move_to_end(key)
-            return entry
+            return self._entries.get(key)
 
     def put(self, key: tuple[int, PartQuery], entry: RenderedList) -> None:
         with self._lock:
-            previous = self._entries.pop(key, None)
-            self._bytes -= len(previous.body) if previous else 0
-            self._entries[key] = entry
-            self._bytes += len(entry.body)
-            while len(self._entries) > 1 and (
-                len(self._entries) > self._size or self._bytes > self._max_bytes
-            ):
-                _key, dropped = self._entries.popitem(last=False)
-                self._bytes -= len(dropped.body)
+            with suppress(ValueError):  # larger than the whole cache
+                self._entries[key] = entry
 
 
 def _cache() -> _RenderedListCache:
