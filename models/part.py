@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text
+from sqlalchemy.ext.mutable import MutableDict
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -61,7 +62,9 @@ class Part(PartWorkflowMixin, db.Model):
     assigned: Mapped[str | None] = mapped_column(String(MAX_LENGTHS["assigned"]), index=True)
     status: Mapped[str] = mapped_column(String(MAX_LENGTHS["status"]), nullable=False)
     category: Mapped[str] = mapped_column(String(MAX_LENGTHS["category"]), nullable=False)
-    misc_info: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # MutableDict: setting a key in place (part.misc_info["x"] = 1) is saved too; nested
+    # objects are not tracked, so replace a nested value rather than editing it in place.
+    misc_info: Mapped[dict[str, Any] | None] = mapped_column(MutableDict.as_mutable(JSON))
     notes: Mapped[str | None] = mapped_column(Text)
     file: Mapped[str | None] = mapped_column(String(MAX_LENGTHS["file"]))
     onshape_url: Mapped[str | None] = mapped_column(String(MAX_LENGTHS["onshape_url"]))
