@@ -25,6 +25,13 @@ PLACEHOLDER_SECRET_KEYS = frozenset(
     }
 )
 MIN_SECRET_KEY_LENGTH = 32
+# Bare scheme names in DATABASE_URL get the drivers we ship.
+OUR_DRIVERS = {
+    "postgres": "postgresql+psycopg",
+    "postgresql": "postgresql+psycopg",
+    "mysql": "mysql+pymysql",
+    "mariadb": "mariadb+pymysql",
+}
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +91,8 @@ class BaseConfig:
     TRUSTED_PROXY_COUNT = 0
     # Load the sample parts into an empty database (development only).
     SAMPLE_DATA = False
+    # Task queue: empty = in each server process; redis://host:6379/0 = shared, run `flask worker`.
+    TASK_QUEUE_URL = ""
     # Run conversions in background threads of the server process (off in tests).
     CONVERSION_IN_BACKGROUND = True
     # Seconds a STEP conversion may run before it is stopped and marked failed.
@@ -214,19 +223,26 @@ def read_config_file(path: Path) -> dict[str, Any]:
 
 def _resolve_database_url(url: str) -> str:
     """Pick our drivers for bare scheme names and anchor relative SQLite paths."""
-    for prefix, replacement in (
-        ("postgres://", "postgresql+psycopg://"),
-        ("postgresql://", "postgresql+psycopg://"),
-        ("mysql://", "mysql+pymysql://"),
-        ("mariadb://", "mariadb+pymysql://"),
-    ):
-        if url.startswith(prefix):
-            return replacement + url[len(prefix) :]
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-        relative = url[len("sqlite:///") :]
-        if relative and not relative.startswith(":memory:"):
-            return f"sqlite:///{(PROJECT_ROOT / relative).resolve()}"
-    return url
+    # Imported here: create_config.py imports this module on the system Python, without
+    # SQLAlchemy.
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return url  # check_database_url says what is wrong with it
+    if parsed.drivername in OUR_DRIVERS:
+        parsed = parsed.set(drivername=OUR_DRIVERS[parsed.drivername])
+    elif parsed.drivername == "sqlite" and _relative_sqlite_file(parsed.database):
+        parsed = parsed.set(database=str((PROJECT_ROOT / str(parsed.database)).resolve()))
+    else:
+        return url
+    return parsed.render_as_string(hide_password=False)
+
+
+def _relative_sqlite_file(database: str | None) -> bool:
+    return bool(database) and not str(database).startswith(("/", ":memory:"))
 
 
 def check_database_url(url: str) -> None:
