@@ -71,6 +71,7 @@ class RateLimits:
 
 
 def counters_of(app: Flask) -> LimitCounters:
+    """The counters init_app gave this app (each app its own, as each has its settings)."""
     return app.extensions["rate_limits"]
 
 
@@ -90,9 +91,8 @@ def _scope(*parts: str) -> tuple[str, ...]:
     return (str(current_app.config["RATELIMIT_KEY_PREFIX"]), *parts, client_address())
 
 
-def _spend(
-    limits: tuple[RateLimitItem, ...], scope: tuple[str, ...], *, waiting_for: str
-) -> None:
+def _spend(limits: tuple[RateLimitItem, ...], scope: tuple[str, ...], *, waiting_for: str) -> None:
+    """Count one hit against each limit; 429 with today's sentence once one is spent."""
     counters = counters_of(current_app)
     for item in limits:
         if not counters.hit(item, *scope):
