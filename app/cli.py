@@ -84,6 +84,25 @@ def register_cli(app: Flask) -> None:
         if result.removed:
             click.echo(f"removed {len(result.removed)} backups older than {keep_days} days")
 
+    @app.cli.command("worker")
+    def worker() -> None:
+        """Run background tasks from TASK_QUEUE_URL (Redis) until SIGINT or SIGTERM."""
+        from config import ConfigError
+        from utils.tasks import check_reachable, is_shared
+
+        if not is_shared(app.extensions["task_queue"]):
+            raise click.ClickException(
+                "TASK_QUEUE_URL is empty: the server converts in its own process; set"
+                " TASK_QUEUE_URL=redis://host:6379/0 for the server and its workers"
+            )
+        try:
+            check_reachable(app.extensions["task_queue"])
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
+        runner = app.extensions["conversion_runner"]
+        click.echo(f"worker {runner.worker_id}: {runner.slots} conversion threads")
+        runner.run_worker()
+
     @app.cli.command("restore")
     @click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")

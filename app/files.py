@@ -1,4 +1,5 @@
-"""File storage and the conversion runner, attached to the app (started by app.startup)."""
+"""File storage, the task queue and the conversion runner, attached to the app (started by
+app.startup)."""
 
 from __future__ import annotations
 
@@ -7,18 +8,21 @@ from flask import Flask
 from utils.jobs import ConversionRunner
 from utils.step_converter import DEFAULT_SETTINGS
 from utils.storage import Storage
+from utils.tasks import build_queue
 
 
 def register_file_services(app: Flask) -> None:
-    """Storage under UPLOAD_FOLDER and a conversion runner that is not running yet.
+    """Storage under UPLOAD_FOLDER, the task queue TASK_QUEUE_URL picks (nothing connected
+    yet) and a conversion runner that is not running yet.
 
-    app.startup.start_background starts the runner in serving processes; elsewhere (tests,
-    CLI commands) jobs wait until something calls
-    `app.extensions["conversion_runner"].run_one()`.
+    app.startup.start_background starts the runner in serving processes (embedded mode) and
+    `flask worker` in worker processes (shared mode); elsewhere (tests, CLI commands) jobs
+    wait until something calls `app.extensions["conversion_runner"].run_one()`.
     """
     app.extensions["storage"] = Storage(app.config["UPLOAD_FOLDER"])
     app.extensions["conversion_settings"] = DEFAULT_SETTINGS
+    app.extensions["task_queue"] = build_queue(str(app.config["TASK_QUEUE_URL"]))
     runner = ConversionRunner(app)
     app.extensions["conversion_runner"] = runner
-    # Waking a runner that is not started only sets an event: harmless.
+    # Only sends a wake-up message: harmless when no consumer runs (tests, CLI commands).
     app.extensions["conversion_runner_notify"] = runner.notify

@@ -1,4 +1,4 @@
-"""Start-up steps the entry points run after create_app: services, schema, background runner.
+"""Start-up steps the entry points run after create_app: services, schema, background tasks.
 
 create_app only wires; whatever touches the network, the database schema, the disk or starts
 threads happens here, called explicitly by run.py, run_prod.py, deploy.py and the CLI commands
@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from app.database import load_development_samples, prepare_schema
 from app.extensions import limiter
 from config import ConfigError
+from utils.tasks import check_reachable, is_shared
 
 log = logging.getLogger("aerie.startup")
 
@@ -84,9 +85,17 @@ def _first_line(exc: BaseException) -> str:
 
 
 def start_background(app: Flask) -> None:
-    """Start this process's conversion runner (unless CONVERSION_IN_BACKGROUND is off)."""
-    if app.config["CONVERSION_IN_BACKGROUND"]:
-        app.extensions["conversion_runner"].start()
+    """Consume background tasks in this process: only with the embedded queue (empty
+    TASK_QUEUE_URL) and CONVERSION_IN_BACKGROUND on; with a shared queue, `flask worker`
+    processes consume and a server only enqueues."""
+    if not app.config["CONVERSION_IN_BACKGROUND"]:
+        return
+    queue = app.extensions["task_queue"]
+    if is_shared(queue):
+        check_reachable(queue)  # an upload would be accepted and never converted
+        log.info("background tasks go to TASK_QUEUE_URL: run `flask worker` to process them")
+        return
+    app.extensions["conversion_runner"].start()
 
 
 def start_serving(app: Flask) -> Flask:

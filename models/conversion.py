@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import BigInteger, Integer, String, Text, delete, select, update
+from sqlalchemy import BigInteger, Integer, String, Text, delete, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -23,6 +23,12 @@ PART_STATUS = {PENDING: "pending", RUNNING: "pending", READY: "ready", FAILED: "
 # Earlier versions recorded a source file deleted mid-conversion as a failure of its content
 # ("[Errno 2] No such file or directory: '<path>'"); such a failure is converted again.
 MISSING_INPUT_ERROR = "No such file or directory"
+# Tries of one job (since it was last requested) whose worker died before recording an
+# outcome; then the content is taken for a poison file and the job fails instead of looping.
+MAX_ATTEMPTS = 3
+WORKER_DIED_ERROR = (
+    "The conversion stopped its worker process {attempts} times; this file cannot be converted"
+)
 
 
 class ConversionJob(db.Model):
@@ -50,8 +56,8 @@ def request_conversion(session: Session, key: str, sha256: str) -> ConversionJob
         job = ConversionJob(key=key, step_sha256=sha256, status=PENDING, attempts=0)
         session.add(job)
     elif job.status == FAILED:
-        # Re-uploading a file that failed is the user asking for another try.
-        job.status, job.error, job.worker = PENDING, None, None
+        # Re-uploading a file that failed is the user asking for another try (or tries).
+        job.status, job.error, job.worker, job.attempts = PENDING, None, None, 0
     return job
 
 
@@ -83,6 +89,11 @@ def pending_keys(session: Session, limit: int = 10) -> list[str]:
             .limit(limit)
         ).scalars()
     )
+
+
+def count_pending(session: Session) -> int:
+    """How many jobs wait for a worker."""
+    return int(session.scalar(select(func.count()).where(ConversionJob.status == PENDING)) or 0)
 
 
 def finish_job(session: Session, key: str, *, error: str | None, glb_size: int | None) -> None:
@@ -182,22 +193,34 @@ def touch_heartbeats(session: Session, worker: str, keys: Iterable[str]) -> None
 def recover_stale_jobs(
     session: Session, older_than: timedelta, own_prefix: str | None = None
 ) -> int:
-    """Running jobs whose worker died (killed, restarted) go back to pending.
+    """Running jobs whose worker died (killed, restarted) go back to pending; returns how
+    many. One that has killed MAX_ATTEMPTS workers fails instead (its parts show why).
 
     A job is stale when its heartbeat is old, or, at start-up (own_prefix given), when it
     belongs to an earlier process on this host (our host prefix, not a live pid).
     """
     cutoff = utcnow() - older_than
-    stale = session.execute(select(ConversionJob).where(ConversionJob.status == RUNNING)).scalars()
+    running = session.execute(select(ConversionJob).where(ConversionJob.status == RUNNING))
     count = 0
-    for job in stale:
+    for job in list(running.scalars()):
         dead_here = (
             own_prefix is not None
             and bool(job.worker)
             and job.worker.startswith(own_prefix)
             and not _alive(job.worker)
         )
-        if dead_here or (job.heartbeat_at is None or job.heartbeat_at < cutoff):
+        if not (dead_here or job.heartbeat_at is None or job.heartbeat_at < cutoff):
+            continue
+        if job.attempts >= MAX_ATTEMPTS:
+            session.flush()
+            finish_job(
+                session,
+                job.key,
+                error=WORKER_DIED_ERROR.format(attempts=job.attempts),
+                glb_size=None,
+            )
+            session.expire(job)
+        else:
             job.status, job.worker = PENDING, None
             count += 1
     return count

@@ -1,8 +1,10 @@
-"""The background runner that converts pending STEP files, off the request path.
+"""The conversion runner: pending STEP files become GLB models, off the request path.
 
-Each server process runs a few worker threads; each conversion happens in a child process
-(utils.step_converter), so a crash or runaway inside OpenCASCADE only fails that job. Jobs
-live in the database: they survive restarts, and several processes never run the same one.
+Jobs are rows in `conversion_jobs` (models.conversion): they survive restarts, and several
+processes never run the same one. Huey (utils.tasks) only carries the wake-up "a conversion is
+waiting" and runs it on a consumer thread: in each server process (embedded mode) or in
+`flask worker` processes (TASK_QUEUE_URL=redis://...). Each conversion happens in a child
+process (utils.step_converter), so a crash or runaway inside OpenCASCADE only fails that job.
 A thread converts only while it holds one of CONVERSION_WORKERS slot locks under
 UPLOAD_FOLDER, so all processes on a host together run at most that many children.
 """
@@ -13,6 +15,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -21,12 +24,13 @@ from typing import Any
 
 from flask import Flask
 
-from utils import step_converter
+from utils import step_converter, tasks
 from utils.storage import Storage, try_lock, unlock
 
 log = logging.getLogger("aerie.jobs")
 HEARTBEAT_SECONDS = 10.0
 STALE_AFTER = timedelta(seconds=60)
+# How often a consumer checks the table for pending jobs that no queued message covers.
 IDLE_POLL_SECONDS = 2.0
 # A job's error when no part's file holds its content any more; used only while parts still
 # point at the job (otherwise the job is dropped), and it names no path.
@@ -56,7 +60,12 @@ def warn_if_memory_overcommitted(slots: int, memory_mb: int) -> None:
 
 
 class ConversionRunner:
-    """Worker threads that claim pending jobs, plus one heartbeat thread."""
+    """Converts pending jobs on the task queue's consumer threads, plus a heartbeat thread.
+
+    notify() sends "a conversion is waiting"; a consumer thread takes it and converts pending
+    jobs until none is left. start() makes this process a consumer: a server in embedded mode
+    (app.startup.start_background), a `flask worker` in shared mode (run_worker).
+    """
 
     def __init__(self, app: Flask) -> None:
         self.app = app
@@ -64,7 +73,9 @@ class ConversionRunner:
         self.worker_id = f"{self.host_prefix}{os.getpid()}"
         # Conversions at once on this host, over every process sharing UPLOAD_FOLDER.
         self.slots = worker_count(int(app.config["CONVERSION_WORKERS"]))
-        self._wake = threading.Event()
+        self.queue = app.extensions["task_queue"]
+        # The task's name is its wire name: servers and workers must register the same one.
+        self._convert_task = self.queue.task(name="convert_pending")(self._convert_pending)
         self._stop = threading.Event()
         # The jobs this process is converting now: only these get heartbeats.
         self._in_progress: set[str] = set()
@@ -74,23 +85,40 @@ class ConversionRunner:
         # How many of them may: a waiting request holds a server thread.
         self._waiters = threading.BoundedSemaphore(max(0, int(app.config["MODEL_WAITERS_MAX"])))
         self._threads: list[threading.Thread] = []
+        self._consumer: Any = None
 
     def start(self) -> None:
+        """Consume conversions on threads of this process (a server in embedded mode)."""
+        if self._threads:  # already running: a second set of threads would only poll
+            return
+        self._begin(embedded=True)
+        self._consumer.start()
+
+    def run_worker(self) -> None:
+        """Be a `flask worker`: consume until SIGINT or SIGTERM (running conversions finish).
+        Huey's loop runs in the main thread: it owns the signals and restarts dead threads."""
+        self._begin(embedded=False)
+        try:
+            self._consumer.run()
+        finally:
+            self.stop()
+
+    def _begin(self, *, embedded: bool) -> None:
+        """Recover what a dead process on this host left running, build a consumer of
+        `slots` threads, start the heartbeat and send the wake-ups pending jobs need."""
         from app.extensions import db
         from models.conversion import recover_stale_jobs
 
-        if self._threads:  # already running: a second set of threads would only poll
-            return
         with self.app.app_context():
             recovered = recover_stale_jobs(db.session, STALE_AFTER, self.host_prefix)
             db.session.commit()
         if recovered:
-            log.info("re-queued %d conversions left unfinished by a stopped server", recovered)
+            log.info("re-queued %d conversions left unfinished by a stopped process", recovered)
         warn_if_memory_overcommitted(self.slots, int(self.app.config["CONVERSION_MEMORY_MB"]))
         # As many threads as host slots: another process may hold some, we may get them all.
-        for index in range(self.slots):
-            self._spawn(self._work, f"convert-{index}")
+        self._consumer = tasks.consumer(self.queue, self.slots, embedded=embedded)
         self._spawn(self._heartbeat, "convert-heartbeat")
+        self.top_up()
 
     def _spawn(self, target: Any, name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -98,8 +126,11 @@ class ConversionRunner:
         self._threads.append(thread)
 
     def notify(self) -> None:
-        """A job was queued: wake an idle worker now rather than at its next poll."""
-        self._wake.set()
+        """A job was queued: send the wake-up a consumer (here or in a worker) acts on."""
+        try:
+            self._convert_task()
+        except Exception:  # noqa: BLE001 - the job is committed; a consumer's sweep finds it
+            log.warning("could not queue a conversion; a worker will find it", exc_info=True)
 
     @contextmanager
     def wait_turn(self) -> Iterator[bool]:
@@ -112,33 +143,47 @@ class ConversionRunner:
                 self._waiters.release()
 
     def wait_for_finish(self, timeout: float) -> None:
-        """Sleep until a conversion in this process finishes, or `timeout` seconds."""
+        """Sleep until a conversion in this process finishes, or `timeout` seconds (a
+        conversion in a worker process is seen by the caller's next read of the table)."""
         with self._finished:
             self._finished.wait(timeout)
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
-        self._wake.set()
+        if self._consumer is not None:
+            tasks.stop_consumer(self._consumer, timeout)
         for thread in self._threads:
             thread.join(timeout)
 
-    def _work(self) -> None:
-        while not self._stop.is_set():
-            try:
-                ran = self.run_one()
-            except Exception:  # noqa: BLE001 - a broken job must not kill the worker thread
-                log.exception("conversion worker error")
-                ran = False
-            if not ran:
-                self._wake.wait(IDLE_POLL_SECONDS)
-                self._wake.clear()
+    def _convert_pending(self) -> None:
+        """The task: convert pending jobs until none is left (or no slot is free)."""
+        while not self._stop.is_set() and self.run_one():
+            pass
 
     def _heartbeat(self) -> None:
-        while not self._stop.wait(HEARTBEAT_SECONDS):
+        next_beat = time.monotonic() + HEARTBEAT_SECONDS
+        while not self._stop.wait(IDLE_POLL_SECONDS):
             try:
-                self.beat()
+                if time.monotonic() >= next_beat:
+                    next_beat = time.monotonic() + HEARTBEAT_SECONDS
+                    self.beat()
+                self.top_up()
             except Exception:  # noqa: BLE001 - retried at the next beat
                 log.exception("heartbeat failed")
+
+    def top_up(self) -> int:
+        """Queue a wake-up for pending jobs that no queued message covers (lost with a
+        restart, a kill -9, or sent while no slot was free); returns how many were sent."""
+        from app.extensions import db
+        from models.conversion import count_pending
+
+        with self.app.app_context():
+            pending = count_pending(db.session)
+            db.session.rollback()
+        missing = min(pending, self.slots) - self.queue.pending_count()
+        for _ in range(missing):
+            self.notify()
+        return max(missing, 0)
 
     def beat(self) -> int:
         """Keep our running jobs alive; re-queue any job whose heartbeat stopped (its worker
