@@ -174,8 +174,8 @@ def coerce_value(name: str, raw: Any, default: Any) -> Any:
         try:
             return type(default)(text)
         except ValueError:
-            whole = " with no decimal part" if isinstance(default, int) else ""
-            raise ConfigError(f"{name} must be a number{whole}") from None
+            kind = "a whole number" if isinstance(default, int) else "a number"
+            raise ConfigError(f"{name} must be {kind}") from None
     if isinstance(default, list):
         return _parse_list(name, text)
     return raw

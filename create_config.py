@@ -96,7 +96,15 @@ def read_existing(path: Path) -> dict[str, Any]:
 def parse_value(key: str, text: str) -> Any:
     """Turn typed text into the type of the setting's default (as the app reads the
     environment), then check it."""
-    return check_value(key, config.coerce_value(key, text.strip(), getattr(config.BaseConfig, key)))
+    default = getattr(config.BaseConfig, key)
+    try:
+        value = config.coerce_value(key, text.strip(), default)
+    except config.ConfigError:
+        if isinstance(default, bool) or not isinstance(default, int | float):
+            raise
+        # The prompts ask for "a number" (whole or not), so the answer says the same.
+        raise config.ConfigError(f"{key} must be a number") from None
+    return check_value(key, value)
 
 
 def check_value(key: str, value: Any) -> Any:

@@ -65,7 +65,7 @@ def test_numbers_and_lists_read_alike_by_app_and_create_config(tmp_path, name, t
 def test_bad_number_message_does_not_repeat_the_value():
     with pytest.raises(ConfigError) as caught:
         coerce_value("PORT", "s3cret-typed-here", 5000)
-    assert str(caught.value) == "PORT must be a number with no decimal part"
+    assert str(caught.value) == "PORT must be a whole number"
 
 
 def test_json_values_from_config_file_pass_unchanged():
