@@ -87,6 +87,8 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("worker")
     def worker() -> None:
         """Run background tasks from TASK_QUEUE_URL (Redis) until SIGINT or SIGTERM."""
+        from app.database import prepare_schema
+        from app.startup import database_errors_as_config_errors, ensure_sqlite_folder
         from config import ConfigError
         from utils.tasks import check_reachable, is_shared
 
@@ -97,6 +99,11 @@ def register_cli(app: Flask) -> None:
             )
         try:
             check_reachable(app.extensions["task_queue"])
+            # Migrated under the same lock as servers: a worker may start first. No sweep
+            # of the upload folder: a server may be receiving into it right now.
+            with database_errors_as_config_errors(app):
+                ensure_sqlite_folder(app)
+                prepare_schema(app)
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from None
         runner = app.extensions["conversion_runner"]

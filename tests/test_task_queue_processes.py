@@ -213,8 +213,9 @@ def test_a_poison_file_fails_once_and_is_not_retried_for_ever(tmp_path, queue_na
     port, env = free_port(), shared_env(tmp_path, queue_name)
     poison = tmp_path / "poison.step"
     poison.write_bytes(POISON)
-    with serving(deploy_command("prod", port), tmp_path, env, port):
-        with worker(env, tmp_path / "worker-host"):
+    # The worker starts first, on a database no server has migrated yet.
+    with worker(env, tmp_path / "worker-host"):
+        with serving(deploy_command("prod", port), tmp_path, env, port):
             part_id = new_part(port)
             assert upload_step(port, part_id, poison) == 201
             wait_until(lambda: model_status(port, part_id) != "pending", 60, "failure")

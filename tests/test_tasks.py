@@ -137,3 +137,10 @@ def test_flask_worker_refuses_the_embedded_queue(make_app):
     result = make_app().test_cli_runner().invoke(args=["worker"])
     assert result.exit_code == 1
     assert "TASK_QUEUE_URL is empty" in result.output
+
+
+def test_flask_worker_refuses_an_unreachable_shared_queue(make_app):
+    application = make_app(TASK_QUEUE_URL="redis://127.0.0.1:1/0")
+    result = application.test_cli_runner().invoke(args=["worker"])
+    assert result.exit_code == 1
+    assert "cannot reach the task queue at 127.0.0.1:1" in result.output
