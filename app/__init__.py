@@ -41,6 +41,10 @@ class NoCookieSessions(SecureCookieSessionInterface):
 
 def _derived_settings(settings: dict[str, Any]) -> dict[str, Any]:
     """Extension settings computed from ours, so there is one place to change each."""
+    from utils.schemas import ErrorSchema, openapi_options
+
+    # flask-smorest documents errors with its own schema (integer code); ours is the real body.
+    api.ERROR_SCHEMA = ErrorSchema
     base = settings["BASE_PATH"]
     return {
         "SQLALCHEMY_DATABASE_URI": settings["DATABASE_URL"],
@@ -62,6 +66,7 @@ def _derived_settings(settings: dict[str, Any]) -> dict[str, Any]:
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "docs",
         "OPENAPI_SWAGGER_UI_URL": f"{base}/api/docs/assets/",
+        "API_SPEC_OPTIONS": openapi_options(),
     }
 
 

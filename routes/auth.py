@@ -8,12 +8,16 @@ from flask import jsonify
 
 from models.types import utcnow
 from routes import parts_bp
+from routes.responses import errors
 from utils.auth import require_api_key
 from utils.rate_limits import enforce_auth_check_interval
+from utils.schemas import AuthCheckSchema
 
 
 @parts_bp.route("/auth/check", methods=["GET"])
 @require_api_key
+@parts_bp.response(200, AuthCheckSchema)
+@parts_bp.doc(responses=errors(e429="Checked again within AUTH_CHECK_INTERVAL_SECONDS"))
 def auth_check() -> Any:
     """Say whether the key is valid (repeated within the interval: 429 with retry_after)."""
     enforce_auth_check_interval()  # after the key check: a wrong key is a 401, never a 429

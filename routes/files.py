@@ -10,16 +10,28 @@ from app.database import write_transaction
 from app.extensions import db
 from models.queries import get_part_or_404
 from routes import parts_bp
-from routes.responses import multipart_body
+from routes.responses import errors, files, multipart_body
 from utils.auth import require_api_key
 from utils.errors import BadRequestError, NotFoundError
 from utils.part_files import attach_upload, finish_replacement, stored_file, upload_summary
 from utils.part_models import model_response
+from utils.schemas import ModelPendingSchema, UploadResultSchema
+
+# What /download and /file send: the upload's type (MIME_TYPES in utils.part_files).
+STORED_TYPES = ("application/step", "application/pdf", "application/octet-stream")
 
 
 @parts_bp.route("/<int:part_id>/upload", methods=["POST"])
 @require_api_key
 @parts_bp.doc(**multipart_body("file"))
+@parts_bp.response(201, UploadResultSchema)
+@parts_bp.doc(
+    responses=errors(
+        400, 404, 413, 415,
+        e400="No file in the form, or an empty file name",
+        e415="Not a STEP, STP or PDF file, or its content does not match its type",
+    )
+)  # fmt: skip
 def upload_file(part_id: int) -> Any:
     """Attach a STEP, STP or PDF file; STEP files are converted to GLB in the background."""
     # Receive the whole body first: a slow phone must not hold a database write lock.
@@ -50,6 +62,7 @@ def _send_stored(part_id: int, *, attachment: bool) -> Any:
 
 @parts_bp.route("/<int:part_id>/download", methods=["GET"])
 @require_api_key
+@parts_bp.doc(responses=errors(404, 416) | files(200, *STORED_TYPES))
 def download_file(part_id: int) -> Any:
     """The uploaded file as an attachment under its original name (Range and ETag work)."""
     return _send_stored(part_id, attachment=True)
@@ -57,6 +70,7 @@ def download_file(part_id: int) -> Any:
 
 @parts_bp.route("/<int:part_id>/file", methods=["GET"])
 @require_api_key
+@parts_bp.doc(responses=errors(404, 416) | files(200, *STORED_TYPES))
 def view_file(part_id: int) -> Any:
     """The uploaded file inline (the browser's PDF preview)."""
     return _send_stored(part_id, attachment=False)
@@ -64,6 +78,16 @@ def view_file(part_id: int) -> Any:
 
 @parts_bp.route("/<int:part_id>/model", methods=["GET"])
 @require_api_key
+@parts_bp.doc(responses=errors(404, 416, e404="No such part, or it has no STEP file"))
+@parts_bp.doc(responses=files(200, "model/gltf-binary"))
+@parts_bp.alt_response(
+    202,
+    schema=ModelPendingSchema,
+    description="Still converting: ask again after Retry-After seconds",
+    headers={"Retry-After": {"description": "Seconds", "schema": {"type": "integer"}}},
+    success=True,
+)
+@parts_bp.doc(responses=errors(422, e422="The conversion failed (details says why)"))
 def get_model(part_id: int) -> Any:
     """The GLB for the 3D viewer; 202 while converting, 422 if the conversion failed."""
     return model_response(part_id)
@@ -71,6 +95,14 @@ def get_model(part_id: int) -> Any:
 
 @parts_bp.route("/<int:part_id>/drawing", methods=["GET"])
 @require_api_key
+@parts_bp.doc(responses=files(200, "application/pdf"))
+@parts_bp.doc(
+    responses=errors(
+        400, 404, 416,
+        e400="The part is not a hand-fab part",
+        e404="No such part, or no drawing (refresh=true: Onshape is not available yet)",
+    )
+)  # fmt: skip
 def get_drawing(part_id: int) -> Any:
     """A hand-fab part's PDF drawing (fetching from Onshape is not available yet)."""
     part = get_part_or_404(db.session, part_id)

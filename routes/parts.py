@@ -12,7 +12,17 @@ from app.extensions import db
 from models.part import Part
 from models.queries import PartQuery, get_part_or_404
 from routes import parts_bp
-from routes.responses import check_if_match, json_bytes, message, part_etag, part_response
+from routes.responses import (
+    ETAG,
+    JSON_WRITE,
+    NOT_MODIFIED,
+    check_if_match,
+    errors,
+    json_bytes,
+    message,
+    part_etag,
+    part_response,
+)
 from utils.auth import require_api_key
 from utils.errors import ValidationError
 from utils.fields import check_text
@@ -47,8 +57,10 @@ def list_response(args: dict[str, Any], category: str | None = None) -> Any:
 
 @parts_bp.route("/", methods=["GET"])
 @require_api_key
-@parts_bp.arguments(PartQuerySchema, location="query", as_kwargs=False)
+@parts_bp.arguments(PartQuerySchema, location="query", as_kwargs=False, error_status_code=400)
 @parts_bp.response(200, PartListSchema)
+@parts_bp.doc(responses=errors(400, e400="A query parameter is invalid"))
+@parts_bp.doc(responses=NOT_MODIFIED)
 def list_parts(args: dict[str, Any]) -> Any:
     """List parts: filter, search, sort and page; no parameters returns every part."""
     return list_response(args)
@@ -56,8 +68,10 @@ def list_parts(args: dict[str, Any]) -> Any:
 
 @parts_bp.route("/categories/<string:category>", methods=["GET"])
 @require_api_key
-@parts_bp.arguments(PartQuerySchema, location="query", as_kwargs=False)
+@parts_bp.arguments(PartQuerySchema, location="query", as_kwargs=False, error_status_code=400)
 @parts_bp.response(200, PartListSchema)
+@parts_bp.doc(responses=errors(400, e400="A query parameter or the category is invalid"))
+@parts_bp.doc(responses=NOT_MODIFIED)
 def list_category(args: dict[str, Any], category: str) -> Any:
     """List the parts of one category (the path wins over a category parameter)."""
     try:
@@ -69,8 +83,9 @@ def list_category(args: dict[str, Any], category: str) -> Any:
 
 @parts_bp.route("/", methods=["POST"])
 @require_api_key
-@parts_bp.arguments(PartCreateSchema)
-@parts_bp.response(201, PartSchema)
+@parts_bp.arguments(PartCreateSchema, error_status_code=400)
+@parts_bp.response(201, PartSchema, headers=ETAG)
+@parts_bp.doc(responses=errors(400, *JSON_WRITE))
 def create_part(fields: dict[str, Any]) -> Any:
     """Create a part (it starts in review unless told otherwise)."""
     part = Part()
@@ -82,7 +97,9 @@ def create_part(fields: dict[str, Any]) -> Any:
 
 @parts_bp.route("/<int:part_id>", methods=["GET"])
 @require_api_key
-@parts_bp.response(200, PartSchema)
+@parts_bp.response(200, PartSchema, headers=ETAG)
+@parts_bp.doc(responses=errors(404))
+@parts_bp.doc(responses=NOT_MODIFIED)
 def get_part(part_id: int) -> Any:
     """Read one part."""
     rendered = render_part(db.session, part_id, part_etag)
@@ -91,8 +108,9 @@ def get_part(part_id: int) -> Any:
 
 @parts_bp.route("/<int:part_id>", methods=["PUT"])
 @require_api_key
-@parts_bp.arguments(PartUpdateSchema(partial=True))
-@parts_bp.response(200, PartSchema)
+@parts_bp.arguments(PartUpdateSchema(partial=True), error_status_code=400)
+@parts_bp.response(200, PartSchema, headers=ETAG)
+@parts_bp.doc(responses=errors(400, 404, 412, *JSON_WRITE))
 def update_part(fields: dict[str, Any], part_id: int) -> Any:
     """Change any subset of a part's fields; null clears a field."""
     with write_transaction():
@@ -105,6 +123,7 @@ def update_part(fields: dict[str, Any], part_id: int) -> Any:
 @parts_bp.route("/<int:part_id>", methods=["DELETE"])
 @require_api_key
 @parts_bp.response(200, MessageSchema)
+@parts_bp.doc(responses=errors(404, 412))
 def delete_part(part_id: int) -> Any:
     """Delete a part and its files."""
     with write_transaction():

@@ -8,6 +8,7 @@ from flask import Response, current_app, jsonify, request
 
 from models.part import Part
 from utils.errors import ApiError
+from utils.schemas import ErrorSchema
 
 
 def part_etag(part: Part) -> str:
@@ -50,8 +51,72 @@ def message(text: str, **extra: Any) -> Response:
     return jsonify({"message": text, **extra})
 
 
-def multipart_body(*fields: str) -> dict[str, Any]:
-    """OpenAPI requestBody for a multipart form of binary file fields."""
+def multipart_body(*fields: str, required: bool = True) -> dict[str, Any]:
+    """OpenAPI requestBody for a multipart form of binary file fields: all of them required,
+    or (required=False) at least one."""
     properties = {name: {"type": "string", "format": "binary"} for name in fields}
-    schema = {"type": "object", "properties": properties}
-    return {"requestBody": {"content": {"multipart/form-data": {"schema": schema}}}}
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = list(fields)
+    else:
+        schema["minProperties"] = 1
+    content = {"multipart/form-data": {"schema": schema}}
+    return {"requestBody": {"required": True, "content": content}}
+
+
+# What each error status means for this API; every one has the one Error body.
+ERROR_MEANINGS = {
+    400: "Invalid input: body, query or path (validation errors are 400, never 422)",
+    401: "Missing or wrong API key",
+    403: "Refused (wrong wipe password)",
+    404: "No such part, or the part has no such file",
+    409: "Not allowed in the part's current state",
+    412: "If-Match names an older version of the part: reload and retry",
+    413: "Body or file too large (max_bytes says the limit)",
+    415: "Body is not JSON, or a file of the wrong type",
+    416: "Range not satisfiable",
+    422: "The file could not be processed (e.g. a failed conversion)",
+    429: "Rate limited: wait retry_after seconds (Retry-After header)",
+}
+# Every API operation: the key (401), the per-client limits (429) and, for anything else
+# (a crash: 500 with request_id), the same Error body.
+ALWAYS = (401, 429)
+# A JSON write may send a body: not JSON is a 415, too large a 413.
+JSON_WRITE = (413, 415)
+BINARY = {"type": "string", "format": "binary"}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": ErrorSchema}}}
+
+
+def errors(*statuses: int, **meanings: str) -> dict[int | str, Any]:
+    """OpenAPI responses (for @parts_bp.doc) of the errors a view can answer.
+
+    `meanings` overrides a description by status name, e.g. e409="Already claimed".
+    """
+    responses: dict[int | str, Any] = {
+        status: _error(meanings.get(f"e{status}", ERROR_MEANINGS[status]))
+        for status in sorted({*statuses, *ALWAYS})
+    }
+    responses["default"] = _error("Any other error, e.g. 500 (with request_id)")
+    return responses
+
+
+def files(status: int, *content_types: str, ranges: bool = True, **extra: Any) -> dict[int, Any]:
+    """A file download's responses: the bytes, 304 for a matching ETag, 206 for a Range."""
+    body = {content_type: {"schema": BINARY} for content_type in content_types}
+    responses: dict[int, Any] = {
+        status: {"description": "The file", "content": body, **extra},
+        304: {"description": "Not modified: If-None-Match matched the ETag"},
+    }
+    if ranges:
+        responses[206] = {"description": "The requested Range of the file", "content": body}
+    return responses
+
+
+# Conditional GETs: the ETag response header, and 304 for a matching If-None-Match.
+ETAG = {
+    "ETag": {"description": "Validator for If-None-Match / If-Match", "schema": {"type": "string"}}
+}
+NOT_MODIFIED = {304: {"description": "Not modified: If-None-Match matched the ETag"}}

@@ -11,11 +11,11 @@ from app.extensions import db
 from models.maintenance import wipe_all_parts
 from models.stats import detailed_stats, leaderboard, summary_stats
 from routes import parts_bp
-from routes.responses import message
+from routes.responses import JSON_WRITE, errors, message
 from utils.auth import keys_match, require_api_key
 from utils.errors import ForbiddenError
 from utils.part_files import storage
-from utils.schemas import MessageSchema, WipeSchema
+from utils.schemas import WipeResultSchema, WipeSchema
 from utils.stats_schemas import DetailedStatsSchema, LeaderboardSchema, StatsSchema
 
 
@@ -23,6 +23,7 @@ from utils.stats_schemas import DetailedStatsSchema, LeaderboardSchema, StatsSch
 @parts_bp.route("/stats", methods=["GET"])
 @require_api_key
 @parts_bp.response(200, StatsSchema)
+@parts_bp.doc(responses=errors())
 def get_stats() -> Any:
     """Parts (records) by category, status and assignment; each adds up to total."""
     return jsonify(summary_stats(db.session))
@@ -31,6 +32,7 @@ def get_stats() -> Any:
 @parts_bp.route("/stats/detailed", methods=["GET"])
 @require_api_key
 @parts_bp.response(200, DetailedStatsSchema)
+@parts_bp.doc(responses=errors())
 def get_detailed_stats() -> Any:
     """Units (sums of amount) by category, status and type; completion times in hours."""
     return jsonify(detailed_stats(db.session))
@@ -39,6 +41,7 @@ def get_detailed_stats() -> Any:
 @parts_bp.route("/leaderboard", methods=["GET"])
 @require_api_key
 @parts_bp.response(200, LeaderboardSchema)
+@parts_bp.doc(responses=errors())
 def get_leaderboard() -> Any:
     """Who completed the most parts."""
     return jsonify({"leaderboard": leaderboard(db.session)})
@@ -46,9 +49,9 @@ def get_leaderboard() -> Any:
 
 @parts_bp.route("/wipe", methods=["POST"])
 @require_api_key
-@parts_bp.arguments(WipeSchema, required=False)
-@parts_bp.response(200, MessageSchema)
-@parts_bp.alt_response(403, description="Wrong password")
+@parts_bp.arguments(WipeSchema, required=False, error_status_code=400)
+@parts_bp.response(200, WipeResultSchema)
+@parts_bp.doc(responses=errors(400, 403, *JSON_WRITE, e400="The body is not a JSON object"))
 def wipe_parts(body: dict[str, Any]) -> Any:
     """Delete every part and every file; the API key is the password."""
     if not keys_match(body.get("password"), current_app.config["SECRET_KEY"]):

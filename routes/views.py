@@ -10,15 +10,25 @@ from app.database import write_transaction
 from app.extensions import db
 from models.queries import get_part_or_404
 from routes import parts_bp
-from routes.responses import multipart_body
+from routes.responses import errors, files, multipart_body
 from utils.auth import require_api_key
 from utils.errors import NotFoundError
 from utils.part_views import save_views, view_file
+from utils.schemas import ViewsSchema, ViewsUploadSchema
 
 
 @parts_bp.route("/<int:part_id>/views", methods=["POST"])
 @require_api_key
-@parts_bp.doc(**multipart_body(*(f"view_{i}" for i in range(8))))
+@parts_bp.doc(**multipart_body(*(f"view_{i}" for i in range(8)), required=False))
+@parts_bp.response(200, ViewsUploadSchema)
+@parts_bp.doc(
+    responses=errors(
+        400, 404, 413, 415,
+        e400="No view_0 … view_7 file in the form",
+        e413="A view is larger than the per-view limit",
+        e415="A view is not a PNG image",
+    )
+)  # fmt: skip
 def upload_views(part_id: int) -> Any:
     """Store PNG previews (multipart fields view_0 … view_7); returns the manifest."""
     files = request.files  # the body arrives before the database is touched
@@ -30,6 +40,8 @@ def upload_views(part_id: int) -> Any:
 
 @parts_bp.route("/<int:part_id>/views", methods=["GET"])
 @require_api_key
+@parts_bp.response(200, ViewsSchema)
+@parts_bp.doc(responses=errors(404))
 def get_views(part_id: int) -> Any:
     """The preview manifest, or null when none are stored."""
     part = get_part_or_404(db.session, part_id)
@@ -38,6 +50,7 @@ def get_views(part_id: int) -> Any:
 
 @parts_bp.route("/<int:part_id>/views/<int:index>", methods=["GET"])
 @require_api_key
+@parts_bp.doc(responses=errors(404, 416) | files(200, "image/png"))
 def get_view(part_id: int, index: int) -> Any:
     """One preview PNG."""
     part = get_part_or_404(db.session, part_id)

@@ -10,16 +10,16 @@ from models.part import Part
 from models.queries import get_part_or_404
 from models.workflow import claim_part
 from routes import parts_bp
-from routes.responses import check_if_match, part_response
+from routes.responses import ETAG, JSON_WRITE, check_if_match, errors, part_response
 from utils.auth import require_api_key
 from utils.schemas import ApproveSchema, AssignSchema, CompleteSchema, PartSchema
 
 
 @parts_bp.route("/<int:part_id>/approve", methods=["POST"])
 @require_api_key
-@parts_bp.arguments(ApproveSchema, required=False)
-@parts_bp.response(200, PartSchema)
-@parts_bp.alt_response(409, description="The part is not in review")
+@parts_bp.arguments(ApproveSchema, required=False, error_status_code=400)
+@parts_bp.response(200, PartSchema, headers=ETAG)
+@parts_bp.doc(responses=errors(400, 404, 409, 412, *JSON_WRITE, e409="The part is not in review"))
 def approve_part(body: dict[str, Any], part_id: int) -> Any:
     """Approve a part in review for CNC, hand or misc fabrication."""
     misc_info = body.get("misc_info")
@@ -33,9 +33,13 @@ def approve_part(body: dict[str, Any], part_id: int) -> Any:
 
 @parts_bp.route("/<int:part_id>/assign", methods=["POST"])
 @require_api_key
-@parts_bp.arguments(AssignSchema)
-@parts_bp.response(200, PartSchema)
-@parts_bp.alt_response(409, description="Claimed by someone else, or already completed")
+@parts_bp.arguments(AssignSchema, error_status_code=400)
+@parts_bp.response(200, PartSchema, headers=ETAG)
+@parts_bp.doc(
+    responses=errors(
+        400, 404, 409, *JSON_WRITE, e409="Claimed by someone else, or already completed"
+    )
+)
 def assign_part(body: dict[str, Any], part_id: int) -> Any:
     """Claim a part for a person; exactly one of many concurrent claimers wins."""
     with write_transaction():
@@ -45,8 +49,8 @@ def assign_part(body: dict[str, Any], part_id: int) -> Any:
 
 @parts_bp.route("/<int:part_id>/unclaim", methods=["POST"])
 @require_api_key
-@parts_bp.response(200, PartSchema)
-@parts_bp.alt_response(409, description="The part is not claimed")
+@parts_bp.response(200, PartSchema, headers=ETAG)
+@parts_bp.doc(responses=errors(404, 409, 412, *JSON_WRITE, e409="The part is not claimed"))
 def unclaim_part(part_id: int) -> Any:
     """Give a claimed part back."""
     with write_transaction():
@@ -58,9 +62,9 @@ def unclaim_part(part_id: int) -> Any:
 
 @parts_bp.route("/<int:part_id>/complete", methods=["POST"])
 @require_api_key
-@parts_bp.arguments(CompleteSchema, required=False)
-@parts_bp.response(200, PartSchema)
-@parts_bp.alt_response(409, description="The part is in review or already completed")
+@parts_bp.arguments(CompleteSchema, required=False, error_status_code=400)
+@parts_bp.response(200, PartSchema, headers=ETAG)
+@parts_bp.doc(responses=errors(400, 404, 409, 412, *JSON_WRITE, e409="In review or completed"))
 def complete_part(body: dict[str, Any], part_id: int) -> Any:
     """Mark a part made; extra miscInfo (e.g. storage) is merged in."""
     with write_transaction():
@@ -72,8 +76,8 @@ def complete_part(body: dict[str, Any], part_id: int) -> Any:
 
 @parts_bp.route("/<int:part_id>/revert", methods=["POST"])
 @require_api_key
-@parts_bp.response(200, PartSchema)
-@parts_bp.alt_response(409, description="The part is not completed")
+@parts_bp.response(200, PartSchema, headers=ETAG)
+@parts_bp.doc(responses=errors(404, 409, 412, *JSON_WRITE, e409="The part is not completed"))
 def revert_part(part_id: int) -> Any:
     """Send a completed part back to its fabrication tab."""
     with write_transaction():
