@@ -57,8 +57,6 @@ def _derived_settings(settings: dict[str, Any]) -> dict[str, Any]:
         "MIGRATIONS_DIR": str(PROJECT_ROOT / "migrations"),
         "TESTING": settings["FLASK_ENV"] == "testing",
         "DEBUG": settings["FLASK_ENV"] == "development",
-        # Our 429 body and Retry-After say what a client needs; per-response headers add noise.
-        "RATELIMIT_HEADERS_ENABLED": False,
         "API_TITLE": "Aerie Part Management",
         "API_VERSION": "1.0",
         "OPENAPI_VERSION": "3.0.3",

@@ -26,7 +26,7 @@ HISTORY_HEADER = (
     "| one part p50 ours / bare (ms) | all parts p50 ours / bare (ms) |\n"
     "|---|---|---|---|---|---|---|---|"
 )
-VERSIONED = ("flask", "werkzeug", "waitress", "sqlalchemy", "flask-smorest", "flask-limiter")
+VERSIONED = ("flask", "werkzeug", "waitress", "sqlalchemy", "flask-smorest", "limits")
 
 
 @dataclass(frozen=True)
