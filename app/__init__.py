@@ -41,10 +41,8 @@ class NoCookieSessions(SecureCookieSessionInterface):
 
 def _derived_settings(settings: dict[str, Any]) -> dict[str, Any]:
     """Extension settings computed from ours, so there is one place to change each."""
-    from utils.schemas import ErrorSchema, openapi_options
+    from utils.wire_schemas import openapi_options
 
-    # flask-smorest documents errors with its own schema (integer code); ours is the real body.
-    api.ERROR_SCHEMA = ErrorSchema
     base = settings["BASE_PATH"]
     return {
         "SQLALCHEMY_DATABASE_URI": settings["DATABASE_URL"],
@@ -76,6 +74,7 @@ def _register_logging(app: Flask) -> None:
 
 def _register_extensions(app: Flask) -> None:
     from app.database import configure_engine_events
+    from utils.wire_schemas import ErrorSchema
 
     if app.config["TRUSTED_PROXY_COUNT"]:
         count = int(app.config["TRUSTED_PROXY_COUNT"])
@@ -90,6 +89,9 @@ def _register_extensions(app: Flask) -> None:
         resources={f"{base}/api/*": {"origins": app.config["CORS_ORIGINS"]}},
         expose_headers=["ETag", "Retry-After", "Content-Disposition", "X-Request-ID"],
     )
+    # flask-smorest documents errors with its own schema (an integer code); ours is the body
+    # every error really has.
+    api.ERROR_SCHEMA = ErrorSchema
     api.init_app(app)
 
 

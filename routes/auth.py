@@ -11,7 +11,7 @@ from routes import parts_bp
 from routes.responses import errors
 from utils.auth import require_api_key
 from utils.rate_limits import enforce_auth_check_interval
-from utils.schemas import AuthCheckSchema
+from utils.wire_schemas import AuthCheckSchema
 
 
 @parts_bp.route("/auth/check", methods=["GET"])

@@ -15,7 +15,7 @@ from utils.auth import require_api_key
 from utils.errors import BadRequestError, NotFoundError
 from utils.part_files import attach_upload, finish_replacement, stored_file, upload_summary
 from utils.part_models import model_response
-from utils.schemas import ModelPendingSchema, UploadResultSchema
+from utils.wire_schemas import ModelPendingSchema, UploadResultSchema
 
 # What /download and /file send: the upload's type (MIME_TYPES in utils.part_files).
 STORED_TYPES = ("application/step", "application/pdf", "application/octet-stream")

@@ -28,15 +28,8 @@ from utils.errors import ValidationError
 from utils.fields import check_text
 from utils.part_files import remove_part_files
 from utils.part_list import render_part, render_part_list
-from utils.schemas import (
-    SORT_FIELDS,
-    MessageSchema,
-    PartCreateSchema,
-    PartListSchema,
-    PartQuerySchema,
-    PartSchema,
-    PartUpdateSchema,
-)
+from utils.schemas import SORT_FIELDS, PartCreateSchema, PartQuerySchema, PartUpdateSchema
+from utils.wire_schemas import MessageSchema, PartListSchema, PartSchema
 
 
 def list_response(args: dict[str, Any], category: str | None = None) -> Any:

@@ -8,7 +8,7 @@ from flask import Response, current_app, jsonify, request
 
 from models.part import Part
 from utils.errors import ApiError
-from utils.schemas import ErrorSchema
+from utils.wire_schemas import ErrorSchema
 
 
 def part_etag(part: Part) -> str:

@@ -15,8 +15,9 @@ from routes.responses import JSON_WRITE, errors, message
 from utils.auth import keys_match, require_api_key
 from utils.errors import ForbiddenError
 from utils.part_files import storage
-from utils.schemas import WipeResultSchema, WipeSchema
+from utils.schemas import WipeSchema
 from utils.stats_schemas import DetailedStatsSchema, LeaderboardSchema, StatsSchema
+from utils.wire_schemas import WipeResultSchema
 
 
 # The views return jsonify'd bodies; the response schemas document them (keys, units).

@@ -14,7 +14,7 @@ from routes.responses import errors, files, multipart_body
 from utils.auth import require_api_key
 from utils.errors import NotFoundError
 from utils.part_views import save_views, view_file
-from utils.schemas import ViewsSchema, ViewsUploadSchema
+from utils.wire_schemas import ViewsSchema, ViewsUploadSchema
 
 
 @parts_bp.route("/<int:part_id>/views", methods=["POST"])

@@ -12,7 +12,8 @@ from models.workflow import claim_part
 from routes import parts_bp
 from routes.responses import ETAG, JSON_WRITE, check_if_match, errors, part_response
 from utils.auth import require_api_key
-from utils.schemas import ApproveSchema, AssignSchema, CompleteSchema, PartSchema
+from utils.schemas import ApproveSchema, AssignSchema, CompleteSchema
+from utils.wire_schemas import PartSchema
 
 
 @parts_bp.route("/<int:part_id>/approve", methods=["POST"])

@@ -31,7 +31,7 @@ def test_request_schemas_are_the_validating_ones(make_app):
 
 
 def test_part_schema_matches_wire_shape(make_part, app):
-    from utils.schemas import PartSchema
+    from utils.wire_schemas import PartSchema
 
     part = make_part()
     assert set(part) == set(PartSchema().fields)

@@ -100,7 +100,7 @@ def test_part_schema_has_every_key_of_a_real_part_and_its_nulls(spec, make_part)
 def test_part_schema_fields_are_the_to_dict_keys(app, make_part):
     from app.extensions import db
     from models.part import Part
-    from utils.schemas import PartSchema
+    from utils.wire_schemas import PartSchema
 
     created = make_part()
     with app.app_context():
