@@ -144,3 +144,11 @@ def test_flask_worker_refuses_an_unreachable_shared_queue(make_app):
     result = application.test_cli_runner().invoke(args=["worker"])
     assert result.exit_code == 1
     assert "cannot reach the task queue at 127.0.0.1:1" in result.output
+
+
+def test_wake_ups_never_pile_up_beyond_the_slots(make_app):
+    application = make_app(CONVERSION_WORKERS=2)
+    runner = application.extensions["conversion_runner"]
+    for _ in range(10):
+        runner.notify()
+    assert application.extensions["task_queue"].pending_count() == 2

@@ -95,8 +95,10 @@ class ConversionRunner:
         self._consumer.start()
 
     def run_worker(self) -> None:
-        """Be a `flask worker`: consume until SIGINT or SIGTERM (running conversions finish).
-        Huey's loop runs in the main thread: it owns the signals and restarts dead threads."""
+        """Be a `flask worker` until a signal: SIGINT lets running conversions finish, SIGTERM
+        stops at once (their children die with us; the next worker on this host resumes the
+        jobs at its start, one elsewhere after STALE_AFTER). Huey's loop runs in the main
+        thread: it owns the signals and restarts dead threads."""
         self._begin(embedded=False)
         try:
             self._consumer.run()
@@ -128,7 +130,10 @@ class ConversionRunner:
     def notify(self) -> None:
         """A job was queued: send the wake-up a consumer (here or in a worker) acts on."""
         try:
-            self._convert_task()
+            # One wake-up drains every pending job: more than one per slot would only pile
+            # up (for ever where nothing consumes, e.g. CONVERSION_IN_BACKGROUND off).
+            if self.queue.pending_count() < self.slots:
+                self._convert_task()
         except Exception:  # noqa: BLE001 - the job is committed; a consumer's sweep finds it
             log.warning("could not queue a conversion; a worker will find it", exc_info=True)
 
@@ -156,9 +161,14 @@ class ConversionRunner:
             thread.join(timeout)
 
     def _convert_pending(self) -> None:
-        """The task: convert pending jobs until none is left (or no slot is free)."""
-        while not self._stop.is_set() and self.run_one():
+        """The task: convert pending jobs until none is left, no slot is free, or we stop."""
+        while not self._stopping() and self.run_one():
             pass
+
+    def _stopping(self) -> bool:
+        return self._stop.is_set() or (
+            self._consumer is not None and self._consumer.stop_flag.is_set()
+        )
 
     def _heartbeat(self) -> None:
         next_beat = time.monotonic() + HEARTBEAT_SECONDS
