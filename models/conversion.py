@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import BigInteger, Integer, String, Text, delete, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -16,6 +15,7 @@ from app.extensions import db
 from models.part import Part
 from models.revision import bump_parts_revision
 from models.types import UTCDateTime, utcnow
+from utils.processes import pid_alive
 
 PENDING, RUNNING, READY, FAILED = "pending", "running", "ready", "failed"
 # What a part shows for each job state (a running job is still "pending" to the user).
@@ -233,19 +233,4 @@ def _alive(worker: str) -> bool:
         pid = int(worker.split(":")[1])
     except (IndexError, ValueError):
         return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return pid != os.getpid() and not _zombie(pid)
-
-
-def _zombie(pid: int) -> bool:
-    """Killed but not reaped yet (a late init, a busy parent): the pid exists, runs nothing."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:  # no /proc (macOS), or gone since
-        return False
-    return stat.rpartition(")")[2].split()[:1] == ["Z"]
+    return pid != os.getpid() and pid_alive(pid)

@@ -17,7 +17,6 @@ import pytest
 import trimesh
 from sqlalchemy import select
 
-from app.database import write_transaction
 from app.extensions import db
 from app.startup import start_background
 from models.conversion import ConversionJob, recover_stale_jobs
@@ -26,7 +25,6 @@ from models.types import utcnow
 from tests.conftest import FIXTURES, LiveServer, build_app
 from tests.databases import TestDatabase
 from tests.helpers import get_closed, upload_ok
-from utils.part_models import repair_model_states
 
 CUBE = FIXTURES / "step" / "cadquery_red_cube_blue_cylinder.step"
 BAD = FIXTURES / "step-bad"
@@ -145,9 +143,8 @@ def test_glb_deleted_from_disk_is_converted_again_after_next_request(
     etag = get_closed(client, f"/api/parts/{part['id']}", auth_headers).headers["ETag"]
     url = f"/api/parts/{part['id']}/model"
     assert get_closed(client, url, auth_headers).status_code == 202
-    # GET only reads; the runner's repair queues the conversion again.
-    with app.app_context(), write_transaction():
-        assert repair_model_states(db.session, app.extensions["storage"]) == 1
+    # GET only reads; the runner's heartbeat repairs and queues the conversion again.
+    assert runner.beat() == 1
     # A browser revalidating its cached "ready" copy must get the new state, not 304.
     revalidated = get_closed(
         client, f"/api/parts/{part['id']}", {**auth_headers, "If-None-Match": etag}

@@ -29,6 +29,9 @@ from utils.storage import Storage, try_lock, unlock
 
 log = logging.getLogger("aerie.jobs")
 HEARTBEAT_SECONDS = 10.0
+# The repair of stuck model states scans parts and stats GLB files: every third beat (and the
+# first), not on every one.
+REPAIR_EVERY_BEATS = 3
 STALE_AFTER = timedelta(seconds=60)
 # How often a consumer checks the table for pending jobs that no queued message covers.
 IDLE_POLL_SECONDS = 2.0
@@ -77,6 +80,7 @@ class ConversionRunner:
         # The task's name is its wire name: servers and workers must register the same one.
         self._convert_task = self.queue.task(name="convert_pending")(self._convert_pending)
         self._stop = threading.Event()
+        self._beats = 0  # heartbeats so far: the model repair runs on some of them
         # The jobs this process is converting now: only these get heartbeats.
         self._in_progress: set[str] = set()
         self._in_progress_lock = threading.Lock()
@@ -207,9 +211,23 @@ class ConversionRunner:
             touch_heartbeats(db.session, self.worker_id, converting)
             recovered = recover_stale_jobs(db.session, STALE_AFTER)
             db.session.commit()
+            recovered += self._repair_models()
         if recovered:
             self.notify()
         return recovered
+
+    def _repair_models(self) -> int:
+        """What GET /model only reports (it never writes): stuck parts reconciled with their
+        jobs, a ready model whose GLB vanished converted again. Every REPAIR_EVERY_BEATS."""
+        from app.database import write_transaction
+        from app.extensions import db
+        from utils.part_models import repair_model_states
+
+        self._beats += 1
+        if self._beats % REPAIR_EVERY_BEATS != 1:
+            return 0
+        with write_transaction(db.session):
+            return repair_model_states(db.session, self.app.extensions["storage"])
 
     def run_one(self) -> bool:
         """Claim and convert one pending job; False when there was none, or when every
