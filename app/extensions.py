@@ -3,17 +3,13 @@
 from flask_cors import CORS
 from flask_migrate import Migrate
 from flask_smorest import Api
-from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy.orm import DeclarativeBase
 
+# The models' own room owns the database object; it is re-exported here with the others.
+from models.base import Base, db
 from utils.rate_limits import RateLimits
 
+__all__ = ["Base", "api", "cors", "db", "limiter", "migrate"]
 
-class Base(DeclarativeBase):
-    """Declarative base shared by every model."""
-
-
-db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 cors = CORS()
 api = Api()

@@ -11,7 +11,7 @@ from sqlalchemy import BigInteger, Integer, String, Text, delete, func, select, 
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.extensions import db
+from models.base import db
 from models.part import Part
 from models.revision import bump_parts_revision
 from models.types import UTCDateTime, utcnow

@@ -10,7 +10,7 @@ from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text
 from sqlalchemy.ext.mutable import MutableDict
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from models.base import db
 from models.types import UTCDateTime, isoformat, utcnow
 from models.workflow import PartWorkflowMixin
 

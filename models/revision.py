@@ -11,7 +11,7 @@ from sqlalchemy import BigInteger, String, event, insert, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from app.extensions import db
+from models.base import db
 
 PARTS = "parts"
 
@@ -104,10 +104,9 @@ def _close_quietly(driver: Any) -> None:
 
 
 def _touches_parts(session: Session) -> bool:
-    from models.part import Part
-
+    # By table name, not class: models.part imports this module, so it cannot import Part.
     return any(
-        isinstance(obj, Part)
+        getattr(obj, "__tablename__", None) == PARTS
         for group in (session.new, session.dirty, session.deleted)
         for obj in group
     )

@@ -14,7 +14,7 @@ from cachetools import LRUCache
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from app.extensions import db
+from models.base import db
 from models.part import Part
 from models.queries import PartQuery, find_parts, get_part_or_404
 from models.revision import RevisionReader

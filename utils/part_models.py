@@ -16,7 +16,7 @@ from flask import current_app, jsonify, request, send_file
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.extensions import db
+from models.base import db
 from models.conversion import (
     FAILED,
     MISSING_INPUT_ERROR,
