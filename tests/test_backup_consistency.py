@@ -9,6 +9,7 @@ from contextlib import closing
 from pathlib import Path
 
 import utils.backup as backup_module
+import utils.backup_archive as archive_module
 from tests.backup_helpers import PDF, cli, headers, make_part, member_names, only_archive, reopen
 from tests.conftest import close_app
 from tests.helpers import upload_ok
@@ -43,13 +44,13 @@ def test_part_added_during_the_file_copy_is_an_orphan_not_a_dangling_row(
 ):
     app = make_app()
     part_with_pdf(app, "Before")
-    copy_files, added = backup_module.durable_files, []
+    copy_files, added = archive_module.durable_files, []
 
     def add_then_copy(root):
         added.append(part_with_pdf(app, "During"))
         yield from copy_files(root)
 
-    monkeypatch.setattr(backup_module, "durable_files", add_then_copy)
+    monkeypatch.setattr(archive_module, "durable_files", add_then_copy)
     assert cli(app, "backup", "--dest", str(tmp_path / "bk")).exit_code == 0
     archive = only_archive(tmp_path / "bk")
     rows = archived_rows(archive, tmp_path)
@@ -71,7 +72,7 @@ def test_part_deleted_during_the_file_copy_makes_the_backup_start_over(
     app = make_app()
     part_with_pdf(app, "Kept")
     doomed = part_with_pdf(app, "Deleted")
-    copy_files, calls = backup_module.durable_files, []
+    copy_files, calls = archive_module.durable_files, []
 
     def delete_then_copy(root):
         calls.append(root)
@@ -79,7 +80,7 @@ def test_part_deleted_during_the_file_copy_makes_the_backup_start_over(
             delete(app, doomed)
         yield from copy_files(root)
 
-    monkeypatch.setattr(backup_module, "durable_files", delete_then_copy)
+    monkeypatch.setattr(archive_module, "durable_files", delete_then_copy)
     result = cli(app, "backup", "--dest", str(tmp_path / "bk"))
     assert result.exit_code == 0, result.output
     assert len(calls) == 2
@@ -115,13 +116,13 @@ def test_part_deleted_right_after_the_database_copy_is_not_reported_missing(
 def test_backup_gives_up_when_files_change_in_every_attempt(make_app, tmp_path, monkeypatch):
     app = make_app()
     doomed = [part_with_pdf(app, f"Part {i}") for i in range(backup_module.ATTEMPTS)]
-    copy_files = backup_module.durable_files
+    copy_files = archive_module.durable_files
 
     def delete_then_copy(root):
         delete(app, doomed.pop())
         yield from copy_files(root)
 
-    monkeypatch.setattr(backup_module, "durable_files", delete_then_copy)
+    monkeypatch.setattr(archive_module, "durable_files", delete_then_copy)
     result = cli(app, "backup", "--dest", str(tmp_path / "bk"))
     assert result.exit_code != 0
     assert "files kept changing in every attempt" in result.output

@@ -185,7 +185,7 @@ def test_unexpected_converter_error_fails_the_job_instead_of_leaving_it_running(
 
     part = make_part()
     upload_ok(client, auth_headers, part["id"], need(CUBE), "cube.step")
-    monkeypatch.setattr("utils.jobs.convert_for_key", broken)
+    monkeypatch.setattr("utils.conversion_source.convert_for_key", broken)
     assert app.extensions["conversion_runner"].run_one() is True
     stored = part_json(client, auth_headers, part["id"])
     assert stored["modelStatus"] == "failed"

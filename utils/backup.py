@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sqlite3
 import stat
-import tarfile
 import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import closing, contextmanager, suppress
+from contextlib import closing, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from io import BytesIO
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from sqlalchemy import create_engine, select
 from sqlalchemy.engine import Engine, make_url
@@ -24,14 +19,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from models.part import Part
+from utils.backup_archive import DATABASE_MEMBER, archived_uploads, write_archive
 from utils.storage import Storage, StorageError
 
 ARCHIVE_NAME = re.compile(r"^aerie-backup-(\d{8}T\d{6}\.\d{6}Z)\.tar\.gz$")
 STAMP_FORMAT = "%Y%m%dT%H%M%S.%fZ"
 FORMAT, VERSION = "aerie-backup", 1
-MANIFEST, DATABASE_MEMBER, UPLOADS = "manifest.json", "database.sqlite3", "uploads"
-# tmp/ (uploads in flight) and locks/ are not data: a restored server starts without them.
-DURABLE_FOLDERS = ("parts", "models")
 # A part deleted while its files are being copied spoils that attempt; the next one is clean.
 ATTEMPTS = 3
 SQLITE_BUSY_SECONDS = 30.0
@@ -136,7 +129,7 @@ def _write_once(source: BackupSource, dest: Path) -> tuple[Path, list[str]]:
         referenced = _referenced_in_copy(db_copy, source)
         missing = _missing_before_copy(referenced, source)
         try:
-            _write_archive(partial, _manifest(source, db_copy, missing), db_copy, source)
+            write_archive(partial, _manifest(source, db_copy, missing), db_copy, source.upload_root)
             absent = referenced - missing - archived_uploads(partial)
             if absent:
                 raise _ChangedDuringBackup(", ".join(sorted(absent)[:5]))
@@ -222,79 +215,6 @@ def _schema_revision(db_copy: Path) -> str | None:
         except sqlite3.OperationalError:  # made by create_all (tests): no migrations table
             return None
     return row[0] if row else None
-
-
-def _write_archive(
-    partial: Path, manifest: dict[str, Any], db_copy: Path | None, source: BackupSource
-) -> None:
-    with _private_file(partial) as raw:
-        # Level 6: STEP text still shrinks a lot; 9 costs far more time for little gain.
-        with tarfile.open(fileobj=raw, mode="w:gz", compresslevel=6) as tar:
-            _add_bytes(tar, MANIFEST, json.dumps(manifest, indent=2).encode())
-            if db_copy is not None:
-                _add_file(tar, db_copy, DATABASE_MEMBER)
-            for path in durable_files(source.upload_root):
-                relative = path.relative_to(source.upload_root).as_posix()
-                _add_file(tar, path, f"{UPLOADS}/{relative}")
-        raw.flush()
-        os.fsync(raw.fileno())
-
-
-@contextmanager
-def _private_file(path: Path) -> Iterator[BinaryIO]:
-    """A new file only its owner can read, whatever the umask."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    os.chmod(path, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        yield handle
-
-
-def durable_files(upload_root: Path) -> Iterator[Path]:
-    """Regular files under parts/ and models/, without work in flight (hidden conversion
-    folders, *.part temp files) and without links, which the storage never makes."""
-    for name in DURABLE_FOLDERS:
-        for folder, dirs, files in os.walk(upload_root / name):  # never follows links
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for file_name in sorted(files):
-                if file_name.startswith(".") or file_name.endswith(".part"):
-                    continue
-                path = Path(folder, file_name)
-                if stat.S_ISREG(path.lstat().st_mode):
-                    yield path
-
-
-def _add_file(tar: tarfile.TarFile, path: Path, arcname: str) -> None:
-    try:
-        handle = open(path, "rb")
-    except FileNotFoundError:
-        return  # deleted since listed: the verification decides whether that matters
-    with handle:
-        # Size and content from the open file: a preview replaced by rename meanwhile
-        # cannot make the header and the bytes disagree.
-        info = tar.gettarinfo(arcname=arcname, fileobj=handle)
-        tar.addfile(_neutral(info), handle)
-
-
-def _add_bytes(tar: tarfile.TarFile, arcname: str, data: bytes) -> None:
-    info = tarfile.TarInfo(arcname)
-    info.size, info.mtime = len(data), int(time.time())
-    tar.addfile(_neutral(info), BytesIO(data))
-
-
-def _neutral(info: tarfile.TarInfo) -> tarfile.TarInfo:
-    # Restored files belong to whoever runs the restore (the service user), not to ids
-    # from the machine that made the archive.
-    info.uid = info.gid = 0
-    info.uname = info.gname = ""
-    info.mode = 0o600
-    return info
-
-
-def archived_uploads(archive: Path) -> set[str]:
-    """Read the whole archive back (gzip checks every byte); the upload paths it holds."""
-    prefix = f"{UPLOADS}/"
-    with tarfile.open(archive, "r|gz") as tar:
-        return {m.name[len(prefix) :] for m in tar if m.isreg() and m.name.startswith(prefix)}
 
 
 def prune_archives(dest: Path, keep_days: int) -> list[Path]:

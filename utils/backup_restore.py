@@ -17,18 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from utils.backup import (
-    DATABASE_MEMBER,
-    DURABLE_FOLDERS,
     FORMAT,
-    MANIFEST,
     STAMP_FORMAT,
-    UPLOADS,
     VERSION,
     BackupError,
     database_kind,
     fsync_folder,
     sqlite_path,
 )
+from utils.backup_archive import DATABASE_MEMBER, DURABLE_FOLDERS, MANIFEST, UPLOADS
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 # Our own names only: uuids, hashes, model keys, view_<n>.png. Rules out "..", "", "/x".

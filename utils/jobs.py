@@ -24,8 +24,9 @@ from typing import Any
 
 from flask import Flask
 
-from utils import step_converter, tasks
-from utils.storage import Storage, try_lock, unlock
+from utils import conversion_source, tasks
+from utils.conversion_capacity import warn_if_memory_overcommitted, worker_count
+from utils.storage import try_lock, unlock
 
 log = logging.getLogger("aerie.jobs")
 HEARTBEAT_SECONDS = 10.0
@@ -35,31 +36,6 @@ REPAIR_EVERY_BEATS = 3
 STALE_AFTER = timedelta(seconds=60)
 # How often a consumer checks the table for pending jobs that no queued message covers.
 IDLE_POLL_SECONDS = 2.0
-# A job's error when no part's file holds its content any more; used only while parts still
-# point at the job (otherwise the job is dropped), and it names no path.
-SOURCE_GONE = "The STEP file is no longer stored on the server; upload it again"
-
-
-def worker_count(configured: int) -> int:
-    """0 means one fewer than the CPUs, at least one."""
-    return configured if configured > 0 else max(1, (os.cpu_count() or 2) - 1)
-
-
-def warn_if_memory_overcommitted(slots: int, memory_mb: int) -> None:
-    """Say so when every slot at its cap could exceed physical memory. Only a warning: the
-    cap counts address space, which OpenCASCADE reserves far beyond what it touches."""
-    try:
-        physical_mb = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2**20
-    except (AttributeError, OSError, ValueError):  # not on every platform
-        return
-    if slots * memory_mb > physical_mb:
-        log.warning(
-            "%d conversion slots x CONVERSION_MEMORY_MB %d MB exceed this host's %d MB of memory:"
-            " lower CONVERSION_WORKERS or CONVERSION_MEMORY_MB if conversions get OOM-killed",
-            slots,
-            memory_mb,
-            physical_mb,
-        )
 
 
 class ConversionRunner:
@@ -284,8 +260,8 @@ class ConversionRunner:
 
         # Twice at most: a part pointing at the job may have committed after the file search.
         for _ in range(2):
-            error, size = self._attempt(key)
-            if error != SOURCE_GONE:
+            error, size = conversion_source.attempt_conversion(self.app, key)
+            if error != conversion_source.SOURCE_GONE:
                 break
             if self._drop(key):
                 return
@@ -315,66 +291,3 @@ class ConversionRunner:
     def _announce_finish(self) -> None:
         with self._finished:
             self._finished.notify_all()
-
-    def _attempt(self, key: str) -> tuple[str | None, int | None]:
-        """(error for the user, GLB size); the error is None on success, SOURCE_GONE when no
-        part's file holds the content any more, and never names a server path."""
-        try:
-            return None, convert_for_key(self.app, key)
-        except step_converter.SourceMissingError:
-            return SOURCE_GONE, None
-        except step_converter.StepConversionError as exc:
-            return step_converter.hide_paths(str(exc)), None
-        except OSError:
-            log.exception("conversion %s: file error", key)
-            return "The server could not read or write this conversion's files", None
-        except Exception:  # noqa: BLE001 - the job must end, not stay "running" for ever
-            log.exception("conversion %s: unexpected error", key)
-            return "The conversion stopped because of a server error; upload the file again", None
-
-
-def convert_for_key(app: Flask, key: str) -> int:
-    """Convert the STEP content behind `key` into its shared GLB; returns the GLB's size.
-
-    Reads the file of a part that holds the content now, asking again whenever the one
-    tried has gone (its part deleted or replaced meanwhile); SourceMissingError if none is left.
-    """
-    storage = app.extensions["storage"]
-    staged = storage.staging_model_path(key)
-    tried: set[Path] = set()
-    try:
-        while (source := _live_source(storage, key, tried)) is not None:
-            tried.add(source)
-            try:
-                result = step_converter.convert_step(
-                    source,
-                    staged,
-                    settings=app.extensions["conversion_settings"],
-                    timeout_s=float(app.config["CONVERSION_TIMEOUT_SECONDS"]),
-                    memory_mb=int(app.config["CONVERSION_MEMORY_MB"]),
-                )
-            except step_converter.SourceMissingError:
-                continue
-            storage.publish_model(staged, key)
-            return result.bytes_written
-    finally:
-        staged.unlink(missing_ok=True)
-    raise step_converter.SourceMissingError()
-
-
-def _live_source(storage: Storage, key: str, tried: set[Path]) -> Path | None:
-    """A STEP file with this content that a part holds now, other than those tried."""
-    from sqlalchemy import select
-
-    from app.extensions import db
-    from models.part import Part
-
-    sha = key.split("-", 1)[0]
-    # A fresh transaction: a part uploaded since the last try must be seen.
-    db.session.rollback()
-    holders = db.session.execute(
-        select(Part.uuid, Part.file_ext).where(Part.file_sha256 == sha, Part.file_ext.is_not(None))
-    ).all()
-    db.session.rollback()
-    paths = (storage.file_path(uuid, sha, ext) for uuid, ext in holders)
-    return next((path for path in paths if path not in tried and path.is_file()), None)

@@ -1,0 +1,80 @@
+"""Which STEP file a conversion job reads: the file of a part that holds its content now."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+from utils import step_converter
+from utils.storage import Storage
+
+log = logging.getLogger("aerie.jobs")
+# A job's error when no part's file holds its content any more; used only while parts still
+# point at the job (otherwise the job is dropped), and it names no path.
+SOURCE_GONE = "The STEP file is no longer stored on the server; upload it again"
+
+
+def convert_for_key(app: Flask, key: str) -> int:
+    """Convert the STEP content behind `key` into its shared GLB; returns the GLB's size.
+
+    Reads the file of a part that holds the content now, asking again whenever the one
+    tried has gone (its part deleted or replaced meanwhile); SourceMissingError if none is left.
+    """
+    storage = app.extensions["storage"]
+    staged = storage.staging_model_path(key)
+    tried: set[Path] = set()
+    try:
+        while (source := _live_source(storage, key, tried)) is not None:
+            tried.add(source)
+            try:
+                result = step_converter.convert_step(
+                    source,
+                    staged,
+                    settings=app.extensions["conversion_settings"],
+                    timeout_s=float(app.config["CONVERSION_TIMEOUT_SECONDS"]),
+                    memory_mb=int(app.config["CONVERSION_MEMORY_MB"]),
+                )
+            except step_converter.SourceMissingError:
+                continue
+            storage.publish_model(staged, key)
+            return result.bytes_written
+    finally:
+        staged.unlink(missing_ok=True)
+    raise step_converter.SourceMissingError()
+
+
+def _live_source(storage: Storage, key: str, tried: set[Path]) -> Path | None:
+    """A STEP file with this content that a part holds now, other than those tried."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from models.part import Part
+
+    sha = key.split("-", 1)[0]
+    # A fresh transaction: a part uploaded since the last try must be seen.
+    db.session.rollback()
+    holders = db.session.execute(
+        select(Part.uuid, Part.file_ext).where(Part.file_sha256 == sha, Part.file_ext.is_not(None))
+    ).all()
+    db.session.rollback()
+    paths = (storage.file_path(uuid, sha, ext) for uuid, ext in holders)
+    return next((path for path in paths if path not in tried and path.is_file()), None)
+
+
+def attempt_conversion(app: Flask, key: str) -> tuple[str | None, int | None]:
+    """(error for the user, GLB size); the error is None on success, SOURCE_GONE when no
+    part's file holds the content any more, and never names a server path."""
+    try:
+        return None, convert_for_key(app, key)
+    except step_converter.SourceMissingError:
+        return SOURCE_GONE, None
+    except step_converter.StepConversionError as exc:
+        return step_converter.hide_paths(str(exc)), None
+    except OSError:
+        log.exception("conversion %s: file error", key)
+        return "The server could not read or write this conversion's files", None
+    except Exception:  # noqa: BLE001 - the job must end, not stay "running" for ever
+        log.exception("conversion %s: unexpected error", key)
+        return "The conversion stopped because of a server error; upload the file again", None
