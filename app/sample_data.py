@@ -8,13 +8,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models.part import Part
+from models.part import COMPLETED_AT, Part
+from models.states import Category, PartType, Status
 from models.types import utcnow
 
 SAMPLE_PARTS: list[dict[str, Any]] = [
     {
         "name": "Drive Gear",
-        "type": "cnc",
+        "type": PartType.CNC,
         "material": "7075 Aluminum",
         "material_thickness": '1/2"',
         "subsystem": "Drive System",
@@ -22,7 +23,7 @@ SAMPLE_PARTS: list[dict[str, Any]] = [
     },
     {
         "name": "Intake Roller Plate",
-        "type": "cnc",
+        "type": PartType.CNC,
         "material": "6061 Aluminum",
         "material_thickness": '1/4"',
         "subsystem": "Intake",
@@ -30,70 +31,70 @@ SAMPLE_PARTS: list[dict[str, Any]] = [
     },
     {
         "name": "Shooter Hood Rib",
-        "type": "hand",
+        "type": PartType.HAND,
         "material": "Polycarbonate",
         "material_thickness": '1/8"',
         "subsystem": "Shooter",
     },
     {
         "name": "Mounting Bracket",
-        "type": "cnc",
+        "type": PartType.CNC,
         "material": "6061 Aluminum",
         "material_thickness": '1/8"',
         "subsystem": "Chassis",
-        "category": "cnc",
-        "status": "In Progress",
+        "category": Category.CNC,
+        "status": Status.IN_PROGRESS,
         "amount": 4,
     },
     {
         "name": "Bumper Frame",
-        "type": "hand",
+        "type": PartType.HAND,
         "material": "Plywood",
         "material_thickness": '3/4"',
         "subsystem": "Bumpers",
-        "category": "hand",
-        "status": "Reviewed",
+        "category": Category.HAND,
+        "status": Status.REVIEWED,
     },
     {
         "name": "Support Frame",
-        "type": "hand",
+        "type": PartType.HAND,
         "material": "Aluminum Tube 1x2",
         "subsystem": "Chassis",
-        "category": "hand",
+        "category": Category.HAND,
         "claim": "Jane Smith",
         "claim_hours": 3,
     },
     {
         "name": "Climber Hook",
-        "type": "hand",
+        "type": PartType.HAND,
         "material": "Steel",
         "subsystem": "Climber",
-        "category": "hand",
+        "category": Category.HAND,
         "claim": "Sam Lee",
         "claim_hours": 1,
     },
     {
         "name": "NEO Motor",
-        "type": "misc",
+        "type": PartType.MISC,
         "material": "Purchased",
         "subsystem": "Drive System",
-        "category": "misc",
-        "status": "Reviewed",
+        "category": Category.MISC,
+        "status": Status.REVIEWED,
         "amount": 4,
         "misc_info": {"serviceMethod": "REV Robotics"},
     },
     {
         "name": "Timing Belt 60T",
-        "type": "misc",
+        "type": PartType.MISC,
         "material": "Purchased",
         "subsystem": "Shooter",
-        "category": "misc",
-        "status": "Completed",
+        "category": Category.MISC,
+        "status": Status.COMPLETED,
         "misc_info": {"serviceMethod": "WCP"},
     },
     {
         "name": "Control Panel",
-        "type": "hand",
+        "type": PartType.HAND,
         "material": "Polycarbonate",
         "subsystem": "Electrical",
         "complete": "Bob Johnson",
@@ -102,7 +103,7 @@ SAMPLE_PARTS: list[dict[str, Any]] = [
     },
     {
         "name": "Precision Shaft",
-        "type": "cnc",
+        "type": PartType.CNC,
         "material": "Steel",
         "subsystem": "Elevator",
         "complete": "Alex Kim",
@@ -131,10 +132,10 @@ def _sample_part(spec: dict[str, Any], now: Any) -> Part:
     if claimant or completer:
         part.assigned = claimant or completer
         part.claimed_date = now - timedelta(hours=hours)
-        part.status = "In Progress"
+        part.status = Status.IN_PROGRESS
         part.record_hand_worker(part.assigned, part.claimed_date)
     if completer:
         info = dict(part.misc_info or {})
-        info["completed_at"] = now.isoformat()
-        part.misc_info, part.category, part.status = info, "completed", "Completed"
+        info[COMPLETED_AT] = now.isoformat()
+        part.misc_info, part.category, part.status = info, Category.COMPLETED, Status.COMPLETED
     return part

@@ -3,5 +3,17 @@
 from models.conversion import ConversionJob
 from models.part import CATEGORIES, PART_TYPES, STATUSES, Part
 from models.revision import Revision
+from models.states import Category, ModelStatus, PartType, Status
 
-__all__ = ["ConversionJob", "CATEGORIES", "PART_TYPES", "STATUSES", "Part", "Revision"]
+__all__ = [
+    "CATEGORIES",
+    "PART_TYPES",
+    "STATUSES",
+    "Category",
+    "ConversionJob",
+    "ModelStatus",
+    "Part",
+    "PartType",
+    "Revision",
+    "Status",
+]

@@ -14,12 +14,18 @@ from sqlalchemy.orm.attributes import set_committed_value
 from models.base import db
 from models.part import Part
 from models.revision import bump_parts_revision
+from models.states import ModelStatus
 from models.types import UTCDateTime, utcnow
 from utils.processes import pid_alive
 
 PENDING, RUNNING, READY, FAILED = "pending", "running", "ready", "failed"
 # What a part shows for each job state (a running job is still "pending" to the user).
-PART_STATUS = {PENDING: "pending", RUNNING: "pending", READY: "ready", FAILED: "failed"}
+PART_STATUS = {
+    PENDING: ModelStatus.PENDING,
+    RUNNING: ModelStatus.PENDING,
+    READY: ModelStatus.READY,
+    FAILED: ModelStatus.FAILED,
+}
 # Earlier versions recorded a source file deleted mid-conversion as a failure of its content
 # ("[Errno 2] No such file or directory: '<path>'"); such a failure is converted again.
 MISSING_INPUT_ERROR = "No such file or directory"
@@ -133,7 +139,7 @@ def reconcile_part(session: Session, part: Part) -> bool:
     pending part whose job already ended (the upload committed just after) takes its outcome.
     """
     key = part.model_key
-    if key is None or part.model_status not in ("pending", FAILED):
+    if key is None or part.model_status not in (ModelStatus.PENDING, ModelStatus.FAILED):
         return False
     job, queued = session.get(ConversionJob, key), False
     if job is None:
@@ -169,7 +175,7 @@ def requeue_job(session: Session, key: str) -> None:
     session.execute(
         update(Part)
         .where(Part.model_key == key)
-        .values(model_status="pending", model_error=None)
+        .values(model_status=ModelStatus.PENDING, model_error=None)
         .execution_options(synchronize_session=False)
     )
     bump_parts_revision(session)

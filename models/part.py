@@ -1,4 +1,4 @@
-"""The Part: its columns, its wire shape and its field rules."""
+"""The Part: its columns, its wire shape, its field rules and its workflow transitions."""
 
 from __future__ import annotations
 
@@ -6,17 +6,22 @@ import uuid as uuid_module
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, or_, select, update
 from sqlalchemy.ext.mutable import MutableDict
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import db
-from models.types import UTCDateTime, isoformat, utcnow
-from models.workflow import PartWorkflowMixin
+from models.revision import bump_parts_revision
+from models.states import CATEGORIES, PART_TYPES, STATUSES, Category, ModelStatus, PartType, Status
+from models.types import MAX_PART_ID, UTCDateTime, isoformat, utcnow
+from utils.errors import ConflictError, NotFoundError
 
-PART_TYPES = ("cnc", "hand", "misc")
-CATEGORIES = ("review", "cnc", "hand", "misc", "completed")
-STATUSES = ("Pending", "Reviewed", "In Progress", "Already Started", "Completed")
+__all__ = ["CATEGORIES", "PART_TYPES", "STATUSES", "Part", "merge_misc_info"]
+
+HAND_WORKERS = "handWorkers"
+LEGACY_HAND_WORKERS = "hand_workers"
+# Stamped into miscInfo by complete; revert removes it, so it always names the current completion.
+COMPLETED_AT = "completed_at"
 
 # Column lengths; the input schema enforces the same numbers on every database.
 MAX_LENGTHS = {
@@ -39,8 +44,17 @@ def _new_uuid() -> str:
     return str(uuid_module.uuid4())
 
 
-class Part(PartWorkflowMixin, db.Model):
-    """A part to be made: designed, reviewed, approved, claimed, made and completed."""
+def merge_misc_info(existing: dict[str, Any] | None, incoming: dict[str, Any] | None) -> Any:
+    """Incoming keys win; the result is a new dict so the change is always persisted."""
+    merged = {**(existing or {}), **(incoming or {})}
+    return merged or None
+
+
+class Part(db.Model):
+    """A part to be made: designed, reviewed, approved, claimed, made and completed.
+
+    It owns every workflow transition; each refuses a move that makes no sense with a 409.
+    """
 
     __tablename__ = "parts"
     # AUTOINCREMENT on SQLite: a deleted part's id is never handed to a new part.
@@ -74,7 +88,7 @@ class Part(PartWorkflowMixin, db.Model):
     file_ext: Mapped[str | None] = mapped_column(String(8))
     # The 3D model: its content-cache key and status, copied here so lists need no join.
     model_key: Mapped[str | None] = mapped_column(String(120), index=True)
-    model_status: Mapped[str] = mapped_column(String(16), nullable=False, default="none")
+    model_status: Mapped[str] = mapped_column(String(16), nullable=False, default=ModelStatus.NONE)
     model_error: Mapped[str | None] = mapped_column(Text)
     claimed_date: Mapped[datetime | None] = mapped_column(UTCDateTime)
     amount: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
@@ -86,10 +100,10 @@ class Part(PartWorkflowMixin, db.Model):
     def __init__(self, **fields: Any) -> None:
         fields.setdefault("uuid", _new_uuid())
         fields.setdefault("part_id", fields["uuid"][:8])
-        fields.setdefault("status", "Pending")
-        fields.setdefault("category", "review")
+        fields.setdefault("status", Status.PENDING)
+        fields.setdefault("category", Category.REVIEW)
         fields.setdefault("amount", 1)
-        fields.setdefault("model_status", "none")
+        fields.setdefault("model_status", ModelStatus.NONE)
         super().__init__(**fields)
 
     def to_dict(self) -> dict[str, Any]:
@@ -125,6 +139,118 @@ class Part(PartWorkflowMixin, db.Model):
             setattr(self, key, value)
         if self.assigned and self.assigned != previous_assignee:
             self.record_hand_worker(self.assigned)
+
+    def record_hand_worker(self, name: str, when: datetime | None = None) -> None:
+        """Remember everyone who worked on a hand part (the leaderboard counts them)."""
+        if self.type != PartType.HAND or not name:
+            return
+        info = dict(self.misc_info or {})
+        workers = list(info.get(HAND_WORKERS) or info.get(LEGACY_HAND_WORKERS) or [])
+        workers.append({"name": name, "timestamp": (when or utcnow()).isoformat()})
+        info[HAND_WORKERS] = workers
+        self.misc_info = info
+
+    def approve(self, reviewer: str | None, misc_info: dict[str, Any] | None) -> None:
+        """review → the part's fabrication tab (unknown type → hand), status Reviewed."""
+        if self.category != Category.REVIEW:
+            raise ConflictError(
+                f"Only parts in review can be approved; this part is in {self.category}"
+            )
+        extra = {"reviewer": reviewer} if reviewer else {}
+        self.misc_info = merge_misc_info(merge_misc_info(self.misc_info, misc_info), extra)
+        self.category = Category(self.type) if self.type in PART_TYPES else Category.HAND
+        self.status = Status.REVIEWED
+
+    def unclaim(self) -> None:
+        """Give a claimed part back; work already begun is remembered as Already Started."""
+        if not self.assigned:
+            raise ConflictError("This part is not claimed by anyone")
+        in_progress = self.status == Status.IN_PROGRESS
+        self.status = Status.ALREADY_STARTED if in_progress else Status.PENDING
+        self.assigned = None
+        self.claimed_date = None
+
+    def complete(self, misc_info: dict[str, Any] | None) -> None:
+        """Mark the part made; the completion time is stamped into miscInfo."""
+        if self.category == Category.REVIEW:
+            raise ConflictError("A part still in review cannot be completed; approve it first")
+        if self.category == Category.COMPLETED:
+            raise ConflictError("This part is already completed")
+        merged = merge_misc_info(self.misc_info, misc_info) or {}
+        merged[COMPLETED_AT] = utcnow().isoformat()
+        self.misc_info = merged
+        self.category = Category.COMPLETED
+        self.status = Status.COMPLETED
+
+    def revert(self) -> None:
+        """Send a completed part back to its fabrication tab, forgetting when it was completed."""
+        if self.category != Category.COMPLETED:
+            raise ConflictError("Part is not completed")
+        # A stale completed_at would be read as the completion time if the part is marked
+        # completed again by PUT; the UI's storage and reviewer entries are kept.
+        info = {k: v for k, v in (self.misc_info or {}).items() if k != COMPLETED_AT}
+        self.misc_info = info or None
+        if self.type == PartType.CNC:
+            self.category, self.status = Category.CNC, Status.IN_PROGRESS
+        elif self.type == PartType.MISC:
+            self.category, self.status = Category.MISC, Status.REVIEWED
+        else:
+            self.category, self.status = Category.HAND, Status.IN_PROGRESS
+
+    @classmethod
+    def claim(cls, session: Session, part_id: int, name: str) -> Part:
+        """Claim a part for `name` atomically: of many concurrent claimers exactly one wins.
+
+        The conditional UPDATE is the first statement of the transaction, so the database
+        decides the race; re-claiming by the same person changes nothing but the status.
+        """
+        if not 0 < part_id <= MAX_PART_ID:
+            raise NotFoundError("Part not found")
+        now = utcnow()
+        unclaimed = or_(cls.assigned.is_(None), cls.assigned == "")
+        won = session.execute(
+            update(cls)
+            .where(cls.id == part_id, cls.category != Category.COMPLETED, unclaimed)
+            .values(assigned=name, claimed_date=now, status=Status.IN_PROGRESS, updated_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not won:
+            return cls._reclaim_or_refuse(session, part_id, name)
+        bump_parts_revision(session)
+        part = cls._reload(session, part_id)
+        if part is None:  # the UPDATE just matched it; only a concurrent DELETE gets here
+            raise NotFoundError("Part not found")
+        part.record_hand_worker(name, now)
+        return part
+
+    @classmethod
+    def _reload(cls, session: Session, part_id: int, lock: bool = False) -> Part | None:
+        statement = select(cls).where(cls.id == part_id)
+        if lock:
+            statement = statement.with_for_update()
+        options = statement.execution_options(populate_existing=True)
+        return session.execute(options).scalar_one_or_none()
+
+    @classmethod
+    def _reclaim_or_refuse(cls, session: Session, part_id: int, name: str) -> Part:
+        """The claim lost: harmless for the holder themself, else 404 or 409.
+
+        The row is locked so the holder cannot give it back while we decide, and names are
+        compared here rather than in SQL: MariaDB's default collation says "alice" = "Alice".
+        """
+        part = cls._reload(session, part_id, lock=True)
+        if part is None:
+            raise NotFoundError("Part not found")
+        if part.category == Category.COMPLETED:
+            raise ConflictError("A completed part cannot be claimed")
+        if not part.assigned:
+            raise ConflictError("The part was given back while you claimed it; try again")
+        if part.assigned != name:
+            raise ConflictError(
+                f"Part is already claimed by {part.assigned}", assigned=part.assigned
+            )
+        part.status = Status.IN_PROGRESS
+        return part
 
     def __repr__(self) -> str:
         return f"<Part {self.id} {self.name!r} {self.category}/{self.status}>"

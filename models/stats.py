@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.part import CATEGORIES, PART_TYPES, Part
-from models.workflow import COMPLETED_AT, HAND_WORKERS, LEGACY_HAND_WORKERS
+from models.part import COMPLETED_AT, HAND_WORKERS, LEGACY_HAND_WORKERS, Part
+from models.states import CATEGORIES, PART_TYPES, Category, Status
 
 COMPLETION_BUCKETS = (
     ("< 1 hour", 1),
@@ -29,11 +29,11 @@ COMPLETION_BUCKETS = (
 # Wire keys of by_status; anything else (a database carried over from the old backend,
 # which validated nothing) lands in OTHER so the breakdown always adds up to its total.
 STATUS_KEYS = {
-    "Pending": "pending",
-    "Reviewed": "reviewed",
-    "In Progress": "in_progress",
-    "Already Started": "already_started",
-    "Completed": "completed",
+    Status.PENDING: "pending",
+    Status.REVIEWED: "reviewed",
+    Status.IN_PROGRESS: "in_progress",
+    Status.ALREADY_STARTED: "already_started",
+    Status.COMPLETED: "completed",
 }
 OTHER = "other"
 
@@ -118,7 +118,7 @@ def _parse_time(value: Any) -> datetime | None:
 
 def _completion_hours(part: Part) -> float | None:
     """Claim to the current completion; revert clears completed_at, so it is never stale."""
-    if part.category != "completed" or part.claimed_date is None:
+    if part.category != Category.COMPLETED or part.claimed_date is None:
         return None
     finished = _parse_time((part.misc_info or {}).get(COMPLETED_AT)) or part.updated_at
     hours = (finished - part.claimed_date).total_seconds() / 3600
@@ -138,7 +138,7 @@ def _completion_times(session: Session) -> tuple[float | None, dict[str, int]]:
     hours_total, units = 0.0, 0
     claimed = (
         select(Part)
-        .where(Part.category == "completed", Part.claimed_date.is_not(None))
+        .where(Part.category == Category.COMPLETED, Part.claimed_date.is_not(None))
         .order_by(Part.id)
     )
     for part in session.execute(claimed).scalars():
@@ -153,7 +153,7 @@ def _completion_times(session: Session) -> tuple[float | None, dict[str, int]]:
 def _top_contributors(rows: list[_Row]) -> list[dict[str, Any]]:
     contributors: Counter[str] = Counter()
     for row in rows:
-        if row.category == "completed" and row.assigned:
+        if row.category == Category.COMPLETED and row.assigned:
             contributors[row.assigned] += row.units
     return [{"name": name, "count": units} for name, units in contributors.most_common(5)]
 
@@ -169,7 +169,7 @@ def detailed_stats(session: Session) -> dict[str, Any]:
         "total_parts": total_units,
         "total_units": total_units,
         "part_count": len(rows),
-        "completed_parts": breakdowns["by_category"]["completed"],
+        "completed_parts": breakdowns["by_category"][Category.COMPLETED],
         "in_progress_parts": breakdowns["by_status"]["in_progress"],
         "average_completion_time": average,
         "average_completion_time_hours": average,
@@ -183,10 +183,10 @@ def leaderboard(session: Session) -> list[dict[str, Any]]:
     """+1 per completed part for its assignee (−1 if flagged incorrect); +0.5 per helper."""
     scores: dict[str, float] = defaultdict(float)
     completed = session.execute(
-        select(Part).where(Part.category == "completed").order_by(Part.id)
+        select(Part).where(Part.category == Category.COMPLETED).order_by(Part.id)
     ).scalars()
     for part in completed:
-        if part.category != "completed":  # MariaDB matched "Completed" too; stats do not.
+        if part.category != Category.COMPLETED:  # MariaDB matched "Completed" too; stats do not.
             continue
         info = part.misc_info or {}
         if part.assigned:

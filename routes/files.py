@@ -9,6 +9,7 @@ from flask import current_app, jsonify, request, send_file
 from app.database import write_transaction
 from app.extensions import db
 from models.queries import get_part_or_404
+from models.states import PartType
 from routes import parts_bp
 from routes.responses import errors, files, multipart_body
 from utils.auth import require_api_key
@@ -106,7 +107,7 @@ def get_model(part_id: int) -> Any:
 def get_drawing(part_id: int) -> Any:
     """A hand-fab part's PDF drawing (fetching from Onshape is not available yet)."""
     part = get_part_or_404(db.session, part_id)
-    if part.type != "hand":
+    if part.type != PartType.HAND:
         raise BadRequestError("Drawing downloads are only available for hand fab parts")
     if request.args.get("refresh", "").lower() == "true" or part.file_ext != "pdf":
         raise NotFoundError("No drawing available for this part")

@@ -8,7 +8,6 @@ from app.database import write_transaction
 from app.extensions import db
 from models.part import Part
 from models.queries import get_part_or_404
-from models.workflow import claim_part
 from routes import parts_bp
 from routes.responses import ETAG, JSON_WRITE, check_if_match, errors, part_response
 from utils.auth import require_api_key
@@ -44,7 +43,7 @@ def approve_part(body: dict[str, Any], part_id: int) -> Any:
 def assign_part(body: dict[str, Any], part_id: int) -> Any:
     """Claim a part for a person; exactly one of many concurrent claimers wins."""
     with write_transaction():
-        part = claim_part(db.session, Part, part_id, body["assigned"])
+        part = Part.claim(db.session, part_id, body["assigned"])
     return part_response(part)
 
 

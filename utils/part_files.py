@@ -13,8 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
-from models.conversion import PART_STATUS, request_conversion
+from models.conversion import PART_STATUS, PENDING, READY, request_conversion
 from models.part import Part
+from models.states import ModelStatus
 from utils.errors import (
     BadRequestError,
     NotFoundError,
@@ -100,12 +101,12 @@ def attach_upload(session: Session, part: Part, upload: FileStorage | None) -> R
 
 def _point_at_model(session: Session, part: Part, sha256: str | None) -> None:
     if sha256 is None:
-        part.model_key, part.model_status, part.model_error = None, "none", None
+        part.model_key, part.model_status, part.model_error = None, ModelStatus.NONE, None
         return
     key = model_key_for(sha256)
     job = request_conversion(session, key, sha256)
-    if job.status == "ready" and not storage().model_path(key).is_file():
-        job.status = "pending"  # the cached GLB vanished: convert again
+    if job.status == READY and not storage().model_path(key).is_file():
+        job.status = PENDING  # the cached GLB vanished: convert again
     part.model_key, part.model_status, part.model_error = key, PART_STATUS[job.status], job.error
 
 
@@ -160,7 +161,7 @@ def upload_summary(part: Part) -> dict[str, Any]:
     if part.file_ext in STEP_EXTENSIONS:
         body["conversion"] = {
             "status": part.model_status,
-            "success": {"ready": True, "failed": False}.get(part.model_status),
+            "success": {ModelStatus.READY: True, ModelStatus.FAILED: False}.get(part.model_status),
             "error": part.model_error,
         }
     return body

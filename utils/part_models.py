@@ -27,6 +27,7 @@ from models.conversion import (
 )
 from models.part import Part
 from models.queries import get_part_or_404
+from models.states import ModelStatus
 from utils.errors import NotFoundError, UnprocessableError
 from utils.part_files import STEP_EXTENSIONS, storage
 from utils.storage import Storage
@@ -46,11 +47,11 @@ class ModelState(NamedTuple):
 
 def model_state(session: Session, part: Part) -> ModelState:
     """The part's own state, or its job's when the part missed the outcome or is stuck."""
-    if part.model_status not in ("pending", FAILED):
+    if part.model_status not in (ModelStatus.PENDING, ModelStatus.FAILED):
         return ModelState(part.model_status, part.model_error, False)
     job = session.get(ConversionJob, part.model_key)
     if job is None or (job.status == FAILED and MISSING_INPUT_ERROR in (job.error or "")):
-        return ModelState("pending", None, True)  # to be queued again
+        return ModelState(ModelStatus.PENDING, None, True)  # to be queued again
     status, error = PART_STATUS[job.status], job.error
     return ModelState(status, error, (status, error) != (part.model_status, part.model_error))
 
@@ -60,14 +61,17 @@ def repair_model_states(session: Session, store: Storage) -> int:
     reconcile stuck pending or failed parts with their jobs, and convert again a ready model
     whose GLB is gone. Returns how many models changed (the caller commits and notifies)."""
     stuck = session.scalars(
-        select(Part).where(Part.model_key.is_not(None), Part.model_status.in_(("pending", FAILED)))
+        select(Part).where(
+            Part.model_key.is_not(None),
+            Part.model_status.in_((ModelStatus.PENDING, ModelStatus.FAILED)),
+        )
     )
     repaired, seen = 0, set()
     for part in list(stuck):
         if part.model_key not in seen:
             seen.add(part.model_key)
             repaired += reconcile_part(session, part)
-    ready = select(Part.model_key).where(Part.model_status == "ready").distinct()
+    ready = select(Part.model_key).where(Part.model_status == ModelStatus.READY).distinct()
     for key in session.scalars(ready).all():
         if key and not store.model_path(key).is_file():
             requeue_job(session, key)
@@ -80,7 +84,7 @@ def _wait_while_pending(part: Part, deadline: float) -> ModelState:
     this process wakes the wait at once; one in another worker is seen within POLL_SECONDS."""
     runner = current_app.extensions["conversion_runner"]
     state = model_state(db.session, part)
-    while state.status == "pending" and time.monotonic() < deadline:
+    while state.status == ModelStatus.PENDING and time.monotonic() < deadline:
         runner.wait_for_finish(min(POLL_SECONDS, max(deadline - time.monotonic(), 0.0)))
         # A new transaction each time: MariaDB's repeatable read would show the old row.
         db.session.rollback()
@@ -93,7 +97,7 @@ def _state_after_wait(part: Part, wait: float) -> ModelState:
     """Wait for a pending model only with one of the MODEL_WAITERS_MAX turns: each waiting
     request holds a server thread, and /health and the rest must still get one."""
     state = model_state(db.session, part)
-    if state.status != "pending" or wait <= 0:
+    if state.status != ModelStatus.PENDING or wait <= 0:
         return state
     with current_app.extensions["conversion_runner"].wait_turn() as granted:
         if not granted:
@@ -103,7 +107,7 @@ def _state_after_wait(part: Part, wait: float) -> ModelState:
 
 def _pending_response(wait: float) -> Any:
     retry = max(1, math.ceil(min(wait, RETRY_AFTER_MAX_SECONDS)))
-    response = jsonify({"status": "pending", "message": "The 3D model is being prepared"})
+    response = jsonify({"status": ModelStatus.PENDING, "message": "The 3D model is being prepared"})
     response.status_code = 202
     response.headers["Retry-After"] = str(retry)
     return response
@@ -118,11 +122,11 @@ def model_response(part_id: int) -> Any:
         current_app.extensions["conversion_runner_notify"]()  # the runner repairs it
     wait = float(current_app.config["MODEL_WAIT_SECONDS"])
     state = _state_after_wait(part, wait)
-    if state.status == FAILED:
+    if state.status == ModelStatus.FAILED:
         raise UnprocessableError("Model conversion failed", details=state.error)
     path = storage().model_path(part.model_key)
-    if state.status != "ready" or not path.is_file():
-        if state.status == "ready":
+    if state.status != ModelStatus.READY or not path.is_file():
+        if state.status == ModelStatus.READY:
             current_app.extensions["conversion_runner_notify"]()  # the GLB vanished
         return _pending_response(wait)
     response = send_file(
