@@ -37,7 +37,8 @@ cap = int(sys.argv[1]) * 1024 * 1024
 resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 logging.basicConfig(level=logging.INFO, format="%(name)s %(message)s")
 from config import BaseConfig
-from utils.step_converter import ConversionSettings, StepConversionError, convert_step
+from utils.conversion_errors import StepConversionError
+from utils.step_converter import ConversionSettings, convert_step
 settings = ConversionSettings(0.01, 0.5, sys.argv[2] == "relative")
 for attempt in range(2):
     dst = Path(sys.argv[4]) / f"model{attempt}.glb"

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select, update
 
+import utils.conversion_errors as conversion_errors
 import utils.step_converter as converter
 from app.database import write_transaction
 from app.extensions import db
@@ -179,7 +180,7 @@ def test_converter_message_naming_a_server_path_is_shown_without_it(
     ],
 )
 def test_hide_paths_leaves_the_message_but_no_path(message: str, shown: str) -> None:
-    assert converter.hide_paths(message) == shown
+    assert conversion_errors.hide_paths(message) == shown
 
 
 def store_legacy_failure(app, part_id: int) -> None:

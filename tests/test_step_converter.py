@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from utils.conversion_errors import StepConversionError
+from utils.glb_inspect import inspect_glb
 from utils.step_converter import (
     DEFAULT_SETTINGS,
     STEP_HEAD_BYTES,
     ConversionSettings,
-    StepConversionError,
     convert_step,
-    inspect_glb,
     looks_like_step,
 )
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask
 
 from utils import step_converter
+from utils.conversion_errors import SourceMissingError, StepConversionError, hide_paths
 from utils.storage import Storage
 
 log = logging.getLogger("aerie.jobs")
@@ -36,13 +37,13 @@ def convert_for_key(app: Flask, key: str) -> int:
                     timeout_s=float(app.config["CONVERSION_TIMEOUT_SECONDS"]),
                     memory_mb=int(app.config["CONVERSION_MEMORY_MB"]),
                 )
-            except step_converter.SourceMissingError:
+            except SourceMissingError:
                 continue
             storage.publish_model(staged, key)
             return result.bytes_written
     finally:
         staged.unlink(missing_ok=True)
-    raise step_converter.SourceMissingError()
+    raise SourceMissingError()
 
 
 def _live_source(storage: Storage, key: str, tried: set[Path]) -> Path | None:
@@ -68,10 +69,10 @@ def attempt_conversion(app: Flask, key: str) -> tuple[str | None, int | None]:
     part's file holds the content any more, and never names a server path."""
     try:
         return None, convert_for_key(app, key)
-    except step_converter.SourceMissingError:
+    except SourceMissingError:
         return SOURCE_GONE, None
-    except step_converter.StepConversionError as exc:
-        return step_converter.hide_paths(str(exc)), None
+    except StepConversionError as exc:
+        return hide_paths(str(exc)), None
     except OSError:
         log.exception("conversion %s: file error", key)
         return "The server could not read or write this conversion's files", None

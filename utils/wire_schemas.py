@@ -9,13 +9,13 @@ from typing import Any
 
 from marshmallow import INCLUDE, Schema, fields
 
-from utils.schemas import (
-    _PART_ID_DOC,
-    _THICKNESS_DOC,
-    _URL_DOC,
+from utils.schema_base import (
     MISC_INFO_DOC,
+    PART_ID_DOC,
     SNAKE_ALIASES,
+    THICKNESS_DOC,
     TIMESTAMP_DOC,
+    URL_DOC,
 )
 
 
@@ -165,11 +165,11 @@ _PART_ALIASES = ("material_thickness", "misc_info", "onshape_url", "claimed_date
 def _alias_rules(*snakes: str) -> dict[str, Any]:
     """Each snake_case key obeys its camelCase key's rules, unless the camelCase key is sent."""
     docs = {
-        "material_thickness": {**_THICKNESS_DOC, "nullable": True},
+        "material_thickness": {**THICKNESS_DOC, "nullable": True},
         "misc_info": {**MISC_INFO_DOC, "nullable": True},
-        "onshape_url": {**_URL_DOC, "nullable": True},
+        "onshape_url": {**URL_DOC, "nullable": True},
         "claimed_date": {**TIMESTAMP_DOC, "nullable": True},
-        "part_id": _PART_ID_DOC,
+        "part_id": PART_ID_DOC,
     }
     rules = [
         {"anyOf": [{"required": [SNAKE_ALIASES[snake]]}, {"properties": {snake: docs[snake]}}]}
