@@ -4,13 +4,11 @@
 from __future__ import annotations
 
 import argparse
-import errno
 import importlib.util
 import logging
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -24,6 +22,7 @@ if str(PROJECT_DIR) not in sys.path:
 
 import config  # noqa: E402 - needs the project folder on sys.path
 import create_config  # noqa: E402
+from utils.listen_check import check_port_free  # noqa: E402
 
 # "prod" is the recommended production server: waitress (see DEFAULT_PRODUCTION_MODE).
 MODES = ("dev", "prod", "prod-waitress", "prod-gunicorn", "prod-gevent")
@@ -131,34 +130,6 @@ def resolve_address(
     if os.environ.get("PORT") or "PORT" in stored:
         return host, int(settings["PORT"])
     return host, DEV_PORT if args.mode == "dev" else PROD_PORT
-
-
-def check_port_free(host: str, port: int) -> None:
-    """Fail early, with a reason, when the server could not listen there."""
-    try:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-    except socket.gaierror as exc:
-        raise config.ConfigError(f"HOST: cannot listen on {host!r}: {exc.strerror}") from exc
-    with socket.socket(family, kind, proto) as probe:
-        # The servers set SO_REUSEADDR as well; on Windows it would allow a busy port.
-        if os.name != "nt":
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(address)
-        except OSError as exc:
-            raise config.ConfigError(port_problem(host, port, exc)) from exc
-
-
-def port_problem(host: str, port: int, exc: OSError) -> str:
-    if exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)):
-        return f"PORT: {port} on {host} is already in use (another server?); stop it or pass --port"
-    if exc.errno == errno.EACCES:
-        return f"PORT: not allowed to listen on {port} (below 1024 needs privileges); pass --port"
-    if exc.errno == errno.EADDRNOTAVAIL:
-        return f"HOST: {host} is not an address of this machine; pass --host"
-    return f"PORT: cannot listen on {host}:{port}: {exc.strerror or exc}"
 
 
 def default_workers() -> int:

@@ -20,6 +20,7 @@ from sqlalchemy.pool import NullPool
 
 from models.part import Part
 from utils.backup_archive import DATABASE_MEMBER, archived_uploads, write_archive
+from utils.files_io import fsync_directory
 from utils.storage import Storage, StorageError
 
 ARCHIVE_NAME = re.compile(r"^aerie-backup-(\d{8}T\d{6}\.\d{6}Z)\.tar\.gz$")
@@ -134,7 +135,7 @@ def _write_once(source: BackupSource, dest: Path) -> tuple[Path, list[str]]:
             if absent:
                 raise _ChangedDuringBackup(", ".join(sorted(absent)[:5]))
             os.replace(partial, final)
-            fsync_folder(dest)
+            fsync_directory(dest)
         finally:
             partial.unlink(missing_ok=True)
     return final, sorted(missing)
@@ -234,14 +235,3 @@ def archive_time(path: Path) -> datetime | None:
     if match is None or not stat.S_ISREG(path.lstat().st_mode):
         return None
     return datetime.strptime(match.group(1), STAMP_FORMAT).replace(tzinfo=UTC)
-
-
-def fsync_folder(folder: Path) -> None:
-    # The rename must survive a power cut too. Windows cannot open a folder (NTFS journals).
-    if os.name == "nt":
-        return
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

@@ -22,10 +22,10 @@ from utils.backup import (
     VERSION,
     BackupError,
     database_kind,
-    fsync_folder,
     sqlite_path,
 )
 from utils.backup_archive import DATABASE_MEMBER, DURABLE_FOLDERS, MANIFEST, UPLOADS
+from utils.files_io import fsync_directory
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 # Our own names only: uuids, hashes, model keys, view_<n>.png. Rules out "..", "", "/x".
@@ -178,7 +178,7 @@ def _swap_database(swap: _Swap, ready: Path, target: Path, stamp: str) -> None:
         swap.retire(Path(f"{target}{suffix}"), Path(f"{old}{suffix}"))
     Path(f"{target}-shm").unlink(missing_ok=True)
     swap.move(ready, target)
-    fsync_folder(target.parent)
+    fsync_directory(target.parent)
 
 
 def _swap_uploads(swap: _Swap, uploads: Path, upload_root: Path, stamp: str) -> None:
@@ -188,7 +188,7 @@ def _swap_uploads(swap: _Swap, uploads: Path, upload_root: Path, stamp: str) -> 
         swap.retire(upload_root / name, old / name)
         if (uploads / name).is_dir():
             swap.move(uploads / name, upload_root / name)
-    fsync_folder(upload_root)
+    fsync_directory(upload_root)
 
 
 class _Swap:

@@ -100,11 +100,7 @@ def convert_step(
     workdir = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", suffix=".converting", dir=dst.parent))
     try:
         outcome = _run_child(src, workdir, settings, timeout_s, memory_mb)
-        glb = workdir / OUTPUT_NAME
-        meshes, triangles = inspect_glb(glb)
-        size = glb.stat().st_size
-        os.replace(glb, dst)
-        _fsync_directory(dst.parent)
+        meshes, triangles, size = _publish_output(workdir / OUTPUT_NAME, dst)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return ConversionResult(
@@ -114,6 +110,15 @@ def convert_step(
         seconds=round(time.monotonic() - started, 3),
         peak_rss_mb=round(outcome.peak_rss_kb / 1024, 1),
     )
+
+
+def _publish_output(glb: Path, dst: Path) -> tuple[int, int, int]:
+    """(meshes, triangles, bytes) of a GLB that shows something, renamed durably to dst."""
+    meshes, triangles = inspect_glb(glb)
+    size = glb.stat().st_size
+    os.replace(glb, dst)
+    _fsync_directory(dst.parent)
+    return meshes, triangles, size
 
 
 def _require_posix_spawn() -> None:
