@@ -37,7 +37,7 @@ from utils.part_files import model_key_for
 from utils.step_converter import convert_step
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = Path("/work/shared/fixtures")
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 GEAR = FIXTURES / "step-large" / "gen_gear_assembly_72_parts.step"
 PLATE = FIXTURES / "step-large" / "gen_perforated_plate_2400_holes.step"
 BIG_FILE_BYTES = 1_000_000

@@ -233,6 +233,20 @@ def call(client, auth_headers):
 
 
 @pytest.fixture
+def clean_aerie_logger():
+    """configure_logging attaches handlers once per process; give each test a fresh logger."""
+    import logging
+
+    logger = logging.getLogger("aerie")
+    saved = logger.handlers[:]
+    logger.handlers.clear()
+    yield logger
+    for handler in logger.handlers:
+        handler.close()
+    logger.handlers[:] = saved
+
+
+@pytest.fixture
 def act(client, auth_headers):
     """POST a workflow action; returns (status, body)."""
 

@@ -16,18 +16,6 @@ KEYED_ENDPOINT = "/api/parts/stats"
 TEXT_RECORD_START = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ ")
 
 
-@pytest.fixture
-def clean_aerie_logger():
-    """configure_logging attaches handlers once per process; give each test a fresh logger."""
-    logger = logging.getLogger("aerie")
-    saved = logger.handlers[:]
-    logger.handlers.clear()
-    yield logger
-    for handler in logger.handlers:
-        handler.close()
-    logger.handlers[:] = saved
-
-
 def _log_lines(logger: logging.Logger, log_file) -> list[str]:
     for handler in logger.handlers:
         handler.flush()

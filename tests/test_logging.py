@@ -1,23 +1,10 @@
 """Logging: JSON lines, a log file, request ids, and never a secret."""
 
 import json
-import logging
 
 import pytest
 
 from app.logging import redact_query
-
-
-@pytest.fixture
-def clean_aerie_logger():
-    """configure_logging attaches handlers once per process; give each test a fresh logger."""
-    logger = logging.getLogger("aerie")
-    saved = logger.handlers[:]
-    logger.handlers.clear()
-    yield logger
-    for handler in logger.handlers:
-        handler.close()
-    logger.handlers[:] = saved
 
 
 def test_json_lines_in_log_file_without_the_key(make_app, tmp_path, clean_aerie_logger):

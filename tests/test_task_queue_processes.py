@@ -9,7 +9,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -17,7 +16,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.databases import servers_required
+from tests import test_e2e_servers
+from tests.conftest import FIXTURES
 from tests.test_crash_recovery import SLOW_STEP
 from tests.test_e2e_hardening import (
     CONVERSION_DONE_DEADLINE,
@@ -35,13 +35,15 @@ from tests.test_e2e_servers import (
     REDIS_HOST,
     REDIS_PORT,
     free_port,
-    redis_reachable,
     request,
     server_env,
     wait_healthy,
 )
 
-SCREW = Path("/work/shared/fixtures/step/occt_screw.step")
+# A Redis key prefix of our own, its keys deleted after (skipped, or failed in CI, without Redis).
+redis_prefix = test_e2e_servers.redis_prefix
+
+SCREW = FIXTURES / "step" / "occt_screw.step"
 POISON = b"ISO-10303-21;\nHEADER;\n" + b"x" * 64
 FLASK = str(Path(sys.executable).parent / "flask")
 STOP_SECONDS = 30
@@ -51,23 +53,6 @@ def need(path: Path) -> Path:
     if not path.is_file():
         pytest.skip(f"fixture {path} missing")
     return path
-
-
-@pytest.fixture
-def queue_name() -> Iterator[str]:
-    """A Redis queue of our own, its keys deleted after; skipped (failed in CI) without Redis."""
-    reason = redis_reachable()
-    if reason:
-        message = f"Redis unreachable at {REDIS_HOST}:{REDIS_PORT}: {reason}"
-        if servers_required():
-            pytest.fail(message + " (CI requires it)", pytrace=False)
-        pytest.skip(message)
-    name = f"aerie-test-{uuid.uuid4().hex[:12]}"
-    yield name
-    with redis.Redis(host=REDIS_HOST, port=REDIS_PORT, socket_timeout=2) as client:
-        keys = list(client.scan_iter(f"*{name}*"))
-        if keys:
-            client.delete(*keys)
 
 
 def shared_env(tmp_path: Path, prefix: str) -> dict[str, str]:
@@ -167,8 +152,10 @@ def test_embedded_run_py_alone_converts_a_fixture(tmp_path):
         assert process.wait(timeout=STOP_SECONDS) == 0, log.read_text()
 
 
-def test_a_worker_in_another_folder_converts_and_the_server_converts_nothing(tmp_path, queue_name):
-    port, env = free_port(), shared_env(tmp_path, queue_name)
+def test_a_worker_in_another_folder_converts_and_the_server_converts_nothing(
+    tmp_path, redis_prefix
+):
+    port, env = free_port(), shared_env(tmp_path, redis_prefix)
     with serving(deploy_command("prod", port), tmp_path, env, port) as server:
         with worker(env, tmp_path / "worker-host") as running:
             part_id = new_part(port)
@@ -184,8 +171,8 @@ def test_a_worker_in_another_folder_converts_and_the_server_converts_nothing(tmp
     assert "conversion " not in server_logs  # 0 conversions in the web process
 
 
-def test_kill_9_of_a_worker_mid_conversion_then_a_new_worker_resumes(tmp_path, queue_name):
-    port, env = free_port(), shared_env(tmp_path, queue_name)
+def test_kill_9_of_a_worker_mid_conversion_then_a_new_worker_resumes(tmp_path, redis_prefix):
+    port, env = free_port(), shared_env(tmp_path, redis_prefix)
     database = tmp_path / "parts.db"
     with serving(deploy_command("prod", port), tmp_path, env, port) as server:
         with worker(env, tmp_path / "worker-a") as first:
@@ -209,8 +196,8 @@ def test_kill_9_of_a_worker_mid_conversion_then_a_new_worker_resumes(tmp_path, q
     assert job_row(database)[:3] == ("ready", None, 2)
 
 
-def test_a_poison_file_fails_once_and_is_not_retried_for_ever(tmp_path, queue_name):
-    port, env = free_port(), shared_env(tmp_path, queue_name)
+def test_a_poison_file_fails_once_and_is_not_retried_for_ever(tmp_path, redis_prefix):
+    port, env = free_port(), shared_env(tmp_path, redis_prefix)
     poison = tmp_path / "poison.step"
     poison.write_bytes(POISON)
     # The worker starts first, on a database no server has migrated yet.
@@ -224,5 +211,5 @@ def test_a_poison_file_fails_once_and_is_not_retried_for_ever(tmp_path, queue_na
             status, worker_id, attempts, error = job_row(tmp_path / "parts.db")
             assert (status, worker_id, attempts) == ("failed", None, 1)
             assert error and str(tmp_path) not in error
-            assert queued(queue_name) == 0
+            assert queued(redis_prefix) == 0
             assert model_status(port, part_id) == "failed"
