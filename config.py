@@ -105,11 +105,16 @@ class BaseConfig:
     MODEL_WAIT_SECONDS = 10.0
     # GET /model requests per process allowed to wait at once; the rest get 202 at once.
     MODEL_WAITERS_MAX = 2
-    # Onshape API keys for drawing downloads.
+    # Onshape OAuth app (README "Onshape OAuth App Setup"); empty client id = OAuth off.
+    ONSHAPE_CLIENT_ID = ""
+    ONSHAPE_CLIENT_SECRET = ""
+    ONSHAPE_REDIRECT_URI = ""
+    # Onshape's OAuth server and API (a test server can stand in for either).
+    ONSHAPE_OAUTH_BASE_URL = "https://oauth.onshape.com"
+    ONSHAPE_API_BASE_URL = "https://cad.onshape.com"
+    # Static Onshape API keys, used when no OAuth connection exists.
     ONSHAPE_ACCESS_KEY = ""
     ONSHAPE_SECRET_KEY = ""
-    # Onshape API base URL (a test server can stand in).
-    ONSHAPE_API_BASE_URL = "https://cad.onshape.com"
 
 
 class DevelopmentConfig(BaseConfig):

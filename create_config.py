@@ -25,12 +25,15 @@ PROMPTS: dict[str, str] = {
     "CORS_ORIGINS": "Browser origins allowed to call the API, comma-separated",
     "BASE_PATH": "Sub-path the app is served under, e.g. /pms (empty = site root)",
     "UPLOAD_FOLDER": "Folder for uploaded files (relative = inside the project folder)",
-    "ONSHAPE_ACCESS_KEY": "Onshape API access key (empty = no drawing downloads)",
+    "ONSHAPE_CLIENT_ID": "Onshape OAuth client id (empty = no Onshape connection)",
+    "ONSHAPE_CLIENT_SECRET": "Onshape OAuth client secret",
+    "ONSHAPE_REDIRECT_URI": "Onshape OAuth redirect URI (https://HOST/api/parts/auth/onshape/callback)",
+    "ONSHAPE_ACCESS_KEY": "Onshape API access key (fallback when not connected by OAuth)",
     "ONSHAPE_SECRET_KEY": "Onshape API secret key",
     "RATELIMIT_STORAGE_URI": "Rate-limit storage: memory:// for one process, redis://host:6379",
 }
 # Values never shown on screen, not even as a prompt default.
-SECRET_SETTINGS = frozenset({"SECRET_KEY", "ONSHAPE_SECRET_KEY"})
+SECRET_SETTINGS = frozenset({"SECRET_KEY", "ONSHAPE_SECRET_KEY", "ONSHAPE_CLIENT_SECRET"})
 # Defaults for a shop server where they differ from config.BaseConfig; data/ keeps the
 # database out of the project folder so a hardened service can leave the code read-only.
 SERVER_DEFAULTS: dict[str, Any] = {
