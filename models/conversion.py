@@ -14,17 +14,23 @@ from sqlalchemy.orm.attributes import set_committed_value
 from models.base import db
 from models.part import Part
 from models.revision import bump_parts_revision
-from models.states import ModelStatus
+from models.states import JobStatus, ModelStatus
 from models.types import UTCDateTime, utcnow
 from utils.processes import pid_alive
 
-PENDING, RUNNING, READY, FAILED = "pending", "running", "ready", "failed"
+# Short names for the job states, as utils/part_files.py and utils/part_models.py import them.
+PENDING, RUNNING, READY, FAILED = (
+    JobStatus.PENDING,
+    JobStatus.RUNNING,
+    JobStatus.READY,
+    JobStatus.FAILED,
+)
 # What a part shows for each job state (a running job is still "pending" to the user).
-PART_STATUS = {
-    PENDING: ModelStatus.PENDING,
-    RUNNING: ModelStatus.PENDING,
-    READY: ModelStatus.READY,
-    FAILED: ModelStatus.FAILED,
+PART_STATUS: dict[str, ModelStatus] = {
+    JobStatus.PENDING: ModelStatus.PENDING,
+    JobStatus.RUNNING: ModelStatus.PENDING,
+    JobStatus.READY: ModelStatus.READY,
+    JobStatus.FAILED: ModelStatus.FAILED,
 }
 # Earlier versions recorded a source file deleted mid-conversion as a failure of its content
 # ("[Errno 2] No such file or directory: '<path>'"); such a failure is converted again.
@@ -59,11 +65,11 @@ def request_conversion(session: Session, key: str, sha256: str) -> ConversionJob
     """The job for this content: reused when ready or under way, (re)queued otherwise."""
     job = session.get(ConversionJob, key)
     if job is None:
-        job = ConversionJob(key=key, step_sha256=sha256, status=PENDING, attempts=0)
+        job = ConversionJob(key=key, step_sha256=sha256, status=JobStatus.PENDING, attempts=0)
         session.add(job)
-    elif job.status == FAILED:
+    elif job.status == JobStatus.FAILED:
         # Re-uploading a file that failed is the user asking for another try (or tries).
-        job.status, job.error, job.worker, job.attempts = PENDING, None, None, 0
+        job.status, job.error, job.worker, job.attempts = JobStatus.PENDING, None, None, 0
     return job
 
 
@@ -72,9 +78,9 @@ def claim_job(session: Session, key: str, worker: str) -> bool:
     now = utcnow()
     claimed = session.execute(
         update(ConversionJob)
-        .where(ConversionJob.key == key, ConversionJob.status == PENDING)
+        .where(ConversionJob.key == key, ConversionJob.status == JobStatus.PENDING)
         .values(
-            status=RUNNING,
+            status=JobStatus.RUNNING,
             worker=worker,
             started_at=now,
             heartbeat_at=now,
@@ -90,7 +96,7 @@ def pending_keys(session: Session, limit: int = 10) -> list[str]:
     return list(
         session.execute(
             select(ConversionJob.key)
-            .where(ConversionJob.status == PENDING)
+            .where(ConversionJob.status == JobStatus.PENDING)
             .order_by(ConversionJob.created_at, ConversionJob.key)
             .limit(limit)
         ).scalars()
@@ -99,25 +105,22 @@ def pending_keys(session: Session, limit: int = 10) -> list[str]:
 
 def count_pending(session: Session) -> int:
     """How many jobs wait for a worker."""
-    return int(session.scalar(select(func.count()).where(ConversionJob.status == PENDING)) or 0)
+    pending = select(func.count()).where(ConversionJob.status == JobStatus.PENDING)
+    return int(session.scalar(pending) or 0)
 
 
 def finish_job(session: Session, key: str, *, error: str | None, glb_size: int | None) -> None:
     """Record the outcome and copy it to every part waiting on this content."""
-    status = FAILED if error else READY
+    status = JobStatus.FAILED if error else JobStatus.READY
     session.execute(
         update(ConversionJob)
         .where(ConversionJob.key == key)
         .values(status=status, error=error, glb_size=glb_size, finished_at=utcnow(), worker=None)
         .execution_options(synchronize_session=False)
     )
-    session.execute(
-        update(Part)
-        .where(Part.model_key == key)
-        .values(model_status=PART_STATUS[status], model_error=error, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
+    _update_parts(
+        session, key, model_status=PART_STATUS[status], model_error=error, updated_at=utcnow()
     )
-    bump_parts_revision(session)
 
 
 def drop_job(session: Session, key: str) -> bool:
@@ -141,27 +144,26 @@ def reconcile_part(session: Session, part: Part) -> bool:
     key = part.model_key
     if key is None or part.model_status not in (ModelStatus.PENDING, ModelStatus.FAILED):
         return False
-    job, queued = session.get(ConversionJob, key), False
-    if job is None:
-        job = request_conversion(session, key, part.file_sha256 or key.split("-", 1)[0])
-        queued = True
-    elif job.status == FAILED and MISSING_INPUT_ERROR in (job.error or ""):
-        job.status, job.error, job.worker = PENDING, None, None
-        queued = True
+    job, queued = _job_to_follow(session, key, part.file_sha256)
     status, error = PART_STATUS[job.status], job.error
     if not queued and (part.model_status, part.model_error) == (status, error):
         return False
-    session.execute(
-        update(Part)
-        .where(Part.model_key == key)
-        .values(model_status=status, model_error=error, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
+    _update_parts(session, key, model_status=status, model_error=error, updated_at=utcnow())
     # The row already says so: keep the loaded part in step without a second UPDATE.
     set_committed_value(part, "model_status", status)
     set_committed_value(part, "model_error", error)
-    bump_parts_revision(session)
     return True
+
+
+def _job_to_follow(session: Session, key: str, sha256: str | None) -> tuple[ConversionJob, bool]:
+    """The job a part waits on, queued again (True) when it is gone or lost its input file."""
+    job = session.get(ConversionJob, key)
+    if job is None:
+        return request_conversion(session, key, sha256 or key.split("-", 1)[0]), True
+    if job.status == JobStatus.FAILED and MISSING_INPUT_ERROR in (job.error or ""):
+        job.status, job.error, job.worker = JobStatus.PENDING, None, None
+        return job, True
+    return job, False
 
 
 def requeue_job(session: Session, key: str) -> None:
@@ -169,13 +171,18 @@ def requeue_job(session: Session, key: str) -> None:
     session.execute(
         update(ConversionJob)
         .where(ConversionJob.key == key)
-        .values(status=PENDING, error=None, worker=None)
+        .values(status=JobStatus.PENDING, error=None, worker=None)
         .execution_options(synchronize_session=False)
     )
+    _update_parts(session, key, model_status=ModelStatus.PENDING, model_error=None)
+
+
+def _update_parts(session: Session, key: str, **values: object) -> None:
+    """Set the model state of every part showing this content's job."""
     session.execute(
         update(Part)
         .where(Part.model_key == key)
-        .values(model_status=ModelStatus.PENDING, model_error=None)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     bump_parts_revision(session)
@@ -189,7 +196,7 @@ def touch_heartbeats(session: Session, worker: str, keys: Iterable[str]) -> None
         return
     session.execute(
         update(ConversionJob)
-        .where(ConversionJob.worker == worker, ConversionJob.status == RUNNING)
+        .where(ConversionJob.worker == worker, ConversionJob.status == JobStatus.RUNNING)
         .where(ConversionJob.key.in_(keys))
         .values(heartbeat_at=utcnow())
         .execution_options(synchronize_session=False)
@@ -206,30 +213,33 @@ def recover_stale_jobs(
     belongs to an earlier process on this host (our host prefix, not a live pid).
     """
     cutoff = utcnow() - older_than
-    running = session.execute(select(ConversionJob).where(ConversionJob.status == RUNNING))
+    running = session.execute(
+        select(ConversionJob).where(ConversionJob.status == JobStatus.RUNNING)
+    )
+    stale = [job for job in running.scalars() if _is_stale(job, cutoff, own_prefix)]
     count = 0
-    for job in list(running.scalars()):
-        dead_here = (
-            own_prefix is not None
-            and bool(job.worker)
-            and job.worker.startswith(own_prefix)
-            and not _alive(job.worker)
-        )
-        if not (dead_here or job.heartbeat_at is None or job.heartbeat_at < cutoff):
-            continue
+    for job in stale:
         if job.attempts >= MAX_ATTEMPTS:
             session.flush()
-            finish_job(
-                session,
-                job.key,
-                error=WORKER_DIED_ERROR.format(attempts=job.attempts),
-                glb_size=None,
-            )
+            error = WORKER_DIED_ERROR.format(attempts=job.attempts)
+            finish_job(session, job.key, error=error, glb_size=None)
             session.expire(job)
         else:
-            job.status, job.worker = PENDING, None
+            job.status, job.worker = JobStatus.PENDING, None
             count += 1
     return count
+
+
+def _is_stale(job: ConversionJob, cutoff: datetime, own_prefix: str | None) -> bool:
+    """The job's worker is gone: an old heartbeat, or a dead earlier process of this host."""
+    if job.heartbeat_at is None or job.heartbeat_at < cutoff:
+        return True
+    return (
+        own_prefix is not None
+        and bool(job.worker)
+        and job.worker.startswith(own_prefix)
+        and not _alive(job.worker)
+    )
 
 
 def _alive(worker: str) -> bool:

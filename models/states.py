@@ -1,4 +1,5 @@
-"""Part types, categories, statuses and 3D-model states: the exact wire and database strings."""
+"""Part types, categories, statuses, 3D-model and conversion-job states: the exact wire and
+database strings."""
 
 from __future__ import annotations
 
@@ -42,7 +43,17 @@ class ModelStatus(StrEnum):
     FAILED = "failed"
 
 
+class JobStatus(StrEnum):
+    """The state of a conversion job (a row of `conversion_jobs`)."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    READY = "ready"
+    FAILED = "failed"
+
+
 # Plain strings, in wire order, for validators and the OpenAPI document.
 PART_TYPES: tuple[str, ...] = tuple(member.value for member in PartType)
 CATEGORIES: tuple[str, ...] = tuple(member.value for member in Category)
 STATUSES: tuple[str, ...] = tuple(member.value for member in Status)
+MODEL_STATUSES: tuple[str, ...] = tuple(member.value for member in ModelStatus)
