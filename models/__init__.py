@@ -1,6 +1,8 @@
 """Database models: state and the rules that guard it."""
 
 from models.conversion import ConversionJob
+from models.onshape import OnshapeConnection, OnshapeOAuthState
+from models.onshape_export import OnshapeExport
 from models.part import CATEGORIES, PART_TYPES, STATUSES, Part
 from models.revision import Revision
 from models.states import Category, ModelStatus, PartType, Status
@@ -12,6 +14,9 @@ __all__ = [
     "Category",
     "ConversionJob",
     "ModelStatus",
+    "OnshapeConnection",
+    "OnshapeExport",
+    "OnshapeOAuthState",
     "Part",
     "PartType",
     "Revision",
