@@ -1,4 +1,4 @@
-"""Engine settings per database, the write transaction, and the schema preparation."""
+"""Engine settings per database (how SQLite begins a write transaction), and the schema."""
 
 from __future__ import annotations
 
@@ -11,37 +11,17 @@ from flask import Flask
 from sqlalchemy import event, insert, inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, scoped_session
 
 from app.extensions import db
 
-# The execution option write_transaction sets on its connection; SQLite's BEGIN reads it.
-WRITE_INTENT = "aerie_write_intent"
+# write_transaction lives with the models, so the runner in utils/ uses it without importing
+# app/; re-exported here for the views.
+from models.base import WRITE_INTENT
+from models.base import write_transaction as write_transaction
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 FIRST_REVISION = "0001"
 MIGRATION_LOCK_ID = 724_170_001  # any fixed number; PostgreSQL advisory locks are global
-
-
-@contextmanager
-def write_transaction(session: Session | scoped_session | None = None) -> Iterator[Session]:
-    """A transaction that will write: committed at the end, rolled back on an exception.
-
-    On SQLite it starts with BEGIN IMMEDIATE, taking the write lock up front and waiting
-    for it (busy timeout); a deferred transaction that reads first would fail at once with
-    "database is locked" when another writer got there in between. The servers begin as
-    usual. Views that write and the conversion runner use it; reads need nothing.
-    """
-    if session is None:
-        session = db.session
-    if isinstance(session, scoped_session):
-        session = session()  # this thread's session
-    if session.in_transaction():
-        # A read transaction of this session cannot be turned into a write on SQLite; end
-        # it (anything it changed was the caller's to commit anyway).
-        session.commit()
-    with session.begin():
-        session.connection(execution_options={WRITE_INTENT: True})
-        yield session
 
 
 def configure_engine_events(app: Flask) -> None:

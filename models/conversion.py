@@ -13,7 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from models.base import db
 from models.part import Part
-from models.revision import bump_parts_revision
+from models.revision import write_parts
 from models.states import JobStatus, ModelStatus
 from models.types import UTCDateTime, utcnow
 from utils.processes import pid_alive
@@ -179,13 +179,7 @@ def requeue_job(session: Session, key: str) -> None:
 
 def _update_parts(session: Session, key: str, **values: object) -> None:
     """Set the model state of every part showing this content's job."""
-    session.execute(
-        update(Part)
-        .where(Part.model_key == key)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    bump_parts_revision(session)
+    write_parts(session, update(Part).where(Part.model_key == key).values(**values))
 
 
 def touch_heartbeats(session: Session, worker: str, keys: Iterable[str]) -> None:

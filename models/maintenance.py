@@ -6,13 +6,12 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from models.part import Part
-from models.revision import bump_parts_revision
+from models.revision import write_parts
 
 
 def wipe_all_parts(session: Session) -> int:
     """Delete every part in the caller's transaction; returns how many there were."""
     count = session.execute(select(func.count()).select_from(Part)).scalar_one()
-    session.execute(delete(Part).execution_options(synchronize_session=False))
-    bump_parts_revision(session)
+    write_parts(session, delete(Part))
     session.expunge_all()
     return int(count)

@@ -1,14 +1,17 @@
-"""A counter that moves with every change to the parts table, for caches and ETags."""
+"""The parts revision: a counter that moves with every committed change to the parts table.
+
+It is the parts cache's only invalidation (utils.parts_cache keys every body by it). It moves in
+one function, `bump_parts_revision`, reached two ways: ORM writes through the flush listener
+that `watch_part_writes` installs (the factory calls it), and bulk statements through
+`write_parts`, the one helper every bulk UPDATE or DELETE of parts goes through.
+"""
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-import weakref
 from typing import Any
 
-from sqlalchemy import BigInteger, String, event, insert, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import BigInteger, Executable, String, event, insert, update
+from sqlalchemy.engine import Result
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import db
@@ -26,7 +29,7 @@ class Revision(db.Model):
 
 
 def bump_parts_revision(session: Session) -> None:
-    """Move the parts revision inside the caller's transaction."""
+    """Move the parts revision inside the caller's transaction (invalidates the parts cache)."""
     connection = session.connection()
     result = connection.execute(
         update(Revision).where(Revision.name == PARTS).values(value=Revision.value + 1)
@@ -35,72 +38,15 @@ def bump_parts_revision(session: Session) -> None:
         connection.execute(insert(Revision).values(name=PARTS, value=1))
 
 
-REVISION_SQL = "SELECT value FROM revisions WHERE name = 'parts'"
+def write_parts(session: Session, statement: Executable) -> Result[Any]:
+    """Run a bulk UPDATE or DELETE of parts and move the revision if it touched a row.
 
-
-class RevisionReader:
-    """Reads the committed parts revision on every hot read (the list and single parts).
-
-    Each server thread keeps one driver connection of its own in autocommit, outside the
-    pool: a pool checkout costs more than the query. Any error drops that connection and
-    the next read opens a fresh one.
+    Bulk statements bypass the flush, so the listener cannot see them: they come here.
     """
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._local = threading.local()
-        self._opened: list[Any] = []
-        # Close every thread's connection when the reader goes (an app torn down in tests).
-        self._finalizer = weakref.finalize(self, _close_all, self._opened)
-
-    def close(self) -> None:
-        """Close every connection this reader opened."""
-        self._finalizer()
-
-    def read(self) -> int:
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = self._local.connection = self._open()
-        try:
-            cursor = connection.cursor()
-            cursor.execute(REVISION_SQL)
-            row = cursor.fetchone()
-            cursor.close()
-        except Exception:
-            self._local.connection = None
-            _close_quietly(connection)
-            raise
-        return int(row[0]) if row else 0
-
-    def _open(self) -> Any:
-        proxied = self.engine.raw_connection()
-        proxied.detach()  # ours from now on: the pool forgets it
-        driver = proxied.dbapi_connection
-        _set_autocommit(driver)
-        self._opened.append(driver)
-        return driver
-
-
-def _set_autocommit(driver: Any) -> None:
-    # Each read must see the newest commit: no transaction may stay open between reads.
-    autocommit = getattr(driver, "autocommit", None)
-    if callable(autocommit):  # PyMySQL
-        driver.autocommit(True)
-    elif autocommit is not None and not isinstance(driver, sqlite3.Connection):
-        driver.autocommit = True  # psycopg
-    # SQLite connections already run without an implicit transaction (app.database).
-
-
-def _close_all(connections: list[Any]) -> None:
-    while connections:
-        _close_quietly(connections.pop())
-
-
-def _close_quietly(driver: Any) -> None:
-    try:
-        driver.close()
-    except Exception:  # noqa: BLE001, S110 - a broken connection may refuse to close
-        pass
+    result = session.execute(statement.execution_options(synchronize_session=False))
+    if result.rowcount:  # type: ignore[attr-defined]
+        bump_parts_revision(session)
+    return result
 
 
 def _touches_parts(session: Session) -> bool:
@@ -112,9 +58,14 @@ def _touches_parts(session: Session) -> bool:
     )
 
 
-@event.listens_for(Session, "after_flush")
+def watch_part_writes() -> None:
+    """Move the revision on every flush that writes a part (once per process; idempotent)."""
+    if not event.contains(Session, "after_flush", _bump_on_part_flush):
+        event.listen(Session, "after_flush", _bump_on_part_flush)
+
+
 def _bump_on_part_flush(session: Session, _context: Any) -> None:
     # Every ORM write to a part moves the revision in the same transaction, so no view can
-    # forget it; bulk statements call bump_parts_revision themselves.
+    # forget it; bulk statements go through write_parts.
     if _touches_parts(session):
         bump_parts_revision(session)
