@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from werkzeug.datastructures import FileStorage
 
 from models.part import COMPLETED_AT, Part
 from models.states import Category, PartType, Status
 from models.types import utcnow
+
+# Real STEP files for sample parts, so the 3D viewer has a model on a fresh laptop.
+# mounting_plate.step: TheRobotStudio/SO-ARM100 (Apache-2.0), STEP/SO101/
+# WaveShare_Mounting_Plate_SO101.step at fda892cba8.
+SAMPLE_FILES = Path(__file__).resolve().parent / "sample_files"
 
 SAMPLE_PARTS: list[dict[str, Any]] = [
     {
@@ -37,7 +44,7 @@ SAMPLE_PARTS: list[dict[str, Any]] = [
         "subsystem": "Shooter",
     },
     {
-        "name": "Mounting Bracket",
+        "name": "Controller Mounting Plate",
         "type": PartType.CNC,
         "material": "6061 Aluminum",
         "material_thickness": '1/8"',
@@ -45,6 +52,7 @@ SAMPLE_PARTS: list[dict[str, Any]] = [
         "category": Category.CNC,
         "status": Status.IN_PROGRESS,
         "amount": 4,
+        "step_file": "mounting_plate.step",
     },
     {
         "name": "Bumper Frame",
@@ -119,9 +127,23 @@ def load_sample_parts(session: Session) -> int:
         return 0
     now = utcnow()
     for spec in SAMPLE_PARTS:
-        session.add(_sample_part(dict(spec), now))
+        spec = dict(spec)
+        step_file = spec.pop("step_file", None)
+        part = _sample_part(spec, now)
+        session.add(part)
+        if step_file:
+            _attach_sample_file(session, part, step_file)
     session.commit()
     return len(SAMPLE_PARTS)
+
+
+def _attach_sample_file(session: Session, part: Part, name: str) -> None:
+    """Store a bundled STEP file as the part's upload; the runner converts it after start."""
+    from utils.part_files import attach_upload
+
+    session.flush()  # the part needs its uuid and id before files are stored under it
+    with (SAMPLE_FILES / name).open("rb") as stream:
+        attach_upload(session, part, FileStorage(stream=stream, filename=name))
 
 
 def _sample_part(spec: dict[str, Any], now: Any) -> Part:

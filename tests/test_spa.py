@@ -1,5 +1,6 @@
 """The built UI from dist/: files, index.html fallback, cache headers, BASE_PATH boundaries."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -63,10 +64,15 @@ def test_missing_dist_gives_clear_page_not_500(make_app, tmp_path):
     assert "npm ci &amp;&amp; npm run build" in page and "FRONTEND_DIST" in page
 
 
-def test_shipped_placeholder_says_where_the_web_app_comes_from():
-    page = (Path(__file__).resolve().parents[1] / "dist" / "index.html").read_text()
-    assert "Where the web app comes from" in page
-    assert "npm ci &amp;&amp; npm run build" in page and "FRONTEND_DIST" in page
+def test_shipped_web_app_loads_only_its_own_relative_assets():
+    """dist/ is the built frontend: relative asset URLs (any BASE_PATH), no inline script."""
+    dist = Path(__file__).resolve().parents[1] / "dist"
+    page = (dist / "index.html").read_text()
+    scripts = re.findall(r"<script\b[^>]*>", page)
+    assert scripts and all('src="./assets/' in tag for tag in scripts)
+    for asset in re.findall(r'(?:src|href)="\./(assets/[^"]+)"', page):
+        assert (dist / asset).is_file(), asset
+    assert "https://" not in page  # nothing from a CDN: the shop may be offline
 
 
 def test_post_to_spa_path_is_405_json(make_app, dist):

@@ -1,0 +1,36 @@
+// Sign in with the team's API key (checked against the server before it is kept).
+import { useState } from "preact/hooks";
+import { checkKey, explain } from "./api";
+import { ErrorText, TextField } from "./ui";
+
+export function Login(props: { onKey: (key: string) => void; reason: string | null }) {
+  const [key, setKey] = useState("");
+  const [error, setError] = useState<string | null>(props.reason);
+  const [busy, setBusy] = useState(false);
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await checkKey(key.trim());
+      props.onKey(key.trim());
+    } catch (err) {
+      const status = (err as { status?: number }).status;
+      setError(status === 401 ? "That API key is not valid. Ask your lead for the team's key." : explain(err));
+      setBusy(false);
+    }
+  };
+  return (
+    <main class="login">
+      <form onSubmit={submit} class="login-card" aria-labelledby="login-title">
+        <h1 id="login-title">Aerie Part Management</h1>
+        <p>Sign in with your team's API key.</p>
+        <TextField label="API key" type="password" value={key} onInput={setKey} required autoFocus autoComplete="current-password" />
+        <ErrorText message={error} />
+        <button type="submit" class="button primary block" disabled={busy || !key.trim()}>
+          Sign in
+        </button>
+      </form>
+    </main>
+  );
+}

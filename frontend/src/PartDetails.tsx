@@ -1,0 +1,103 @@
+// One part: every field, its file, its 3D model and what can be done with it next.
+import { useState } from "preact/hooks";
+import { blobUrl, explain } from "./api";
+import type { ActionKind } from "./actions";
+import { partName, storageOf, TYPE_LABELS } from "./labels";
+import { ModelPanel } from "./ModelPanel";
+import type { Part } from "./types";
+import { Dialog, ErrorText } from "./ui";
+import { ActionButtons } from "./PartCard";
+
+const STEP = /\.(step|stp)$/i;
+
+export function PartDetails(props: {
+  part: Part;
+  onClose: () => void;
+  onAction: (kind: ActionKind | "edit", part: Part) => void;
+}) {
+  const { part } = props;
+  const [error, setError] = useState<string | null>(null);
+  const reviewer = part.miscInfo?.reviewer;
+
+  const download = async (inline: boolean) => {
+    try {
+      const url = await blobUrl(`/${part.id}/${inline ? "file" : "download"}`);
+      const link = document.createElement("a");
+      link.href = url;
+      if (inline) link.target = "_blank";
+      else link.download = part.file ?? "part";
+      link.click();
+      window.setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    } catch (err) {
+      setError(explain(err));
+    }
+  };
+
+  const rows: [string, string | null | undefined][] = [
+    ["Part ID", part.partId],
+    ["Type", TYPE_LABELS[part.type ?? ""] ?? part.type],
+    ["Status", part.status],
+    ["Amount", String(part.amount)],
+    ["Material", [part.material, part.materialThickness].filter(Boolean).join(", ")],
+    ["Subsystem", part.subsystem],
+    ["Assigned to", part.assigned],
+    ["Claimed", part.claimedDate ? new Date(part.claimedDate).toLocaleString() : null],
+    ["Reviewer", typeof reviewer === "string" ? reviewer : null],
+    ["Storage", storageOf(part)],
+    ["Notes", part.notes],
+  ];
+
+  return (
+    <Dialog title={partName(part)} onClose={props.onClose} wide>
+      <div class="details">
+        <dl class="facts">
+          {rows
+            .filter(([, value]) => value)
+            .map(([label, value]) => (
+              <div key={label}>
+                <dt>{label}</dt>
+                <dd>{value}</dd>
+              </div>
+            ))}
+          {part.onshapeUrl ? (
+            <div>
+              <dt>Onshape</dt>
+              <dd>
+                <a href={part.onshapeUrl} target="_blank" rel="noreferrer noopener">
+                  Open in Onshape
+                </a>
+              </dd>
+            </div>
+          ) : null}
+          {part.file ? (
+            <div>
+              <dt>File</dt>
+              <dd class="file-line">
+                <span>{part.file}</span>
+                <button type="button" class="button secondary small" onClick={() => download(false)}>
+                  Download file
+                </button>
+                {/\.pdf$/i.test(part.file) ? (
+                  <button type="button" class="button secondary small" onClick={() => download(true)}>
+                    Open PDF
+                  </button>
+                ) : null}
+              </dd>
+            </div>
+          ) : null}
+        </dl>
+        {part.file && STEP.test(part.file) ? <ModelPanel part={part} /> : null}
+      </div>
+      <ErrorText message={error} />
+      <div class="button-row wrap">
+        <ActionButtons part={part} onAction={props.onAction} />
+        <button type="button" class="button secondary" onClick={() => props.onAction("edit", part)}>
+          Edit
+        </button>
+        <button type="button" class="button danger-outline" onClick={() => props.onAction("delete", part)}>
+          Delete
+        </button>
+      </div>
+    </Dialog>
+  );
+}

@@ -1,0 +1,166 @@
+// The one place that talks to the server: the key header, error bodies, ETags.
+import type { Part } from "./types";
+
+const KEY_STORAGE = "aerie.apiKey";
+
+/** The folder index.html was served from: "/" or "/<BASE_PATH>/". */
+export function basePath(): string {
+  const path = window.location.pathname;
+  return path.slice(0, path.lastIndexOf("/") + 1);
+}
+
+export const API = `${basePath()}api/parts`;
+
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string | null = null,
+    readonly retryAfter: number | null = null,
+  ) {
+    super(message);
+  }
+}
+
+let apiKey: string | null = localStorage.getItem(KEY_STORAGE);
+let onUnauthorised: () => void = () => {};
+
+export function getKey(): string | null {
+  return apiKey;
+}
+
+export function setKey(key: string | null): void {
+  apiKey = key;
+  if (key) localStorage.setItem(KEY_STORAGE, key);
+  else localStorage.removeItem(KEY_STORAGE);
+}
+
+export function whenUnauthorised(callback: () => void): void {
+  onUnauthorised = callback;
+}
+
+/** Words for a refusal: what happened and what to do next. */
+export function explain(error: unknown): string {
+  if (!(error instanceof ApiError)) {
+    return error instanceof Error
+      ? `Could not reach the server (${error.message}). Check the connection and try again.`
+      : "Something went wrong.";
+  }
+  switch (error.status) {
+    case 409:
+      return `Not done: ${error.message}. The board now shows the part as it is.`;
+    case 412:
+      return "Someone else changed this part while you were editing it. Reopen it to see their changes, then try again.";
+    case 413:
+      return `The file is too large: ${error.message}.`;
+    case 415:
+      return `${error.message}. Upload a STEP, STP or PDF file.`;
+    case 429: {
+      const wait = error.retryAfter ? ` Wait ${Math.ceil(error.retryAfter)} s and try again.` : " Wait a moment and try again.";
+      return `Too many requests.${wait}`;
+    }
+    default:
+      return error.message;
+  }
+}
+
+async function failure(response: Response): Promise<ApiError> {
+  let message = `${response.status} ${response.statusText}`;
+  let code: string | null = null;
+  let retry: number | null = Number(response.headers.get("Retry-After")) || null;
+  if ((response.headers.get("Content-Type") || "").includes("application/json")) {
+    const body = await response.json().catch(() => null);
+    if (body && typeof body.error === "string") message = body.error;
+    if (body && typeof body.details === "string") message += ` (${body.details})`;
+    if (body && typeof body.code === "string") code = body.code;
+    if (body && typeof body.retry_after === "number") retry = body.retry_after;
+  }
+  return new ApiError(message, response.status, code, retry);
+}
+
+export async function request(path: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (apiKey) headers.set("X-API-Key", apiKey);
+  if (init.body && typeof init.body === "string") headers.set("Content-Type", "application/json");
+  const response = await fetch(API + path, { ...init, headers, cache: "no-cache" });
+  if (response.status === 401) {
+    onUnauthorised();
+  }
+  if (!response.ok && response.status !== 304 && response.status !== 202) {
+    throw await failure(response);
+  }
+  return response;
+}
+
+export async function json<T>(path: string, method = "GET", body?: unknown, headers?: HeadersInit): Promise<T> {
+  const response = await request(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return (await response.json()) as T;
+}
+
+/** Is this key the server's? (A 429 means: asked too soon, say so.) */
+export async function checkKey(key: string): Promise<void> {
+  const response = await fetch(`${API}/auth/check`, { headers: { "X-API-Key": key }, cache: "no-store" });
+  if (!response.ok) throw await failure(response);
+}
+
+export interface PartList {
+  parts: Part[];
+  etag: string | null;
+}
+
+/** Every part, or null when nothing changed since `etag` (a 304 costs a few bytes). */
+export async function listParts(etag: string | null): Promise<PartList | null> {
+  const response = await request("/", { headers: etag ? { "If-None-Match": etag } : {} });
+  if (response.status === 304) return null;
+  const body = (await response.json()) as { parts: Part[] };
+  return { parts: body.parts, etag: response.headers.get("ETag") };
+}
+
+/** A part with the ETag a later write sends as If-Match (412 if someone changed it since). */
+export async function getPart(id: number): Promise<{ part: Part; etag: string | null }> {
+  const response = await request(`/${id}`);
+  return { part: (await response.json()) as Part, etag: response.headers.get("ETag") };
+}
+
+export function action(id: number, name: string, body?: unknown): Promise<Part> {
+  return json<Part>(`/${id}/${name}`, "POST", body ?? {});
+}
+
+export function updatePart(id: number, changes: Record<string, unknown>, etag: string | null): Promise<Part> {
+  return json<Part>(`/${id}`, "PUT", changes, etag ? { "If-Match": etag } : undefined);
+}
+
+/** Upload with progress (fetch cannot report upload progress; XMLHttpRequest can). */
+export function upload(id: number, file: File, progress: (fraction: number) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", `${API}/${id}/upload`);
+    if (apiKey) xhr.setRequestHeader("X-API-Key", apiKey);
+    xhr.upload.onprogress = (event) => {
+      if (event.lengthComputable) progress(event.loaded / event.total);
+    };
+    xhr.onerror = () => reject(new Error("network error"));
+    xhr.onload = () => {
+      if (xhr.status >= 200 && xhr.status < 300) {
+        progress(1);
+        resolve();
+        return;
+      }
+      const headers = new Headers({ "Content-Type": xhr.getResponseHeader("Content-Type") || "" });
+      failure(new Response(xhr.responseText, { status: xhr.status, headers })).then(reject);
+    };
+    const form = new FormData();
+    form.append("file", file);
+    xhr.send(form);
+  });
+}
+
+/** A file the API serves, as a blob: URL (the key travels in a header, never in the URL). */
+export async function blobUrl(path: string): Promise<string> {
+  const response = await request(path);
+  return URL.createObjectURL(await response.blob());
+}

@@ -1,0 +1,108 @@
+// Small shared pieces: a modal dialog, labelled fields, the message area.
+import type { ComponentChildren } from "preact";
+import { useEffect, useRef } from "preact/hooks";
+
+let nextId = 0;
+export function uid(prefix: string): string {
+  nextId += 1;
+  return `${prefix}-${nextId}`;
+}
+
+/** A native modal <dialog>: focus is trapped, Escape closes it, the page behind is inert. */
+export function Dialog(props: { title: string; onClose: () => void; children: ComponentChildren; wide?: boolean }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useRef(uid("dialog-title")).current;
+  useEffect(() => {
+    const dialog = ref.current;
+    if (dialog && !dialog.open) dialog.showModal();
+    return () => dialog?.close();
+  }, []);
+  return (
+    <dialog
+      ref={ref}
+      class={props.wide ? "dialog wide" : "dialog"}
+      aria-labelledby={titleId}
+      onCancel={(event) => {
+        event.preventDefault();
+        props.onClose();
+      }}
+    >
+      <header class="dialog-head">
+        <h2 id={titleId}>{props.title}</h2>
+        <button type="button" class="icon-button" aria-label="Close" onClick={props.onClose}>
+          ✕
+        </button>
+      </header>
+      <div class="dialog-body">{props.children}</div>
+    </dialog>
+  );
+}
+
+export function TextField(props: {
+  label: string;
+  value: string;
+  onInput: (value: string) => void;
+  type?: string;
+  required?: boolean;
+  autoFocus?: boolean;
+  hint?: string;
+  list?: string;
+  autoComplete?: string;
+}) {
+  const id = useRef(uid("field")).current;
+  return (
+    <div class="field">
+      <label for={id}>
+        {props.label}
+        {props.required ? <span aria-hidden="true"> *</span> : null}
+      </label>
+      <input
+        id={id}
+        type={(props.type ?? "text") as "text"}
+        value={props.value}
+        required={props.required}
+        autoFocus={props.autoFocus}
+        list={props.list}
+        autoComplete={props.autoComplete ?? "off"}
+        aria-describedby={props.hint ? `${id}-hint` : undefined}
+        onInput={(event) => props.onInput((event.target as HTMLInputElement).value)}
+      />
+      {props.hint ? (
+        <p class="hint" id={`${id}-hint`}>
+          {props.hint}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+export function SelectField(props: {
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  options: [string, string][];
+}) {
+  const id = useRef(uid("select")).current;
+  return (
+    <div class="field">
+      <label for={id}>{props.label}</label>
+      <select id={id} value={props.value} onChange={(event) => props.onChange((event.target as HTMLSelectElement).value)}>
+        {props.options.map(([value, label]) => (
+          <option key={value} value={value}>
+            {label}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
+/** An error said in words, announced to screen readers. */
+export function ErrorText(props: { message: string | null }) {
+  if (!props.message) return null;
+  return (
+    <p class="error" role="alert">
+      {props.message}
+    </p>
+  );
+}
