@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import current_app, jsonify
+from marshmallow import Schema
 
 from app.database import write_transaction
 from app.extensions import db
@@ -19,30 +21,40 @@ from utils.schemas import WipeSchema
 from utils.stats_schemas import DetailedStatsSchema, LeaderboardSchema, StatsSchema
 from utils.wire_schemas import WipeResultSchema
 
+View = TypeVar("View", bound=Callable[..., Any])
 
-# The views return jsonify'd bodies; the response schemas document them (keys, units).
-@parts_bp.route("/stats", methods=["GET"])
-@require_api_key
-@parts_bp.response(200, StatsSchema)
-@parts_bp.doc(responses=errors())
+
+def _read_view(path: str, schema: type[Schema]) -> Callable[[View], View]:
+    """A GET view behind the API key. It returns a jsonify'd body; `schema` documents it
+    (keys, units) with the errors every view can answer."""
+
+    def register(view: View) -> View:
+        steps = (
+            parts_bp.doc(responses=errors()),
+            parts_bp.response(200, schema),
+            require_api_key,
+            parts_bp.route(path, methods=["GET"]),
+        )
+        for step in steps:  # innermost first, as a decorator stack is applied
+            view = step(view)
+        return view
+
+    return register
+
+
+@_read_view("/stats", StatsSchema)
 def get_stats() -> Any:
     """Parts (records) by category, status and assignment; each adds up to total."""
     return jsonify(summary_stats(db.session))
 
 
-@parts_bp.route("/stats/detailed", methods=["GET"])
-@require_api_key
-@parts_bp.response(200, DetailedStatsSchema)
-@parts_bp.doc(responses=errors())
+@_read_view("/stats/detailed", DetailedStatsSchema)
 def get_detailed_stats() -> Any:
     """Units (sums of amount) by category, status and type; completion times in hours."""
     return jsonify(detailed_stats(db.session))
 
 
-@parts_bp.route("/leaderboard", methods=["GET"])
-@require_api_key
-@parts_bp.response(200, LeaderboardSchema)
-@parts_bp.doc(responses=errors())
+@_read_view("/leaderboard", LeaderboardSchema)
 def get_leaderboard() -> Any:
     """Who completed the most parts."""
     return jsonify({"leaderboard": leaderboard(db.session)})

@@ -7,10 +7,22 @@ from typing import Any
 
 
 class ApiError(Exception):
-    """An error with an HTTP status, a human message and a machine code."""
+    """An error with an HTTP status, a human message and a machine code.
+
+    A subclass names its own in the class line: `class X(ApiError, status_code=404, code=…)`.
+    """
 
     status_code = 400
     code = "bad_request"
+
+    def __init_subclass__(
+        cls, *, status_code: int | None = None, code: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init_subclass__(**kwargs)
+        if status_code is not None:
+            cls.status_code = status_code
+        if code is not None:
+            cls.code = code
 
     def __init__(self, message: str, *, status_code: int | None = None, **extra: Any) -> None:
         super().__init__(message)
@@ -27,10 +39,8 @@ class ApiError(Exception):
         return {}
 
 
-class ValidationError(ApiError):
+class ValidationError(ApiError, code="validation_error"):
     """Bad input in one field; keeps today's create-error shape."""
-
-    code = "validation_error"
 
     def __init__(self, details: str, *, field: str | None = None, **extra: Any) -> None:
         super().__init__("Validation Error", details=details, **extra)
@@ -43,64 +53,40 @@ class BadRequestError(ApiError):
     """A request that cannot be understood (not a single field's fault)."""
 
 
-class AuthenticationError(ApiError):
+class AuthenticationError(ApiError, status_code=401, code="unauthorized"):
     """A missing or wrong API key."""
 
-    status_code = 401
-    code = "unauthorized"
 
-
-class ForbiddenError(ApiError):
+class ForbiddenError(ApiError, status_code=403, code="forbidden"):
     """A correct key but a refused action (e.g. a wrong wipe password)."""
 
-    status_code = 403
-    code = "forbidden"
 
-
-class NotFoundError(ApiError):
+class NotFoundError(ApiError, status_code=404, code="not_found"):
     """The thing asked for does not exist."""
 
-    status_code = 404
-    code = "not_found"
 
-
-class ConflictError(ApiError):
+class ConflictError(ApiError, status_code=409, code="conflict"):
     """The request clashes with the current state (a refused transition, a claimed part)."""
 
-    status_code = 409
-    code = "conflict"
 
-
-class PayloadTooLargeError(ApiError):
+class PayloadTooLargeError(ApiError, status_code=413, code="payload_too_large"):
     """A body or file over the configured size."""
 
-    status_code = 413
-    code = "payload_too_large"
 
-
-class UnsupportedMediaTypeError(ApiError):
+class UnsupportedMediaTypeError(ApiError, status_code=415, code="unsupported_media_type"):
     """A body or file of the wrong kind."""
 
-    status_code = 415
-    code = "unsupported_media_type"
 
-
-class UnprocessableError(ApiError):
+class UnprocessableError(ApiError, status_code=422, code="unprocessable"):
     """Well-formed input whose content cannot be processed (e.g. a failed conversion)."""
 
-    status_code = 422
-    code = "unprocessable"
 
-
-class RateLimitedError(ApiError):
+class RateLimitedError(ApiError, status_code=429, code="rate_limited"):
     """Too many requests from one client: the one 429 body and its Retry-After header.
 
     `retry_after` (seconds, a float) is in the body for the web app; `waiting_for` adds
     today's sentence under "message": "Please wait 1.9 seconds before <waiting_for>".
     """
-
-    status_code = 429
-    code = "rate_limited"
 
     def __init__(self, message: str, *, retry_after: float, waiting_for: str | None = None) -> None:
         self.retry_after = max(retry_after, 0.0)

@@ -7,11 +7,14 @@ from marshmallow import Schema, fields
 
 # Stats responses. A *part* is one record (one card in the app); a *unit* is one piece to
 # make, so a part stands for `amount` units. Only parts in the five categories are counted.
-def _count(description: str, key: str | None = None) -> fields.Integer:
-    # A wire key that is no identifier ("< 1 hour") is both the data key and the dict key.
-    return fields.Integer(
-        required=True, data_key=key, attribute=key, metadata={"description": description}
-    )
+def _count(description: str) -> fields.Integer:
+    return fields.Integer(required=True, metadata={"description": description})
+
+
+def _counts(name: str, descriptions: dict[str, str]) -> type[Schema]:
+    """A breakdown: one count per wire key (which need not be an identifier: "< 1 hour")."""
+    counts = {key: _count(text) for key, text in descriptions.items()}
+    return Schema.from_dict(counts, name=name)
 
 
 def _nested(schema: type[Schema], description: str, many: bool = False) -> fields.Field:
@@ -20,51 +23,58 @@ def _nested(schema: type[Schema], description: str, many: bool = False) -> field
     return fields.List(nested, metadata=about) if many else fields.Nested(schema, metadata=about)
 
 
-class CategoryCountsSchema(Schema):
-    """By category (the app's tabs); the values add up to the total."""
-
-    review = _count("Waiting for review")
-    cnc = _count("In the CNC/laser tab")
-    hand = _count("In the hand fabrication tab")
-    misc = _count("In the misc tab (a misc part marked Completed stays here)")
-    completed = _count("In the completed tab")
-
-
-class StatusCountsSchema(Schema):
-    """By status; the values add up to the total."""
-
-    pending = _count('Status "Pending"')
-    reviewed = _count('Status "Reviewed"')
-    in_progress = _count('Status "In Progress"')
-    already_started = _count('Status "Already Started" (given back after work began)')
-    completed = _count('Status "Completed", including misc parts, which stay in the misc tab')
-    other = _count("Any other status (only in data carried over from the old backend)")
-
-
-class TypeCountsSchema(Schema):
-    """By type; the values add up to the total."""
-
-    cnc = _count("Type cnc")
-    hand = _count("Type hand")
-    misc = _count("Type misc")
-    other = _count("No type, or a type that is none of the three")
-
-
-class AssignmentCountsSchema(Schema):
-    """Claimed or not; the values add up to the total."""
-
-    assigned = _count("Parts with an assignee (an empty name counts as assigned)")
-    unassigned = _count("Parts with no assignee")
-
-
-class CompletionDistributionSchema(Schema):
-    """Units of completed, claimed parts per time from claim to completion (half-open)."""
-
-    under_1h = _count("Less than 1 hour", "< 1 hour")
-    from_1h = _count("1 hour to less than 4", "1-4 hours")
-    from_4h = _count("4 hours to less than 8", "4-8 hours")
-    from_8h = _count("8 hours to less than 24", "8-24 hours")
-    from_24h = _count("24 hours or more", "> 24 hours")
+# By category (the app's tabs); the values add up to the total.
+CategoryCountsSchema = _counts(
+    "CategoryCountsSchema",
+    {
+        "review": "Waiting for review",
+        "cnc": "In the CNC/laser tab",
+        "hand": "In the hand fabrication tab",
+        "misc": "In the misc tab (a misc part marked Completed stays here)",
+        "completed": "In the completed tab",
+    },
+)
+# By status; the values add up to the total.
+StatusCountsSchema = _counts(
+    "StatusCountsSchema",
+    {
+        "pending": 'Status "Pending"',
+        "reviewed": 'Status "Reviewed"',
+        "in_progress": 'Status "In Progress"',
+        "already_started": 'Status "Already Started" (given back after work began)',
+        "completed": 'Status "Completed", including misc parts, which stay in the misc tab',
+        "other": "Any other status (only in data carried over from the old backend)",
+    },
+)
+# By type; the values add up to the total.
+TypeCountsSchema = _counts(
+    "TypeCountsSchema",
+    {
+        "cnc": "Type cnc",
+        "hand": "Type hand",
+        "misc": "Type misc",
+        "other": "No type, or a type that is none of the three",
+    },
+)
+# Claimed or not; the values add up to the total.
+AssignmentCountsSchema = _counts(
+    "AssignmentCountsSchema",
+    {
+        "assigned": "Parts with an assignee (an empty name counts as assigned)",
+        "unassigned": "Parts with no assignee",
+    },
+)
+# Units of completed, claimed parts per time from claim to completion (half-open).
+CompletionDistributionSchema = _counts(
+    "CompletionDistributionSchema",
+    {
+        "< 1 hour": "Less than 1 hour",
+        "1-4 hours": "1 hour to less than 4",
+        "4-8 hours": "4 hours to less than 8",
+        "8-24 hours": "8 hours to less than 24",
+        "> 24 hours": "24 hours or more",
+    },
+)
 
 
 class ContributorSchema(Schema):

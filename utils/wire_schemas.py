@@ -5,10 +5,12 @@ Request validation lives in utils.schemas, the statistics bodies in utils.stats_
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from marshmallow import INCLUDE, Schema, fields
 
+from models.states import MODEL_STATUSES, ModelStatus
 from utils.schema_base import (
     MISC_INFO_DOC,
     PART_ID_DOC,
@@ -19,43 +21,51 @@ from utils.schema_base import (
 )
 
 
-def _out(field: type[fields.Field], description: str, **kwargs: Any) -> fields.Field:
+def _out(
+    field: type[fields.Field], description: str, *, enum: Iterable[str] = (), **kwargs: Any
+) -> fields.Field:
     """A response key that is always sent (required); nullable where allow_none."""
-    return field(required=True, metadata={"description": description}, **kwargs)
+    metadata: dict[str, Any] = {"description": description}
+    if enum:
+        metadata["enum"] = list(enum)
+    return field(required=True, metadata=metadata, **kwargs)
 
 
-_STAMP = {"format": "date-time"}
+def _stamp(description: str, *, allow_none: bool = False) -> fields.Field:
+    """A UTC timestamp key (ISO 8601), always sent."""
+    about = {"format": "date-time", "description": description}
+    return fields.String(required=True, allow_none=allow_none, metadata=about)
 
 
-class PartSchema(Schema):
-    """A part as every part-returning endpoint emits it (Part.to_dict): every key, always."""
-
-    id = _out(fields.Integer, "Primary key")
-    uuid = _out(fields.String, "Random UUID, never changes")
-    partId = _out(fields.String, "Human part number (first 8 characters of uuid unless renamed)")
-    type = _out(fields.String, "cnc, hand or misc", allow_none=True)
-    name = _out(fields.String, "Name", allow_none=True)
-    material = _out(fields.String, "Material", allow_none=True)
-    materialThickness = _out(fields.String, 'Free text, e.g. 1/4"', allow_none=True)
-    subsystem = _out(fields.String, "Subsystem", allow_none=True)
-    assigned = _out(fields.String, "Who is making it", allow_none=True)
-    status = _out(fields.String, "Workflow status")
-    category = _out(fields.String, "Workflow tab: review, cnc, hand, misc or completed")
-    miscInfo = _out(fields.Dict, "Free-form JSON object", allow_none=True)
-    notes = _out(fields.String, "Notes", allow_none=True)
-    file = _out(fields.String, "Display name of the uploaded file", allow_none=True)
-    onshapeUrl = _out(fields.String, "Onshape link", allow_none=True)
-    claimedDate = fields.String(
-        required=True, allow_none=True, metadata={**_STAMP, "description": "When claimed (UTC)"}
-    )
-    createdAt = fields.String(required=True, metadata={**_STAMP, "description": "UTC"})
-    updatedAt = fields.String(required=True, metadata={**_STAMP, "description": "UTC"})
-    amount = _out(fields.Integer, "How many to make (at least 1)")
-    modelStatus = fields.String(
-        required=True,
-        metadata={"description": "3D model", "enum": ["none", "pending", "ready", "failed"]},
-    )
-    modelError = _out(fields.String, "Why the conversion failed", allow_none=True)
+# A part as every part-returning endpoint emits it (Part.to_dict): every key, always.
+PartSchema = Schema.from_dict(
+    {
+        "id": _out(fields.Integer, "Primary key"),
+        "uuid": _out(fields.String, "Random UUID, never changes"),
+        "partId": _out(
+            fields.String, "Human part number (first 8 characters of uuid unless renamed)"
+        ),
+        "type": _out(fields.String, "cnc, hand or misc", allow_none=True),
+        "name": _out(fields.String, "Name", allow_none=True),
+        "material": _out(fields.String, "Material", allow_none=True),
+        "materialThickness": _out(fields.String, 'Free text, e.g. 1/4"', allow_none=True),
+        "subsystem": _out(fields.String, "Subsystem", allow_none=True),
+        "assigned": _out(fields.String, "Who is making it", allow_none=True),
+        "status": _out(fields.String, "Workflow status"),
+        "category": _out(fields.String, "Workflow tab: review, cnc, hand, misc or completed"),
+        "miscInfo": _out(fields.Dict, "Free-form JSON object", allow_none=True),
+        "notes": _out(fields.String, "Notes", allow_none=True),
+        "file": _out(fields.String, "Display name of the uploaded file", allow_none=True),
+        "onshapeUrl": _out(fields.String, "Onshape link", allow_none=True),
+        "claimedDate": _stamp("When claimed (UTC)", allow_none=True),
+        "createdAt": _stamp("UTC"),
+        "updatedAt": _stamp("UTC"),
+        "amount": _out(fields.Integer, "How many to make (at least 1)"),
+        "modelStatus": _out(fields.String, "3D model", enum=MODEL_STATUSES),
+        "modelError": _out(fields.String, "Why the conversion failed", allow_none=True),
+    },
+    name="PartSchema",
+)
 
 
 class PartListSchema(Schema):
@@ -84,13 +94,13 @@ class AuthCheckSchema(Schema):
 
     status = fields.String(required=True, metadata={"enum": ["authenticated"]})
     message = _out(fields.String, "API key is valid")
-    timestamp = fields.String(required=True, metadata={**_STAMP, "description": "Now (UTC)"})
+    timestamp = _stamp("Now (UTC)")
 
 
 class ConversionSchema(Schema):
     """A STEP upload's GLB conversion."""
 
-    status = fields.String(required=True, metadata={"enum": ["none", "pending", "ready", "failed"]})
+    status = fields.String(required=True, metadata={"enum": list(MODEL_STATUSES)})
     success = _out(fields.Boolean, "true ready, false failed, null not finished", allow_none=True)
     error = _out(fields.String, "Why it failed", allow_none=True)
 
@@ -127,7 +137,7 @@ class ViewsUploadSchema(Schema):
 class ModelPendingSchema(Schema):
     """GET /model while the GLB is being made (202, with Retry-After)."""
 
-    status = fields.String(required=True, metadata={"enum": ["pending"]})
+    status = fields.String(required=True, metadata={"enum": [ModelStatus.PENDING.value]})
     message = _out(fields.String, "The 3D model is being prepared")
 
 
