@@ -3,6 +3,7 @@
 from models.conversion import ConversionJob
 from models.onshape import OnshapeConnection, OnshapeOAuthState
 from models.onshape_export import OnshapeExport
+from models.onshape_link import ONSHAPE_URL_PATTERN  # also registers the onshapeUrl check
 from models.part import CATEGORIES, PART_TYPES, STATUSES, Part
 from models.revision import Revision
 from models.states import Category, ModelStatus, PartType, Status
@@ -16,6 +17,7 @@ __all__ = [
     "ModelStatus",
     "OnshapeConnection",
     "OnshapeExport",
+    "ONSHAPE_URL_PATTERN",
     "OnshapeOAuthState",
     "Part",
     "PartType",

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 PARTS = "/api/parts/"
+HEX24 = "0123456789abcdef01234567"  # an Onshape id
 
 NULLABLE_TEXT = (
     "type", "name", "material", "materialThickness", "subsystem", "assigned", "notes", "file",
@@ -38,7 +39,7 @@ EVERY_WRITABLE_FIELD = {
     "miscInfo": {"serviceMethod": "Laser"},
     "notes": "Deburr the edges",
     "file": "gear.step",
-    "onshapeUrl": "https://cad.onshape.com/documents/a/w/b/e/c",
+    "onshapeUrl": "https://cad.onshape.com/documents/" + "/".join([HEX24, "w", HEX24, "e", HEX24]),
     "claimedDate": "2025-01-02T03:04:05+00:00",
     "amount": 4,
 }
@@ -91,13 +92,13 @@ def test_create_and_update_accept_snake_case_keys(client, auth_headers):
         "subsystem": "Arm",
         "material_thickness": "3mm",
         "misc_info": {"storage": "Bin 4"},
-        "onshape_url": "https://cad.onshape.com/x",
+        "onshape_url": "https://example.com/x",
         "claimed_date": "2025-03-04T05:06:07Z",
     }
     part = client.post(PARTS, json=body, headers=auth_headers).get_json()
     stored = fetch(client, auth_headers, part["id"]).get_json()
     assert (stored["materialThickness"], stored["miscInfo"]) == ("3mm", {"storage": "Bin 4"})
-    assert stored["onshapeUrl"] == "https://cad.onshape.com/x"
+    assert stored["onshapeUrl"] == "https://example.com/x"
     assert stored["claimedDate"] == "2025-03-04T05:06:07+00:00"
     changes = {"material_thickness": "5mm", "misc_info": {"storage": "Shelf"}, "part_id": "A-1"}
     assert put(client, auth_headers, part, changes).status_code == 200

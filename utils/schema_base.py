@@ -7,6 +7,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
+from models.onshape_link import ONSHAPE_URL_PATTERN
 from models.part import MAX_LENGTHS
 from utils.fields import MAX_AMOUNT
 
@@ -101,5 +102,13 @@ def alias(snake: str) -> fields.Field:
 
 
 THICKNESS_DOC = text_doc(MAX_LENGTHS["material_thickness"], blank=True)
-URL_DOC = text_doc(MAX_LENGTHS["onshape_url"], blank=True)
+# Empty, an http(s) link, or a whole Onshape document link (models.onshape_link).
+URL_DOC = {
+    "type": "string",
+    "maxLength": MAX_LENGTHS["onshape_url"],
+    "pattern": ONSHAPE_URL_PATTERN,
+    "description": "Empty (null), an http(s) link, or an Onshape document link naming the"
+    " document, a workspace (w), version (v) or microversion (m) and an element (24 hex"
+    " characters each); checked only when the value changes",
+}
 PART_ID_DOC = text_doc(MAX_LENGTHS["part_id"], blank=False)
