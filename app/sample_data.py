@@ -139,11 +139,14 @@ def load_sample_parts(session: Session) -> int:
 
 def _attach_sample_file(session: Session, part: Part, name: str) -> None:
     """Store a bundled STEP file as the part's upload; the runner converts it after start."""
-    from utils.part_files import attach_upload
+    from flask import current_app
+
+    from utils.part_files import UploadRules, attach_upload
 
     session.flush()  # the part needs its uuid and id before files are stored under it
     with (SAMPLE_FILES / name).open("rb") as stream:
-        attach_upload(session, part, FileStorage(stream=stream, filename=name))
+        upload = FileStorage(stream=stream, filename=name)
+        attach_upload(session, part, upload, UploadRules.of(current_app))
 
 
 def _sample_part(spec: dict[str, Any], now: Any) -> Part:
