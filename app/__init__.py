@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
-from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.extensions import api, cors, db, limiter, migrate
@@ -15,14 +14,13 @@ from config import PROJECT_ROOT, load_settings
 def create_app(config_name: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app; config_name is development, testing or production."""
     app = Flask(__name__, static_folder=None)
-    # An API with a key header keeps no cookie session (SECRET_KEY is the API key here).
-    app.session_interface = NoCookieSessions()
     settings = load_settings(config_name, overrides)
     app.config.update(settings)
     # Derived values fill in extension settings the caller did not set explicitly.
     app.config.update({k: v for k, v in _derived_settings(settings).items() if k not in settings})
     _register_logging(app)
     _register_extensions(app)
+    _register_read_path(app)
     _register_blueprints(app)
     _register_error_handlers(app)
     _register_security(app)
@@ -30,13 +28,6 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     _register_frontend(app)
     _register_file_services(app)
     return app
-
-
-class NoCookieSessions(SecureCookieSessionInterface):
-    """Never reads or writes a session cookie: Flask hands views a null session."""
-
-    def open_session(self, app: Flask, request: Any) -> None:  # type: ignore[override]
-        return None
 
 
 def _derived_settings(settings: dict[str, Any]) -> dict[str, Any]:
@@ -93,6 +84,12 @@ def _register_extensions(app: Flask) -> None:
     # every error really has.
     api.ERROR_SCHEMA = ErrorSchema
     api.init_app(app)
+
+
+def _register_read_path(app: Flask) -> None:
+    from app.read_path import register_read_path
+
+    register_read_path(app)
 
 
 def _register_blueprints(app: Flask) -> None:

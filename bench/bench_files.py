@@ -114,8 +114,7 @@ class Bench:
         return self.server.port
 
     def model_key(self, sha256: str) -> str:
-        with self.app.app_context():
-            return model_key_for(sha256)
+        return model_key_for(sha256, self.app.extensions["conversion_settings"].cache_key())
 
     def direct(self, src: Path) -> float:
         """convert_step with the app's own settings and limits, timed like the API run."""

@@ -10,9 +10,9 @@ parts_bp = Blueprint(
 from flask import request  # noqa: E402
 
 from routes import auth, files, parts, stats, views, workflow  # noqa: E402,F401
-from utils.auth import JSON_BODY_MAX_BYTES, check_api_key  # noqa: E402
+from routes.guard import check_api_key, check_key_if_required, enforce_default_limit  # noqa: E402
+from utils.auth import JSON_BODY_MAX_BYTES  # noqa: E402
 from utils.errors import PayloadTooLargeError, UnsupportedMediaTypeError  # noqa: E402
-from utils.rate_limits import enforce_default_limit  # noqa: E402
 
 # Endpoints whose bodies are multipart uploads rather than JSON.
 MULTIPART_ENDPOINTS = {"parts.upload_file", "parts.upload_views"}
@@ -41,3 +41,8 @@ def _require_json_bodies() -> None:
         # without it gets the usual 401 and a wrong key counts as a failed attempt.
         check_api_key()
         raise PayloadTooLargeError("Request body too large", max_bytes=JSON_BODY_MAX_BYTES)
+
+
+# Last: the key check of views marked with @require_api_key runs after the limit and the
+# body checks, and before the view parses its arguments (a missing key is a 401, not a 400).
+parts_bp.before_request(check_key_if_required)

@@ -8,9 +8,9 @@ from flask import jsonify
 
 from models.types import utcnow
 from routes import parts_bp
+from routes.guard import enforce_auth_check_interval
 from routes.responses import errors
 from utils.auth import require_api_key
-from utils.rate_limits import enforce_auth_check_interval
 from utils.wire_schemas import AuthCheckSchema
 
 

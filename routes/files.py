@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, jsonify, request, send_file
+from flask import Response, current_app, jsonify, request, send_file
 
 from app.database import write_transaction
 from app.extensions import db
 from models.queries import get_part_or_404
-from models.states import PartType
+from models.states import ModelStatus, PartType
 from routes import parts_bp
-from routes.responses import errors, files, multipart_body
+from routes.responses import errors, files, multipart_body, upload_errors
+from routes.services import notify_runner, storage, upload_rules
 from utils.auth import require_api_key
 from utils.errors import BadRequestError, NotFoundError
 from utils.part_files import attach_upload, finish_replacement, stored_file, upload_summary
-from utils.part_models import model_response
+from utils.part_models import ready_model, retry_after_seconds
 from utils.wire_schemas import ModelPendingSchema, UploadResultSchema
 
 # What /download and /file send: the upload's type (MIME_TYPES in utils.part_files).
@@ -27,21 +28,20 @@ STORED_TYPES = ("application/step", "application/pdf", "application/octet-stream
 @parts_bp.doc(**multipart_body("file"))
 @parts_bp.response(201, UploadResultSchema)
 @parts_bp.doc(
-    responses=errors(
-        400, 404, 413, 415,
+    responses=upload_errors(
         e400="No file in the form, or an empty file name",
         e415="Not a STEP, STP or PDF file, or its content does not match its type",
     )
-)  # fmt: skip
+)
 def upload_file(part_id: int) -> Any:
     """Attach a STEP, STP or PDF file; STEP files are converted to GLB in the background."""
     # Receive the whole body first: a slow phone must not hold a database write lock.
     upload = request.files.get("file")
     with write_transaction():
         part = get_part_or_404(db.session, part_id)
-        replaced = attach_upload(db.session, part, upload)
-    finish_replacement(db.session, part, replaced)
-    current_app.extensions["conversion_runner_notify"]()
+        replaced = attach_upload(db.session, part, upload, upload_rules())
+    finish_replacement(db.session, storage(), part, replaced)
+    notify_runner()
     response = jsonify(upload_summary(part))
     response.status_code = 201
     return response
@@ -49,7 +49,7 @@ def upload_file(part_id: int) -> Any:
 
 def _send_stored(part_id: int, *, attachment: bool) -> Any:
     part = get_part_or_404(db.session, part_id)
-    path, mimetype = stored_file(part)
+    path, mimetype = stored_file(storage(), part)
     return send_file(
         path,
         mimetype=mimetype,
@@ -91,7 +91,23 @@ def view_file(part_id: int) -> Any:
 @parts_bp.doc(responses=errors(422, e422="The conversion failed (details says why)"))
 def get_model(part_id: int) -> Any:
     """The GLB for the 3D viewer; 202 while converting, 422 if the conversion failed."""
-    return model_response(part_id)
+    part = get_part_or_404(db.session, part_id)
+    wait = float(current_app.config["MODEL_WAIT_SECONDS"])
+    runner = current_app.extensions["conversion_runner"]
+    path = ready_model(db.session, part, runner, storage(), wait)
+    if path is None:
+        return _model_pending(wait)
+    response = send_file(
+        path, mimetype="model/gltf-binary", conditional=True, etag=part.model_key, max_age=0
+    )
+    return response.make_conditional(request)
+
+
+def _model_pending(wait: float) -> Response:
+    response = jsonify({"status": ModelStatus.PENDING, "message": "The 3D model is being prepared"})
+    response.status_code = 202
+    response.headers["Retry-After"] = str(retry_after_seconds(wait))
+    return response
 
 
 @parts_bp.route("/<int:part_id>/drawing", methods=["GET"])
@@ -111,7 +127,7 @@ def get_drawing(part_id: int) -> Any:
         raise BadRequestError("Drawing downloads are only available for hand fab parts")
     if request.args.get("refresh", "").lower() == "true" or part.file_ext != "pdf":
         raise NotFoundError("No drawing available for this part")
-    path, _mimetype = stored_file(part)
+    path, _mimetype = stored_file(storage(), part)
     return send_file(
         path,
         mimetype="application/pdf",

@@ -23,11 +23,11 @@ from routes.responses import (
     part_etag,
     part_response,
 )
+from routes.services import parts_cache, storage
 from utils.auth import require_api_key
 from utils.errors import ValidationError
 from utils.fields import check_text
 from utils.part_files import remove_part_files
-from utils.part_list import render_part, render_part_list
 from utils.schemas import SORT_FIELDS, PartCreateSchema, PartQuerySchema, PartUpdateSchema
 from utils.wire_schemas import MessageSchema, PartListSchema, PartSchema
 
@@ -44,7 +44,7 @@ def list_response(args: dict[str, Any], category: str | None = None) -> Any:
         limit=min(limit, max_page) if limit else None,
         offset=args.get("offset") or 0,
     )
-    rendered = render_part_list(db.session, query)
+    rendered = parts_cache().part_list(db.session, query)
     return json_bytes(rendered.body, rendered.etag)
 
 
@@ -95,7 +95,7 @@ def create_part(fields: dict[str, Any]) -> Any:
 @parts_bp.doc(responses=NOT_MODIFIED)
 def get_part(part_id: int) -> Any:
     """Read one part."""
-    rendered = render_part(db.session, part_id, part_etag)
+    rendered = parts_cache().part(db.session, part_id, part_etag)
     return json_bytes(rendered.body, rendered.etag)
 
 
@@ -125,5 +125,5 @@ def delete_part(part_id: int) -> Any:
         part_uuid, model_key = part.uuid, part.model_key
         db.session.delete(part)
     # Files go only once the row is gone for good; a failed commit keeps both.
-    remove_part_files(db.session, part_uuid, model_key)
+    remove_part_files(db.session, storage(), part_uuid, model_key)
     return message("Part deleted successfully")

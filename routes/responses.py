@@ -103,6 +103,12 @@ def errors(*statuses: int, **meanings: str) -> dict[int | str, Any]:
     return responses
 
 
+def upload_errors(**meanings: str) -> dict[int | str, Any]:
+    """The errors of a multipart upload: no file (400), no part (404), too large (413), wrong
+    type (415); `meanings` as for errors()."""
+    return errors(400, 404, 413, 415, **meanings)
+
+
 def files(status: int, *content_types: str, ranges: bool = True, **extra: Any) -> dict[int, Any]:
     """A file download's responses: the bytes, 304 for a matching ETag, 206 for a Range."""
     body = {content_type: {"schema": BINARY} for content_type in content_types}

@@ -14,9 +14,9 @@ from models.maintenance import wipe_all_parts
 from models.stats import detailed_stats, leaderboard, summary_stats
 from routes import parts_bp
 from routes.responses import JSON_WRITE, errors, message
+from routes.services import storage
 from utils.auth import keys_match, require_api_key
 from utils.errors import ForbiddenError
-from utils.part_files import storage
 from utils.schemas import WipeSchema
 from utils.stats_schemas import DetailedStatsSchema, LeaderboardSchema, StatsSchema
 from utils.wire_schemas import WipeResultSchema

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request, send_file
+from flask import current_app, jsonify, request, send_file
 
 from app.database import write_transaction
 from app.extensions import db
 from models.queries import get_part_or_404
 from routes import parts_bp
-from routes.responses import errors, files, multipart_body
+from routes.responses import errors, files, multipart_body, upload_errors
+from routes.services import storage
 from utils.auth import require_api_key
 from utils.errors import NotFoundError
 from utils.part_views import save_views, view_file
@@ -22,19 +23,18 @@ from utils.wire_schemas import ViewsSchema, ViewsUploadSchema
 @parts_bp.doc(**multipart_body(*(f"view_{i}" for i in range(8)), required=False))
 @parts_bp.response(200, ViewsUploadSchema)
 @parts_bp.doc(
-    responses=errors(
-        400, 404, 413, 415,
+    responses=upload_errors(
         e400="No view_0 … view_7 file in the form",
         e413="A view is larger than the per-view limit",
         e415="A view is not a PNG image",
     )
-)  # fmt: skip
+)
 def upload_views(part_id: int) -> Any:
     """Store PNG previews (multipart fields view_0 … view_7); returns the manifest."""
     files = request.files  # the body arrives before the database is touched
     with write_transaction():
         part = get_part_or_404(db.session, part_id)
-        manifest = save_views(part, files)
+        manifest = save_views(storage(), part, files, int(current_app.config["VIEW_MAX_BYTES"]))
     return jsonify({"success": True, "views": manifest})
 
 
@@ -54,7 +54,7 @@ def get_views(part_id: int) -> Any:
 def get_view(part_id: int, index: int) -> Any:
     """One preview PNG."""
     part = get_part_or_404(db.session, part_id)
-    path = view_file(part, index)
+    path = view_file(storage(), part, index)
     if path is None:
         raise NotFoundError("View image not found")
     return send_file(path, mimetype="image/png", conditional=True, max_age=0)

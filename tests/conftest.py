@@ -139,9 +139,7 @@ def app(test_database: TestDatabase, tmp_path: Path) -> Iterator[Any]:
 
 def close_app(application: Any) -> None:
     """Release what an app holds: sessions, pooled and per-thread connections."""
-    reader = application.extensions.get("revision_reader")
-    if reader is not None:
-        reader.close()
+    application.extensions["parts_cache"].close()
     with application.app_context():
         db.session.remove()
         db.engine.dispose()

@@ -21,7 +21,6 @@ KNOWN_LONG_MODULES = {
 KNOWN_LONG_FUNCTIONS = {
     "app/cli.py:register_cli",
     "config.py:load_settings",
-    "utils/part_files.py:attach_upload",
     "models/conversion.py:recover_stale_jobs",
     "models/conversion.py:reconcile_part",
 }

@@ -3,26 +3,26 @@
 from __future__ import annotations
 
 from models.queries import PartQuery
-from utils.part_list import RenderedList, _RenderedListCache
+from utils.parts_cache import ListBodies, RenderedList
 
 
 def _entry(size: int, tag: str) -> RenderedList:
     return RenderedList(body=b"x" * size, etag=tag)
 
 
-def _kept(cache: _RenderedListCache, revisions: range) -> list[int]:
+def _kept(cache: ListBodies, revisions: range) -> list[int]:
     return [n for n in revisions if cache.get((n, PartQuery())) is not None]
 
 
 def test_small_bodies_are_capped_by_count():
-    cache = _RenderedListCache(size=3, max_bytes=3000)
+    cache = ListBodies(size=3, max_bytes=3000)
     for n in range(5):
         cache.put((n, PartQuery()), _entry(10, str(n)))
     assert _kept(cache, range(5)) == [2, 3, 4]
 
 
 def test_reading_an_entry_keeps_it_over_older_unread_ones():
-    cache = _RenderedListCache(size=10, max_bytes=250)
+    cache = ListBodies(size=10, max_bytes=250)
     cache.put((0, PartQuery()), _entry(100, "0"))
     cache.put((1, PartQuery()), _entry(100, "1"))
     assert cache.get((0, PartQuery())) is not None
@@ -31,14 +31,14 @@ def test_reading_an_entry_keeps_it_over_older_unread_ones():
 
 
 def test_a_body_larger_than_the_cache_is_not_kept_and_evicts_nothing():
-    cache = _RenderedListCache(size=10, max_bytes=250)
+    cache = ListBodies(size=10, max_bytes=250)
     cache.put((0, PartQuery()), _entry(100, "0"))
     cache.put((1, PartQuery()), _entry(251, "1"))
     assert _kept(cache, range(2)) == [0]
 
 
 def test_same_key_is_replaced_not_counted_twice():
-    cache = _RenderedListCache(size=10, max_bytes=250)
+    cache = ListBodies(size=10, max_bytes=250)
     cache.put((0, PartQuery()), _entry(100, "old"))
     cache.put((0, PartQuery()), _entry(100, "new"))
     cache.put((1, PartQuery()), _entry(100, "1"))

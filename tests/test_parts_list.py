@@ -289,9 +289,9 @@ def test_list_reflects_a_write_immediately(client, auth_headers, part_in, write,
 
 def test_list_cache_is_bounded_in_bytes():
     from models.queries import PartQuery
-    from utils.part_list import RenderedList, _RenderedListCache
+    from utils.parts_cache import ListBodies, RenderedList
 
-    cache = _RenderedListCache(size=10, max_bytes=250)
+    cache = ListBodies(size=10, max_bytes=250)
     for n in range(5):
         cache.put((n, PartQuery()), RenderedList(body=b"x" * 100, etag=str(n)))
     kept = [n for n in range(5) if cache.get((n, PartQuery())) is not None]

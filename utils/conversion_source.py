@@ -6,7 +6,10 @@ import logging
 from pathlib import Path
 
 from flask import Flask
+from sqlalchemy import select
 
+from models.base import db
+from models.part import Part
 from utils import step_converter
 from utils.conversion_errors import SourceMissingError, StepConversionError, hide_paths
 from utils.storage import Storage
@@ -48,11 +51,6 @@ def convert_for_key(app: Flask, key: str) -> int:
 
 def _live_source(storage: Storage, key: str, tried: set[Path]) -> Path | None:
     """A STEP file with this content that a part holds now, other than those tried."""
-    from sqlalchemy import select
-
-    from app.extensions import db
-    from models.part import Part
-
     sha = key.split("-", 1)[0]
     # A fresh transaction: a part uploaded since the last try must be seen.
     db.session.rollback()

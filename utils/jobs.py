@@ -24,8 +24,12 @@ from typing import Any
 
 from flask import Flask
 
+from models import conversion
+from models.base import db, write_transaction
 from utils import conversion_source, tasks
 from utils.conversion_capacity import warn_if_memory_overcommitted, worker_count
+from utils.part_files import remove_unused_model
+from utils.part_models import repair_model_states
 from utils.storage import try_lock, unlock
 
 log = logging.getLogger("aerie.jobs")
@@ -88,11 +92,9 @@ class ConversionRunner:
     def _begin(self, *, embedded: bool) -> None:
         """Recover what a dead process on this host left running, build a consumer of
         `slots` threads, start the heartbeat and send the wake-ups pending jobs need."""
-        from app.extensions import db
-        from models.conversion import recover_stale_jobs
 
         with self.app.app_context():
-            recovered = recover_stale_jobs(db.session, STALE_AFTER, self.host_prefix)
+            recovered = conversion.recover_stale_jobs(db.session, STALE_AFTER, self.host_prefix)
             db.session.commit()
         if recovered:
             log.info("re-queued %d conversions left unfinished by a stopped process", recovered)
@@ -164,11 +166,9 @@ class ConversionRunner:
     def top_up(self) -> int:
         """Queue a wake-up for pending jobs that no queued message covers (lost with a
         restart, a kill -9, or sent while no slot was free); returns how many were sent."""
-        from app.extensions import db
-        from models.conversion import count_pending
 
         with self.app.app_context():
-            pending = count_pending(db.session)
+            pending = conversion.count_pending(db.session)
             db.session.rollback()
         missing = min(pending, self.slots) - self.queue.pending_count()
         for _ in range(missing):
@@ -178,14 +178,12 @@ class ConversionRunner:
     def beat(self) -> int:
         """Keep our running jobs alive; re-queue any job whose heartbeat stopped (its worker
         died, or its result could not be recorded). Returns how many were re-queued."""
-        from app.extensions import db
-        from models.conversion import recover_stale_jobs, touch_heartbeats
 
         with self._in_progress_lock:
             converting = set(self._in_progress)
         with self.app.app_context():
-            touch_heartbeats(db.session, self.worker_id, converting)
-            recovered = recover_stale_jobs(db.session, STALE_AFTER)
+            conversion.touch_heartbeats(db.session, self.worker_id, converting)
+            recovered = conversion.recover_stale_jobs(db.session, STALE_AFTER)
             db.session.commit()
             recovered += self._repair_models()
         if recovered:
@@ -195,9 +193,6 @@ class ConversionRunner:
     def _repair_models(self) -> int:
         """What GET /model only reports (it never writes): stuck parts reconciled with their
         jobs, a ready model whose GLB vanished converted again. Every REPAIR_EVERY_BEATS."""
-        from app.database import write_transaction
-        from app.extensions import db
-        from utils.part_models import repair_model_states
 
         self._beats += 1
         if self._beats % REPAIR_EVERY_BEATS != 1:
@@ -238,25 +233,20 @@ class ConversionRunner:
         return None
 
     def _claim_next(self) -> str | None:
-        from app.extensions import db
-        from models.conversion import claim_job, pending_keys
 
-        keys = pending_keys(db.session)
+        keys = conversion.pending_keys(db.session)
         # End the read first: SQLite cannot turn a read transaction into a write once
         # another writer (an upload, the other worker) has committed; it fails at once
         # with "database is locked" instead of waiting out its busy timeout.
         db.session.rollback()
         for key in keys:
-            if claim_job(db.session, key, self.worker_id):
+            if conversion.claim_job(db.session, key, self.worker_id):
                 db.session.commit()
                 return key
             db.session.rollback()
         return None
 
     def _convert(self, key: str) -> None:
-        from app.extensions import db
-        from models.conversion import finish_job
-        from utils.part_files import remove_unused_model
 
         # Twice at most: a part pointing at the job may have committed after the file search.
         for _ in range(2):
@@ -266,22 +256,20 @@ class ConversionRunner:
             if self._drop(key):
                 return
         db.session.rollback()
-        finish_job(db.session, key, error=error, glb_size=size)
+        conversion.finish_job(db.session, key, error=error, glb_size=size)
         db.session.commit()
         self._announce_finish()
         # Deleted or replaced while converting: nobody will ever ask for this GLB.
-        remove_unused_model(db.session, key)
+        remove_unused_model(db.session, self.app.extensions["storage"], key)
         db.session.rollback()
         log.info("conversion %s %s", key, "failed: " + error if error else "ready")
 
     def _drop(self, key: str) -> bool:
         """Delete the job when no part points at it: a missing file says nothing about the
         content, so nothing is recorded and a later upload of it starts afresh."""
-        from app.extensions import db
-        from models.conversion import drop_job
 
         db.session.rollback()
-        dropped = drop_job(db.session, key)
+        dropped = conversion.drop_job(db.session, key)
         db.session.commit()
         if dropped:
             self._announce_finish()

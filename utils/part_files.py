@@ -1,4 +1,7 @@
-"""What happens to a part's files: attach an upload, queue its model, previews, clean-up."""
+"""What happens to a part's files: attach an upload, queue its model, previews, clean-up.
+
+No Flask globals: the caller hands over the storage and the upload rules (UploadRules).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,9 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from flask import current_app
+from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
@@ -24,7 +27,13 @@ from utils.errors import (
 )
 from utils.fields import sanitise_display_name
 from utils.step_converter import looks_like_step
-from utils.storage import FileTooLargeError, Storage, WrongContentError, looks_like_pdf
+from utils.storage import (
+    FileTooLargeError,
+    Storage,
+    StoredFile,
+    WrongContentError,
+    looks_like_pdf,
+)
 
 log = logging.getLogger("aerie.files")
 STEP_EXTENSIONS = frozenset({"step", "stp"})
@@ -41,12 +50,36 @@ class Replaced:
     old_model_key: str | None = None
 
 
-def storage() -> Storage:
-    return current_app.extensions["storage"]
+class StoredUpload(NamedTuple):
+    """An upload written to disk: its display name, extension and stored file."""
+
+    display: str
+    ext: str
+    stored: StoredFile
 
 
-def _extension(filename: str) -> str:
-    allowed = [ext.lower() for ext in current_app.config["ALLOWED_EXTENSIONS"]]
+@dataclass(frozen=True)
+class UploadRules:
+    """Where an upload goes and what it may be; the caller reads them from the settings."""
+
+    store: Storage
+    allowed_extensions: tuple[str, ...]
+    max_bytes: int
+    conversion_settings: str  # ConversionSettings.cache_key(): part of every model key
+
+    @classmethod
+    def of(cls, app: Flask) -> UploadRules:
+        """The rules of an app: its storage, ALLOWED_EXTENSIONS and UPLOAD_MAX_BYTES."""
+        return cls(
+            store=app.extensions["storage"],
+            allowed_extensions=tuple(app.config["ALLOWED_EXTENSIONS"]),
+            max_bytes=int(app.config["UPLOAD_MAX_BYTES"]),
+            conversion_settings=app.extensions["conversion_settings"].cache_key(),
+        )
+
+
+def _extension(filename: str, allowed_extensions: tuple[str, ...]) -> str:
+    allowed = [ext.lower() for ext in allowed_extensions]
     ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     if ext not in allowed:
         raise UnsupportedMediaTypeError(
@@ -59,38 +92,39 @@ def _content_check(ext: str):
     return looks_like_step if ext in STEP_EXTENSIONS else looks_like_pdf if ext == "pdf" else None
 
 
-def attach_upload(session: Session, part: Part, upload: FileStorage | None) -> Replaced:
-    """Store the upload under the part and point the part at it (not yet committed)."""
+def _store_upload(part: Part, upload: FileStorage | None, rules: UploadRules) -> StoredUpload:
+    """Validate the upload's name and content and write it under the part's folder."""
     if upload is None:
         raise BadRequestError("No file provided")
     display = sanitise_display_name(upload.filename or "")
     if not display:
         raise BadRequestError("No file selected")
-    ext = _extension(display)
-    files = storage()
+    ext = _extension(display, rules.allowed_extensions)
+    folder = rules.store.part_dir(part.uuid)
     try:
-        stored = files.save_stream(
-            upload.stream,
-            files.part_dir(part.uuid),
-            ext,
-            max_bytes=int(current_app.config["UPLOAD_MAX_BYTES"]),
-            check_head=_content_check(ext),
+        stored = rules.store.save_stream(
+            upload.stream, folder, ext, max_bytes=rules.max_bytes, check_head=_content_check(ext)
         )
     except WrongContentError as exc:
         kind = "STEP (ISO-10303-21)" if ext in STEP_EXTENSIONS else ext.upper()
         raise UnsupportedMediaTypeError(f"The file is not a valid {kind} file") from exc
     except FileTooLargeError as exc:
         raise PayloadTooLargeError(str(exc)) from exc
-    old_path, old_model_key = current_path(part), part.model_key
+    return StoredUpload(display, ext, stored)
+
+
+def attach_upload(
+    session: Session, part: Part, upload: FileStorage | None, rules: UploadRules
+) -> Replaced:
+    """Store the upload under the part and point the part at it (not yet committed)."""
+    display, ext, stored = _store_upload(part, upload, rules)
+    old_path, old_model_key = current_path(rules.store, part), part.model_key
     # Any new content (a PDF too) retires the previews of the old model.
     content_changed = stored.sha256 != part.file_sha256
-    part.file, part.file_sha256, part.file_size, part.file_ext = (
-        display,
-        stored.sha256,
-        stored.size,
-        ext,
-    )
-    _point_at_model(session, part, stored.sha256 if ext in STEP_EXTENSIONS else None)
+    part.file, part.file_sha256, part.file_size = display, stored.sha256, stored.size
+    part.file_ext = ext
+    key = model_key_for(stored.sha256, rules.conversion_settings)
+    _point_at_model(session, rules.store, part, key if ext in STEP_EXTENSIONS else None)
     invalidated = content_changed and drop_views_manifest(part)
     return Replaced(
         old_path if old_path != stored.path else None,
@@ -99,21 +133,19 @@ def attach_upload(session: Session, part: Part, upload: FileStorage | None) -> R
     )
 
 
-def _point_at_model(session: Session, part: Part, sha256: str | None) -> None:
-    if sha256 is None:
+def _point_at_model(session: Session, store: Storage, part: Part, key: str | None) -> None:
+    if key is None:
         part.model_key, part.model_status, part.model_error = None, ModelStatus.NONE, None
         return
-    key = model_key_for(sha256)
-    job = request_conversion(session, key, sha256)
-    if job.status == READY and not storage().model_path(key).is_file():
+    job = request_conversion(session, key, part.file_sha256 or key.split("-", 1)[0])
+    if job.status == READY and not store.model_path(key).is_file():
         job.status = PENDING  # the cached GLB vanished: convert again
     part.model_key, part.model_status, part.model_error = key, PART_STATUS[job.status], job.error
 
 
-def model_key_for(sha256: str) -> str:
+def model_key_for(sha256: str, conversion_settings: str) -> str:
     """Content hash plus a digest of the settings and cascadio version: equal key, equal GLB."""
-    settings = current_app.extensions["conversion_settings"].cache_key()
-    return f"{sha256}-{hashlib.sha256(settings.encode()).hexdigest()[:16]}"
+    return f"{sha256}-{hashlib.sha256(conversion_settings.encode()).hexdigest()[:16]}"
 
 
 def drop_views_manifest(part: Part) -> bool:
@@ -124,27 +156,28 @@ def drop_views_manifest(part: Part) -> bool:
     return had
 
 
-def finish_replacement(session: Session, part: Part, replaced: Replaced) -> None:
+def finish_replacement(session: Session, store: Storage, part: Part, replaced: Replaced) -> None:
     """After commit: remove what the new upload displaced (its model too, if unshared)."""
     if replaced.old_path is not None:
         replaced.old_path.unlink(missing_ok=True)
     if replaced.views_invalidated:
-        storage().remove_views(part.uuid)
+        store.remove_views(part.uuid)
     if replaced.old_model_key:
-        remove_unused_model(session, replaced.old_model_key)
+        remove_unused_model(session, store, replaced.old_model_key)
 
 
-def current_path(part: Part) -> Path | None:
+def current_path(store: Storage, part: Part) -> Path | None:
+    """Where the part's upload is stored, or None when it has none."""
     if not (part.file_sha256 and part.file_ext):
         return None
-    return storage().file_path(part.uuid, part.file_sha256, part.file_ext)
+    return store.file_path(part.uuid, part.file_sha256, part.file_ext)
 
 
-def stored_file(part: Part) -> tuple[Path, str]:
+def stored_file(store: Storage, part: Part) -> tuple[Path, str]:
     """The part's upload on disk and its MIME type, or the API's 404."""
     if not part.file:
         raise NotFoundError("No file associated with this part")
-    path = current_path(part)
+    path = current_path(store, part)
     if path is None or not path.is_file():
         raise NotFoundError("File not found on server")
     return path, MIME_TYPES.get(part.file_ext or "", "application/octet-stream")
@@ -167,16 +200,18 @@ def upload_summary(part: Part) -> dict[str, Any]:
     return body
 
 
-def remove_part_files(session: Session, part_uuid: str, model_key: str | None) -> None:
+def remove_part_files(
+    session: Session, store: Storage, part_uuid: str, model_key: str | None
+) -> None:
     """After a delete is committed: the part's folder, and its model if nobody shares it."""
-    storage().remove_part(part_uuid)
+    store.remove_part(part_uuid)
     if model_key:
-        remove_unused_model(session, model_key)
+        remove_unused_model(session, store, model_key)
 
 
-def remove_unused_model(session: Session, model_key: str) -> None:
+def remove_unused_model(session: Session, store: Storage, model_key: str) -> None:
     """Delete a GLB no part points at any more."""
     if not session.execute(select(Part.id).where(Part.model_key == model_key).limit(1)).first():
         # The job row stays as history; a later upload of the same content sees the GLB
         # missing and converts again.
-        storage().model_path(model_key).unlink(missing_ok=True)
+        store.model_path(model_key).unlink(missing_ok=True)

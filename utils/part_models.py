@@ -1,22 +1,22 @@
-"""GET /model: serve the GLB, wait a little for a pending conversion, or say why not.
+"""The model behind GET /model: its state, a short wait for a pending conversion, the repair.
 
-GET only reads. A model state that cannot move on by itself (a job gone, a failure for a
-missing input, a part that missed its job's outcome, a GLB vanished from disk) is answered
-as pending and repaired by the conversion runner with `repair_model_states`, in its own
-write transaction.
+The view (routes.files) shapes the answer; GET only reads. A model state that cannot move on
+by itself (a job gone, a failure for a missing input, a part that missed its job's outcome, a
+GLB vanished from disk) is answered as pending and repaired by the conversion runner with
+`repair_model_states`, in its own write transaction.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from typing import Any, NamedTuple
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import NamedTuple, Protocol
 
-from flask import current_app, jsonify, request, send_file
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.base import db
 from models.conversion import (
     FAILED,
     MISSING_INPUT_ERROR,
@@ -29,7 +29,7 @@ from models.part import Part
 from models.queries import get_part_or_404
 from models.states import ModelStatus
 from utils.errors import NotFoundError, UnprocessableError
-from utils.part_files import STEP_EXTENSIONS, storage
+from utils.part_files import STEP_EXTENSIONS
 from utils.storage import Storage
 
 POLL_SECONDS = 0.25
@@ -79,57 +79,66 @@ def repair_model_states(session: Session, store: Storage) -> int:
     return repaired
 
 
-def _wait_while_pending(part: Part, deadline: float) -> ModelState:
+class ModelRunner(Protocol):
+    """What GET /model needs of the conversion runner (utils.jobs.ConversionRunner)."""
+
+    def notify(self) -> None: ...
+
+    def wait_turn(self) -> AbstractContextManager[bool]: ...
+
+    def wait_for_finish(self, timeout: float) -> None: ...
+
+
+def _wait_while_pending(
+    session: Session, part: Part, runner: ModelRunner, deadline: float
+) -> ModelState:
     """Re-read until the model leaves pending or the deadline passes. A job that finishes in
     this process wakes the wait at once; one in another worker is seen within POLL_SECONDS."""
-    runner = current_app.extensions["conversion_runner"]
-    state = model_state(db.session, part)
+    state = model_state(session, part)
     while state.status == ModelStatus.PENDING and time.monotonic() < deadline:
         runner.wait_for_finish(min(POLL_SECONDS, max(deadline - time.monotonic(), 0.0)))
         # A new transaction each time: MariaDB's repeatable read would show the old row.
-        db.session.rollback()
-        part = get_part_or_404(db.session, part.id)
-        state = model_state(db.session, part)
+        session.rollback()
+        part = get_part_or_404(session, part.id)
+        state = model_state(session, part)
     return state
 
 
-def _state_after_wait(part: Part, wait: float) -> ModelState:
+def _state_after_wait(session: Session, part: Part, runner: ModelRunner, wait: float) -> ModelState:
     """Wait for a pending model only with one of the MODEL_WAITERS_MAX turns: each waiting
     request holds a server thread, and /health and the rest must still get one."""
-    state = model_state(db.session, part)
+    state = model_state(session, part)
     if state.status != ModelStatus.PENDING or wait <= 0:
         return state
-    with current_app.extensions["conversion_runner"].wait_turn() as granted:
+    with runner.wait_turn() as granted:
         if not granted:
             return state
-        return _wait_while_pending(part, time.monotonic() + wait)
+        return _wait_while_pending(session, part, runner, time.monotonic() + wait)
 
 
-def _pending_response(wait: float) -> Any:
-    retry = max(1, math.ceil(min(wait, RETRY_AFTER_MAX_SECONDS)))
-    response = jsonify({"status": ModelStatus.PENDING, "message": "The 3D model is being prepared"})
-    response.status_code = 202
-    response.headers["Retry-After"] = str(retry)
-    return response
+def ready_model(
+    session: Session, part: Part, runner: ModelRunner, store: Storage, wait: float
+) -> Path | None:
+    """The part's GLB, or None while it is still pending after waiting up to `wait` seconds.
 
-
-def model_response(part_id: int) -> Any:
-    """200 GLB, 202 pending (Retry-After), 404 no STEP, 422 failed."""
-    part = get_part_or_404(db.session, part_id)
+    NotFoundError without a STEP file, UnprocessableError when the conversion failed. A
+    state that needs repair (or a GLB gone from disk) is left to the runner, which is woken.
+    """
     if part.file_ext not in STEP_EXTENSIONS or not part.model_key:
         raise NotFoundError("This part has no STEP file to show in 3D")
-    if model_state(db.session, part).needs_repair:
-        current_app.extensions["conversion_runner_notify"]()  # the runner repairs it
-    wait = float(current_app.config["MODEL_WAIT_SECONDS"])
-    state = _state_after_wait(part, wait)
+    if model_state(session, part).needs_repair:
+        runner.notify()  # the runner repairs it
+    state = _state_after_wait(session, part, runner, wait)
     if state.status == ModelStatus.FAILED:
         raise UnprocessableError("Model conversion failed", details=state.error)
-    path = storage().model_path(part.model_key)
-    if state.status != ModelStatus.READY or not path.is_file():
-        if state.status == ModelStatus.READY:
-            current_app.extensions["conversion_runner_notify"]()  # the GLB vanished
-        return _pending_response(wait)
-    response = send_file(
-        path, mimetype="model/gltf-binary", conditional=True, etag=part.model_key, max_age=0
-    )
-    return response.make_conditional(request)
+    path = store.model_path(part.model_key)
+    if state.status == ModelStatus.READY and path.is_file():
+        return path
+    if state.status == ModelStatus.READY:
+        runner.notify()  # the GLB vanished
+    return None
+
+
+def retry_after_seconds(wait: float) -> int:
+    """The Retry-After a pending answer suggests: the wait, capped, in whole seconds."""
+    return max(1, math.ceil(min(wait, RETRY_AFTER_MAX_SECONDS)))

@@ -5,14 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
 from werkzeug.datastructures import MultiDict
 
 from models.part import Part
 from models.types import utcnow
 from utils.errors import BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
-from utils.part_files import VIEW_SLOTS, storage
-from utils.storage import looks_like_png
+from utils.part_files import VIEW_SLOTS
+from utils.storage import Storage, looks_like_png
 
 
 def _read_png(field: str, upload: Any, limit: int) -> bytes:
@@ -24,9 +23,11 @@ def _read_png(field: str, upload: Any, limit: int) -> bytes:
     return data
 
 
-def save_views(part: Part, files: MultiDict[str, Any]) -> dict[str, Any]:
-    """Validate every given view first, then write them; merge into the stored manifest."""
-    limit = int(current_app.config["VIEW_MAX_BYTES"])
+def save_views(
+    store: Storage, part: Part, files: MultiDict[str, Any], limit: int
+) -> dict[str, Any]:
+    """Validate every given view (at most `limit` bytes each) first, then write them; merge
+    into the stored manifest."""
     images = {
         index: _read_png(f"view_{index}", files[f"view_{index}"], limit)
         for index in VIEW_SLOTS
@@ -36,7 +37,7 @@ def save_views(part: Part, files: MultiDict[str, Any]) -> dict[str, Any]:
         raise BadRequestError("No views provided", details="Send view_0 … view_7 as PNG files")
     now = utcnow().isoformat()
     for index, data in images.items():
-        storage().write_atomic(storage().view_path(part.uuid, index), data)
+        store.write_atomic(store.view_path(part.uuid, index), data)
     info = dict(part.misc_info or {})
     manifest = dict(info.get("views") or {})
     entries = dict(manifest.get("files") or {})
@@ -48,9 +49,9 @@ def save_views(part: Part, files: MultiDict[str, Any]) -> dict[str, Any]:
     return manifest
 
 
-def view_file(part: Part, index: int) -> Path | None:
+def view_file(store: Storage, part: Part, index: int) -> Path | None:
     """The stored preview, or None."""
     if index not in VIEW_SLOTS:
         return None
-    path = storage().view_path(part.uuid, index)
+    path = store.view_path(part.uuid, index)
     return path if path.is_file() else None

@@ -21,7 +21,7 @@ import functools
 import threading
 import time
 
-from flask import Flask, current_app, request
+from flask import Flask
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
@@ -81,55 +81,50 @@ def parsed_limits(text: str) -> tuple[RateLimitItem, ...]:
     return tuple(parse_many(text)) if text.strip() else ()
 
 
-def client_address() -> str:
-    """The address limits are counted for (as Flask-Limiter's get_remote_address)."""
-    return request.remote_addr or "127.0.0.1"
+class ClientLimits:
+    """One client's side of an app's counters, under RATELIMIT_KEY_PREFIX (apps may share
+    one Redis). The caller names the client's address (ProxyFix's when proxies are trusted)
+    and hands over the limit settings; nothing here reads the request or the app."""
 
+    def __init__(self, counters: LimitCounters, prefix: str, address: str) -> None:
+        self.counters, self.prefix, self.address = counters, prefix, address
 
-def _scope(*parts: str) -> tuple[str, ...]:
-    """Identifiers for a limit, under RATELIMIT_KEY_PREFIX (apps may share one Redis)."""
-    return (str(current_app.config["RATELIMIT_KEY_PREFIX"]), *parts, client_address())
+    def _scope(self, *parts: str) -> tuple[str, ...]:
+        return (self.prefix, *parts, self.address)
 
+    def spend(self, limits_text: str, *scope: str, waiting_for: str) -> None:
+        """Count one hit against each limit; 429 with today's sentence once one is spent."""
+        key = self._scope(*scope)
+        for item in parsed_limits(limits_text):
+            if not self.counters.hit(item, *key):
+                wait = self.counters.seconds_left(item, *key)
+                raise RateLimitedError("Rate limited", retry_after=wait, waiting_for=waiting_for)
 
-def _spend(limits: tuple[RateLimitItem, ...], scope: tuple[str, ...], *, waiting_for: str) -> None:
-    """Count one hit against each limit; 429 with today's sentence once one is spent."""
-    counters = counters_of(current_app)
-    for item in limits:
-        if not counters.hit(item, *scope):
-            wait = counters.seconds_left(item, *scope)
-            raise RateLimitedError("Rate limited", retry_after=wait, waiting_for=waiting_for)
+    def enforce_default(self, limits_text: str, endpoint: str) -> None:
+        """RATELIMIT_DEFAULT, counted per endpoint."""
+        self.spend(limits_text, "default", endpoint, waiting_for="trying again")
 
+    def enforce_auth_check_interval(self, interval_seconds: float) -> None:
+        """One /auth/check per interval (whole seconds, at least one)."""
+        seconds = max(1, round(float(interval_seconds)))
+        waiting_for = "checking authentication again"
+        self.spend(f"1 per {seconds} second", "auth-check", waiting_for=waiting_for)
 
-def enforce_default_limit() -> None:
-    """Count this request against the client's default limits; 429 once one is spent."""
-    limits = parsed_limits(str(current_app.config["RATELIMIT_DEFAULT"]))
-    _spend(limits, _scope("default", request.endpoint or ""), waiting_for="trying again")
+    def _lockout_refusal(self, item: RateLimitItem, scope: tuple[str, ...]) -> RateLimitedError:
+        wait = max(self.counters.seconds_left(item, *scope), 1.0)
+        return RateLimitedError(LOCKED_OUT_MESSAGE, retry_after=wait)
 
+    def refuse_if_locked_out(self, failure_limit: str) -> None:
+        """429 while the client has used up its wrong-key attempts (even for the right key)."""
+        scope = self._scope("auth-failure")
+        for item in parsed_limits(failure_limit):
+            if not self.counters.windows.test(item, *scope):
+                raise self._lockout_refusal(item, scope)
 
-def enforce_auth_check_interval() -> None:
-    """One /auth/check per AUTH_CHECK_INTERVAL_SECONDS (whole seconds, at least one)."""
-    seconds = max(1, round(float(current_app.config["AUTH_CHECK_INTERVAL_SECONDS"])))
-    limits = parsed_limits(f"1 per {seconds} second")
-    _spend(limits, _scope("auth-check"), waiting_for="checking authentication again")
-
-
-def _lockout_refusal(item: RateLimitItem, scope: tuple[str, ...]) -> RateLimitedError:
-    wait = max(counters_of(current_app).seconds_left(item, *scope), 1.0)
-    return RateLimitedError(LOCKED_OUT_MESSAGE, retry_after=wait)
-
-
-def refuse_if_locked_out() -> None:
-    """429 while the client has used up its wrong-key attempts (even for the right key)."""
-    counters, scope = counters_of(current_app), _scope("auth-failure")
-    for item in parsed_limits(str(current_app.config["AUTH_FAILURE_LIMIT"])):
-        if not counters.windows.test(item, *scope):
-            raise _lockout_refusal(item, scope)
-
-
-def count_wrong_key() -> None:
-    """Count a wrong key; 429 for the attempt that finds none left (the caller says 401)."""
-    counters, scope = counters_of(current_app), _scope("auth-failure")
-    for item in parsed_limits(str(current_app.config["AUTH_FAILURE_LIMIT"])):
-        # One atomic count-and-check: concurrent guesses cannot all pass a separate check.
-        if not counters.hit(item, *scope):
-            raise _lockout_refusal(item, scope)
+    def count_wrong_key(self, failure_limit: str) -> None:
+        """Count a wrong key; 429 for the attempt that finds none left (the caller says 401)."""
+        scope = self._scope("auth-failure")
+        for item in parsed_limits(failure_limit):
+            # One atomic count-and-check: concurrent guesses cannot all pass a separate check.
+            if not self.counters.hit(item, *scope):
+                raise self._lockout_refusal(item, scope)

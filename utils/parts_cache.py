@@ -1,0 +1,154 @@
+"""The parts cache: part bodies (the list, the SPA's call on every phone, and single parts)
+kept per parts revision, so a cached body is never stale.
+
+One `PartsCache` per app, built by the factory (`app.extensions["parts_cache"]`). It is
+invalidated in one place: `models.revision.bump_parts_revision` moves the revision, and
+every write reaches it (ORM flushes through the listener, bulk statements through
+`models.revision.write_parts`). Each speed trick can be switched off, so the benchmark
+(`bench/bench_tricks.py`) measures each on its own; the app keeps all of them on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+
+from cachetools import LRUCache
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from models.part import Part
+from models.queries import PartQuery, find_parts, get_part_or_404
+from models.revision import PARTS, Revision
+from utils.revision_reader import RevisionReader
+
+CACHE_ENTRIES = 64
+CACHE_MAX_BYTES = 32 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RenderedList:
+    """A serialised JSON body (a list envelope or one part) and its validator."""
+
+    body: bytes
+    etag: str
+
+
+@dataclass(frozen=True)
+class Tricks:
+    """The cache's speed tricks; all on in the app, one off at a time in the benchmark."""
+
+    list_bodies: bool = True  # keep list envelopes per (revision, query)
+    part_bodies: bool = True  # keep single-part bodies of the newest revision
+    revision_outside_pool: bool = True  # read the revision on a per-thread driver connection
+
+
+class ListBodies:
+    """An LRU keyed by (revision, query) holding at most `size` bodies and `max_bytes` bytes
+    of them (a full list of 5,000 parts is 3.5 MB); safe for a threaded server."""
+
+    def __init__(self, size: int, max_bytes: int = CACHE_MAX_BYTES) -> None:
+        # Each body costs at least an equal share of the bytes, so the byte bound also caps
+        # the count at `size`; a body larger than max_bytes is served but not kept.
+        share = max(1, max_bytes // size)
+        self._entries: LRUCache[tuple[int, PartQuery], RenderedList] = LRUCache(
+            maxsize=max_bytes, getsizeof=lambda entry: max(len(entry.body), share)
+        )
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[int, PartQuery]) -> RenderedList | None:
+        with self._lock:
+            return self._entries.get(key)
+
+    def put(self, key: tuple[int, PartQuery], entry: RenderedList) -> None:
+        with self._lock:
+            with suppress(ValueError):  # larger than the whole cache
+                self._entries[key] = entry
+
+
+class PartBodies:
+    """Single-part bodies of the newest revision seen; older revisions are dropped whole."""
+
+    def __init__(self) -> None:
+        self.revision = -1
+        self.bodies: dict[int, RenderedList] = {}
+        self.lock = threading.Lock()
+
+    def get(self, revision: int, part_id: int) -> RenderedList | None:
+        with self.lock:
+            return self.bodies.get(part_id) if revision == self.revision else None
+
+    def put(self, revision: int, part_id: int, rendered: RenderedList) -> None:
+        with self.lock:
+            if revision > self.revision:
+                self.revision, self.bodies = revision, {}
+            if revision == self.revision:
+                self.bodies[part_id] = rendered
+
+
+class PartsCache:
+    """The service the list and single-part views read through."""
+
+    def __init__(self, engine: Engine, tricks: Tricks = Tricks()) -> None:  # noqa: B008 - frozen
+        self.tricks = tricks
+        self._reader = RevisionReader(engine) if tricks.revision_outside_pool else None
+        self._lists = ListBodies(CACHE_ENTRIES)
+        self._parts = PartBodies()
+
+    def close(self) -> None:
+        """Close the revision reader's connections (an app torn down in tests)."""
+        if self._reader is not None:
+            self._reader.close()
+
+    def revision(self, session: Session) -> int:
+        """The committed parts revision."""
+        if self._reader is not None:
+            return self._reader.read()
+        value = session.scalar(select(Revision.value).where(Revision.name == PARTS))
+        return int(value or 0)
+
+    def part_list(self, session: Session, query: PartQuery) -> RenderedList:
+        """The envelope {parts,total,limit,offset} as bytes.
+
+        The revision is read before the rows, so a cached body is never older than its key.
+        """
+        key = (self.revision(session), query)
+        cached = self._lists.get(key) if self.tricks.list_bodies else None
+        if cached is not None:
+            return cached
+        total, parts = find_parts(session, query)
+        payload = {
+            "limit": query.limit or None,
+            "offset": query.offset,
+            "parts": [part.to_dict() for part in parts],
+            "total": total,
+        }
+        body = json_body(payload)
+        rendered = RenderedList(body, hashlib.blake2b(body, digest_size=12).hexdigest())
+        if self.tricks.list_bodies:
+            self._lists.put(key, rendered)
+        return rendered
+
+    def part(self, session: Session, part_id: int, etag_of: Callable[[Part], str]) -> RenderedList:
+        """One part's JSON body and ETag (404 for an unknown id)."""
+        revision = self.revision(session)
+        cached = self._parts.get(revision, part_id) if self.tricks.part_bodies else None
+        if cached is not None:
+            return cached
+        part = get_part_or_404(session, part_id)
+        rendered = RenderedList(json_body(part.to_dict()), etag_of(part))
+        if self.tricks.part_bodies:
+            self._parts.put(revision, part_id, rendered)
+        return rendered
+
+
+def json_body(payload: object) -> bytes:
+    """Bytes exactly as jsonify writes them (compact, sorted keys, ASCII, a final newline),
+    so every JSON body of the API has one shape whether it was cached or not."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return (text + "\n").encode("ascii")
