@@ -41,9 +41,11 @@ class _ChangedDuringBackup(Exception):
     """A file the database copy points at vanished while the archive was written."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BackupSource:
-    """What a backup reads: the database (its URL and the live engine) and UPLOAD_FOLDER."""
+    """What a backup reads: the database (its URL and the live engine) and UPLOAD_FOLDER.
+
+    Built by keyword only: a URL and a folder are easy to swap by position."""
 
     database_url: str
     live: Engine

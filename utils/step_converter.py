@@ -8,7 +8,7 @@ import re
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -53,13 +53,8 @@ class ConversionSettings:
         )
 
     def cascadio_options(self) -> dict[str, Any]:
-        """Keyword arguments for `cascadio.load`."""
-        return {
-            "tol_linear": self.tol_linear,
-            "tol_angular": self.tol_angular,
-            "tol_relative": self.tol_relative,
-            "merge_primitives": self.merge_primitives,
-        }
+        """Keyword arguments for `cascadio.load`: the fields are named as its parameters."""
+        return asdict(self)
 
 
 # Relative tolerance keeps every good fixture, including the 2400-hole plate, within a minute
