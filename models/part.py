@@ -11,7 +11,7 @@ from sqlalchemy.ext.mutable import MutableDict
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import db
-from models.revision import bump_parts_revision
+from models.revision import write_parts
 from models.states import CATEGORIES, PART_TYPES, STATUSES, Category, ModelStatus, PartType, Status
 from models.types import MAX_PART_ID, UTCDateTime, isoformat, utcnow
 from utils.errors import ConflictError, NotFoundError
@@ -208,15 +208,14 @@ class Part(db.Model):
             raise NotFoundError("Part not found")
         now = utcnow()
         unclaimed = or_(cls.assigned.is_(None), cls.assigned == "")
-        won = session.execute(
+        won = write_parts(
+            session,
             update(cls)
             .where(cls.id == part_id, cls.category != Category.COMPLETED, unclaimed)
-            .values(assigned=name, claimed_date=now, status=Status.IN_PROGRESS, updated_at=now)
-            .execution_options(synchronize_session=False)
+            .values(assigned=name, claimed_date=now, status=Status.IN_PROGRESS, updated_at=now),
         ).rowcount
         if not won:
             return cls._reclaim_or_refuse(session, part_id, name)
-        bump_parts_revision(session)
         part = cls._reload(session, part_id)
         if part is None:  # the UPDATE just matched it; only a concurrent DELETE gets here
             raise NotFoundError("Part not found")
