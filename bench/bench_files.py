@@ -21,6 +21,7 @@ from app.startup import prepare
 from bench.dataset import populate_parts
 from bench.files_report import FileRun, FilesRun, MemoryStep, render_run, write_section
 from bench.load import Call, Sample, run_load
+from bench.report import PROJECT_ROOT, run_and_record
 from bench.servers import HOST, ServerProcess, our_settings, start_ours
 from bench.uploads import (
     clear_model_cache,
@@ -36,8 +37,8 @@ from bench.uploads import (
 from utils.part_files import model_key_for
 from utils.step_converter import convert_step
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+# Shared fixtures live beside the checkout.
+FIXTURES = PROJECT_ROOT.parent / "shared" / "fixtures"
 GEAR = FIXTURES / "step-large" / "gen_gear_assembly_72_parts.step"
 PLATE = FIXTURES / "step-large" / "gen_perforated_plate_2400_holes.step"
 BIG_FILE_BYTES = 1_000_000
@@ -85,7 +86,8 @@ class Bench:
         self.database = folder / "bench.db"
         self.settings = our_settings(f"sqlite:///{self.database}", str(folder))
         self.uploads = Path(self.settings["UPLOAD_FOLDER"])
-        self.app: Flask = prepare(create_app("testing", self.settings))  # builder: no runner here
+        self.app: Flask = create_app("testing", self.settings)  # builder: no runner here
+        prepare(self.app)
         populate_parts(self.app, PARTS)
         self.headers = {"X-API-Key": str(self.app.config["SECRET_KEY"])}
         self.fresh_ids: Iterator[int] = itertools.count(1)
@@ -281,14 +283,9 @@ def run_benchmark(args: argparse.Namespace) -> FilesRun:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run, print the report, and record it in BENCHMARKS.md when asked."""
     args = parse_args(argv)
-    run = run_benchmark(args)
-    print(render_run(run))
-    if args.write:
-        target = PROJECT_ROOT / "BENCHMARKS.md"
-        write_section(target, run)
-        print(f"\nRecorded in {target}")
-    return 0
+    return run_and_record(run_benchmark(args), render_run, write_section, args.write)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ import os
 import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from werkzeug.http import unquote_etag
 
@@ -20,12 +19,11 @@ from app import create_app
 from app.startup import prepare
 from bench.dataset import populate_parts
 from bench.load import Call, Sample, run_load
-from bench.report import Measured, Run, render_run, write_benchmarks
+from bench.report import Measured, Run, render_run, run_and_record, write_benchmarks
 from bench.servers import HOST, Served, ServerProcess, our_settings, start_bare, start_ours
 
 # How many different parts the single-part cases cycle through.
 SAMPLED_PARTS = 100
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CASE_KEYS = ("one", "all", "one-304", "all-304")
 
 
@@ -172,7 +170,8 @@ def run_benchmark(args: argparse.Namespace) -> Run:
     """Build the database, start both servers, measure every case, stop the servers."""
     with tempfile.TemporaryDirectory(prefix="aerie-bench-") as folder:
         settings = our_settings(f"sqlite:///{folder}/bench.db", folder)
-        builder = prepare(create_app("testing", settings))
+        builder = create_app("testing", settings)
+        prepare(builder)
         populate_parts(builder, args.parts)
         key_header = {"X-API-Key": str(builder.config["SECRET_KEY"])}
         servers: list[ServerProcess] = []
@@ -203,15 +202,9 @@ def run_benchmark(args: argparse.Namespace) -> Run:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run, print the table and the ratios, and record them when asked."""
+    """Run, print the report, and record it in BENCHMARKS.md when asked."""
     args = parse_args(argv)
-    run = run_benchmark(args)
-    print(render_run(run))
-    if args.write:
-        target = PROJECT_ROOT / "BENCHMARKS.md"
-        write_benchmarks(target, run)
-        print(f"\nRecorded in {target}")
-    return 0
+    return run_and_record(run_benchmark(args), render_run, write_benchmarks, args.write)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.load import Sample
-from bench.report import _replace_block, code_version, machine_description, percentile_ms
+from bench.report import (
+    code_version,
+    machine_description,
+    markdown_table,
+    percentile_ms,
+    replace_block,
+)
 
 TARGET_RATIO = 1.15
 TARGET_RSS_MB = 30.0
@@ -140,21 +146,29 @@ def headline(run: FilesRun) -> list[tuple[str, str, str, bool]]:
     return rows
 
 
-def render_files(run: FilesRun) -> str:
-    lines = [
-        "| file | size MB | direct s | API s | API/direct | POST ms | queue ms | convert s "
-        "| seen after ms | polls | re-upload |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+def _file_row(f: FileRun) -> list[str]:
+    post, queue, convert, seen = (statistics.median(p[i] for p in f.phases) for i in range(4))
+    reup = f"{f.reupload[0]} in {_ms(f.reupload[1])} ms" if f.reupload else "–"
+    return [
+        f.name,
+        f"{f.size / 1e6:.2f}",
+        f"{statistics.median(f.direct):.2f}",
+        f"{statistics.median(f.api):.2f}",
+        f"{f.ratio():.2f}×",
+        _ms(post),
+        _ms(queue),
+        f"{convert:.2f}",
+        _ms(seen),
+        f"{statistics.median(f.polls):.0f}",
+        reup,
     ]
-    for f in run.files:
-        post, queue, convert, seen = (statistics.median(p[i] for p in f.phases) for i in range(4))
-        reup = f"{f.reupload[0]} in {_ms(f.reupload[1])} ms" if f.reupload else "–"
-        lines.append(
-            f"| {f.name} | {f.size / 1e6:.2f} | {statistics.median(f.direct):.2f} "
-            f"| {statistics.median(f.api):.2f} | {f.ratio():.2f}× | {_ms(post)} | {_ms(queue)} "
-            f"| {convert:.2f} | {_ms(seen)} | {statistics.median(f.polls):.0f} | {reup} |"
-        )
-    return "\n".join(lines)
+
+
+def render_files(run: FilesRun) -> str:
+    """One row per file: medians of the API and direct conversions."""
+    header = ["file", "size MB", "direct s", "API s", "API/direct", "POST ms", "queue ms"]
+    header += ["convert s", "seen after ms", "polls", "re-upload"]
+    return markdown_table(header, "lrrrrrrrrrl", [_file_row(f) for f in run.files])
 
 
 def render_memory(run: FilesRun) -> str:
@@ -260,11 +274,11 @@ def write_section(path: Path, run: FilesRun) -> None:
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
     if LATEST_START not in text:
         text = text.rstrip("\n") + f"\n\n{SECTION_TITLE}\n\n{SECTION_INTRO}\n\n### Latest run\n"
-    text = _replace_block(text, LATEST_START, LATEST_END, render_run(run))
+    text = replace_block(text, LATEST_START, LATEST_END, render_run(run))
     rows = HISTORY_HEADER
     if HISTORY_START in text and HISTORY_END in text:
         rows = text.split(HISTORY_START, 1)[1].split(HISTORY_END, 1)[0].strip("\n")
     else:
         text = text.rstrip("\n") + "\n\n### History\n"
-    text = _replace_block(text, HISTORY_START, HISTORY_END, rows + "\n" + _history_row(run))
+    text = replace_block(text, HISTORY_START, HISTORY_END, rows + "\n" + _history_row(run))
     path.write_text(text, encoding="utf-8")

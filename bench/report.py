@@ -8,6 +8,7 @@ import platform
 import sqlite3
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -26,6 +27,7 @@ HISTORY_HEADER = (
     "| one part p50 ours / bare (ms) | all parts p50 ours / bare (ms) |\n"
     "|---|---|---|---|---|---|---|---|"
 )
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 VERSIONED = ("flask", "werkzeug", "waitress", "sqlalchemy", "flask-smorest", "limits")
 
 
@@ -78,28 +80,39 @@ def percentile_ms(latencies: list[float], percent: float) -> float:
     return ordered[rank - 1] * 1000
 
 
-def _row(case: str, server: str, sample: Sample) -> str:
+def _row(case: str, server: str, sample: Sample) -> list[str]:
     rate = _rate(sample)
-    cpu_per_request = _cpu_per_request(sample) * 1000
-    return (
-        f"| {case} | {server} | {rate:,.0f} | {percentile_ms(sample.latencies, 50):.2f} "
-        f"| {percentile_ms(sample.latencies, 95):.2f} | {cpu_per_request:.3f} "
-        f"| {100 * sample.server_cpu / sample.seconds:.0f} "
-        f"| {100 * sample.client_cpu / sample.seconds:.0f} | {sample.errors} |"
-    )
+    return [
+        case,
+        server,
+        f"{rate:,.0f}",
+        f"{percentile_ms(sample.latencies, 50):.2f}",
+        f"{percentile_ms(sample.latencies, 95):.2f}",
+        f"{_cpu_per_request(sample) * 1000:.3f}",
+        f"{100 * sample.server_cpu / sample.seconds:.0f}",
+        f"{100 * sample.client_cpu / sample.seconds:.0f}",
+        str(sample.errors),
+    ]
+
+
+def markdown_table(header: list[str], aligns: str, rows: list[list[str]]) -> str:
+    """A Markdown table; `aligns` has one letter per column: l (left) or r (right)."""
+    rule = "|" + "|".join("--:" if a == "r" else "---" for a in aligns) + "|"
+    lines = ["| " + " | ".join(header) + " |", rule]
+    lines.extend("| " + " | ".join(row) + " |" for row in rows)
+    return "\n".join(lines)
 
 
 def render_table(run: Run) -> str:
     """One row per case and server."""
-    lines = [
-        "| case | server | req/s | p50 ms | p95 ms | server CPU ms/req | server CPU % "
-        "| client CPU % | errors |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|",
+    header = ["case", "server", "req/s", "p50 ms", "p95 ms", "server CPU ms/req"]
+    header += ["server CPU %", "client CPU %", "errors"]
+    rows = [
+        _row(measured.name, server, measured.samples[server])
+        for measured in run.measured
+        for server in ("ours", "bare")
     ]
-    for measured in run.measured:
-        for server in ("ours", "bare"):
-            lines.append(_row(measured.name, server, measured.samples[server]))
-    return "\n".join(lines)
+    return markdown_table(header, "llrrrrrrr", rows)
 
 
 def render_ratios(run: Run) -> str:
@@ -137,24 +150,17 @@ def machine_description() -> str:
     )
 
 
+def _git(*args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=PROJECT_ROOT, check=True, capture_output=True, text=True
+    ).stdout
+
+
 def code_version() -> str:
     """The commit measured, and whether the work tree differed from it."""
-    root = Path(__file__).resolve().parents[1]
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=root,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-        changed = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
+        commit = _git("rev-parse", "--short", "HEAD").strip()
+        changed = _git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.CalledProcessError):
         return "unknown commit"
     return f"commit {commit}" + (" with uncommitted changes" if changed.strip() else "")
@@ -202,7 +208,7 @@ def _history_row(run: Run) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def _replace_block(text: str, start: str, end: str, body: str) -> str:
+def replace_block(text: str, start: str, end: str, body: str) -> str:
     block = f"{start}\n{body}\n{end}"
     if start in text and end in text:
         head, rest = text.split(start, 1)
@@ -210,12 +216,24 @@ def _replace_block(text: str, start: str, end: str, body: str) -> str:
     return text.rstrip("\n") + "\n\n" + block + "\n"
 
 
+def run_and_record(
+    run: Any, render: Callable[[Any], str], record: Callable[[Path, Any], None], write: bool
+) -> int:
+    """A benchmark's main: print the run, and record it in BENCHMARKS.md when asked."""
+    print(render(run))
+    if write:
+        target = PROJECT_ROOT / "BENCHMARKS.md"
+        record(target, run)
+        print(f"\nRecorded in {target}")
+    return 0
+
+
 def write_benchmarks(path: Path, run: Run) -> None:
     """Rewrite the latest-run block and append a history row; other text is left alone."""
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    text = _replace_block(text, LATEST_START, LATEST_END, render_run(run))
+    text = replace_block(text, LATEST_START, LATEST_END, render_run(run))
     rows = HISTORY_HEADER
     if HISTORY_START in text and HISTORY_END in text:
         rows = text.split(HISTORY_START, 1)[1].split(HISTORY_END, 1)[0].strip("\n")
-    text = _replace_block(text, HISTORY_START, HISTORY_END, rows + "\n" + _history_row(run))
+    text = replace_block(text, HISTORY_START, HISTORY_END, rows + "\n" + _history_row(run))
     path.write_text(text, encoding="utf-8")

@@ -71,11 +71,35 @@ def _serve(app: Any, channel: Connection) -> None:
     server.run()
 
 
-def _serve_ours(settings: dict[str, Any], channel: Connection) -> None:
+# The read path's speed tricks (app.read_path) that bench_tricks turns off one at a time.
+TRICKS = ("list_bodies", "part_bodies", "revision_outside_pool", "no_cookie_session")
+
+
+def without_trick(app: Flask, trick: str) -> Flask:
+    """Our app with one speed trick of the read path off (bench_tricks measures each)."""
+    from dataclasses import replace
+
+    from flask.sessions import SecureCookieSessionInterface
+
+    from models.base import db
+    from utils.parts_cache import PartsCache, Tricks
+
+    if trick == "no_cookie_session":
+        app.session_interface = SecureCookieSessionInterface()
+        return app
+    app.extensions["parts_cache"].close()
+    with app.app_context():
+        engine = db.engine
+    app.extensions["parts_cache"] = PartsCache(engine, replace(Tricks(), **{trick: False}))
+    return app
+
+
+def _serve_ours(settings: dict[str, Any], trick: str | None, channel: Connection) -> None:
     from app import create_app
     from app.startup import start_serving
 
-    _serve(start_serving(create_app("testing", settings)), channel)
+    app = start_serving(create_app("testing", settings))
+    _serve(without_trick(app, trick) if trick else app, channel)
 
 
 def _serve_bare(parts_list: Served, parts: dict[int, Served], channel: Connection) -> None:
@@ -110,9 +134,10 @@ class ServerProcess:
         self.process.join(10)
 
 
-def start_ours(settings: dict[str, Any]) -> ServerProcess:
-    """Our app, built by the factory in the server process."""
-    return ServerProcess("ours", _serve_ours, settings)
+def start_ours(settings: dict[str, Any], trick: str | None = None) -> ServerProcess:
+    """Our app, built by the factory in the server process (with one speed trick off)."""
+    name = f"ours without {trick}" if trick else "ours"
+    return ServerProcess(name, _serve_ours, settings, trick)
 
 
 def start_bare(parts_list: Served, parts: dict[int, Served]) -> ServerProcess:
