@@ -54,7 +54,9 @@ export function PartForm(props: {
   onClose: () => void;
   onSaved: (part: Part) => void;
 }) {
-  const editing = props.part;
+  // After an add whose upload failed, the part exists: a retry edits it instead of adding twice.
+  const [created, setCreated] = useState<Part | null>(null);
+  const editing = props.part ?? created;
   const [values, setValues] = useState<Values>(valuesOf(editing));
   const [etag, setEtag] = useState<string | null>(null);
   const [file, setFile] = useState<File | null>(null);
@@ -85,6 +87,10 @@ export function PartForm(props: {
       let saved = editing
         ? await updatePart(editing.id, body(values, editing), etag)
         : await json<Part>("/", "POST", { ...body(values, null), category: "review" });
+      if (!editing) {
+        setCreated(saved);
+        setEtag(null);
+      }
       if (file) {
         setProgress(0);
         await upload(saved.id, file, setProgress);
@@ -98,7 +104,7 @@ export function PartForm(props: {
   };
 
   return (
-    <Dialog title={editing ? "Edit part" : "Add part"} onClose={props.onClose} wide>
+    <Dialog title={props.part ? "Edit part" : "Add part"} onClose={props.onClose} wide>
       <form onSubmit={submit} class="form-grid">
         <TextField label="Name" value={values.name} onInput={set("name")} required autoFocus />
         <SelectField
@@ -156,7 +162,7 @@ export function PartForm(props: {
             Cancel
           </button>
           <button type="submit" class="button primary" disabled={busy}>
-            {editing ? "Save changes" : "Add part"}
+            {props.part ? "Save changes" : created ? "Retry upload" : "Add part"}
           </button>
         </div>
       </form>
