@@ -7,7 +7,7 @@ import time
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import axe_violations, sign_in
+from tests.browser.conftest import PHONE, axe_violations, sign_in
 
 
 def test_wrong_key_is_refused_in_words_then_the_right_one_opens_the_board(page, board):
@@ -128,3 +128,47 @@ def test_works_under_a_base_path(page, board_factory):
     page.get_by_role("link", name="Stats").click()
     expect(page.get_by_role("heading", name="Statistics")).to_be_visible()
     expect(page).to_have_url(re.compile(r"/pms/#/stats$"))
+
+
+def test_keyboard_alone_opens_acts_and_closes(desktop_page, board):
+    page = desktop_page
+    sign_in(page, board)
+    page.get_by_role("button", name="Approve Drive Gear").focus()
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name="Approve part")
+    expect(dialog.get_by_label("Reviewer")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+    page.get_by_role("button", name="Open Drive Gear").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("dialog", name="Drive Gear")).to_be_visible()
+    page.keyboard.press("Escape")
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate("() => document.activeElement !== document.body")
+
+
+def test_dark_mode_follows_the_system_and_passes_axe(browser, board):
+    context = browser.new_context(viewport=PHONE, color_scheme="dark")
+    try:
+        page = context.new_page()
+        sign_in(page, board)
+        background = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+        assert background == "rgb(15, 20, 26)"
+        assert axe_violations(page) == []
+        page.get_by_role("link", name="Stats").click()
+        expect(page.get_by_role("figure", name="Units by tab")).to_be_visible()
+        assert axe_violations(page) == []
+    finally:
+        context.close()
+
+
+def test_touch_targets_are_at_least_44_px(page, board):
+    sign_in(page, board)
+    small = page.evaluate(
+        """() => [...document.querySelectorAll('button, a, input, select')]
+          .filter(el => el.offsetParent !== null && !el.classList.contains('skip-link'))
+          .map(el => [el.textContent || el.getAttribute('aria-label') || el.id,
+                      el.getBoundingClientRect().height])
+          .filter(([, height]) => height < 44)"""
+    )
+    assert small == []
