@@ -11,9 +11,11 @@ from sqlalchemy.ext.mutable import MutableDict
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import db
+from models.events import record_event
 from models.revision import write_parts
 from models.states import CATEGORIES, PART_TYPES, STATUSES, Category, ModelStatus, PartType, Status
 from models.types import MAX_PART_ID, UTCDateTime, isoformat, utcnow
+from models.workflow_rules import check_update, refused
 from utils.errors import ConflictError, NotFoundError
 
 __all__ = ["CATEGORIES", "PART_TYPES", "STATUSES", "Part", "merge_misc_info"]
@@ -23,6 +25,8 @@ LEGACY_HAND_WORKERS = "hand_workers"
 # Stamped into miscInfo by complete; revert removes it, so it always names the current completion.
 COMPLETED_AT = "completed_at"
 
+# What create never takes from the body: a new part starts in review, Pending, unclaimed.
+CREATE_IGNORED = frozenset({"category", "status", "claimed_date"})
 # Column lengths; the input schema enforces the same numbers on every database.
 MAX_LENGTHS = {
     "type": 50,
@@ -132,6 +136,23 @@ class Part(db.Model):
             "modelError": self.model_error,
         }
 
+    @classmethod
+    def create(cls, fields: dict[str, Any]) -> Part:
+        """A new part: always in review and Pending, whatever the body named; never claimed."""
+        given = {k: v for k, v in fields.items() if v is not None and k not in CREATE_IGNORED}
+        part = cls()
+        part.apply_changes(given)
+        return part
+
+    def update(self, changes: dict[str, Any]) -> None:
+        """PUT: content fields and a status valid where the part is; an assignee change is a
+        claim (claimedDate follows it). Anything else is a 409 naming the allowed actions."""
+        check_update(self, changes)
+        changes = {k: v for k, v in changes.items() if k != "claimed_date"}
+        if "assigned" in changes and changes["assigned"] != self.assigned:
+            changes["claimed_date"] = utcnow() if changes["assigned"] else None
+        self.apply_changes(changes)
+
     def apply_changes(self, changes: dict[str, Any]) -> None:
         """Set validated fields; a hand part that gains a worker records them."""
         previous_assignee = self.assigned
@@ -153,8 +174,8 @@ class Part(db.Model):
     def approve(self, reviewer: str | None, misc_info: dict[str, Any] | None) -> None:
         """review → the part's fabrication tab (unknown type → hand), status Reviewed."""
         if self.category != Category.REVIEW:
-            raise ConflictError(
-                f"Only parts in review can be approved; this part is in {self.category}"
+            raise refused(
+                f"Only parts in review can be approved; this part is in {self.category}", self
             )
         extra = {"reviewer": reviewer} if reviewer else {}
         self.misc_info = merge_misc_info(merge_misc_info(self.misc_info, misc_info), extra)
@@ -164,7 +185,7 @@ class Part(db.Model):
     def unclaim(self) -> None:
         """Give a claimed part back; work already begun is remembered as Already Started."""
         if not self.assigned:
-            raise ConflictError("This part is not claimed by anyone")
+            raise refused("This part is not claimed by anyone", self)
         in_progress = self.status == Status.IN_PROGRESS
         self.status = Status.ALREADY_STARTED if in_progress else Status.PENDING
         self.assigned = None
@@ -173,9 +194,9 @@ class Part(db.Model):
     def complete(self, misc_info: dict[str, Any] | None) -> None:
         """Mark the part made; the completion time is stamped into miscInfo."""
         if self.category == Category.REVIEW:
-            raise ConflictError("A part still in review cannot be completed; approve it first")
+            raise refused("A part still in review cannot be completed; approve it first", self)
         if self.category == Category.COMPLETED:
-            raise ConflictError("This part is already completed")
+            raise refused("This part is already completed", self)
         merged = merge_misc_info(self.misc_info, misc_info) or {}
         merged[COMPLETED_AT] = utcnow().isoformat()
         self.misc_info = merged
@@ -185,7 +206,7 @@ class Part(db.Model):
     def revert(self) -> None:
         """Send a completed part back to its fabrication tab, forgetting when it was completed."""
         if self.category != Category.COMPLETED:
-            raise ConflictError("Part is not completed")
+            raise refused("Part is not completed", self)
         # A stale completed_at would be read as the completion time if the part is marked
         # completed again by PUT; the UI's storage and reviewer entries are kept.
         info = {k: v for k, v in (self.misc_info or {}).items() if k != COMPLETED_AT}
@@ -198,7 +219,7 @@ class Part(db.Model):
             self.category, self.status = Category.HAND, Status.IN_PROGRESS
 
     @classmethod
-    def claim(cls, session: Session, part_id: int, name: str) -> Part:
+    def claim(cls, session: Session, part_id: int, name: str, actor: str) -> Part:
         """Claim a part for `name` atomically: of many concurrent claimers exactly one wins.
 
         The conditional UPDATE is the first statement of the transaction, so the database
@@ -215,11 +236,13 @@ class Part(db.Model):
             .values(assigned=name, claimed_date=now, status=Status.IN_PROGRESS, updated_at=now),
         ).rowcount
         if not won:
-            return cls._reclaim_or_refuse(session, part_id, name)
+            return cls._reclaim_or_refuse(session, part_id, name, actor)
         part = cls._reload(session, part_id)
         if part is None:  # the UPDATE just matched it; only a concurrent DELETE gets here
             raise NotFoundError("Part not found")
         part.record_hand_worker(name, now)
+        changes = {"assigned": {"from": None, "to": name}, "claimedDate": {"to": isoformat(now)}}
+        record_event(session, part, "claim", actor, {"changes": changes})
         return part
 
     @classmethod
@@ -231,7 +254,7 @@ class Part(db.Model):
         return session.execute(options).scalar_one_or_none()
 
     @classmethod
-    def _reclaim_or_refuse(cls, session: Session, part_id: int, name: str) -> Part:
+    def _reclaim_or_refuse(cls, session: Session, part_id: int, name: str, actor: str) -> Part:
         """The claim lost: harmless for the holder themself, else 404 or 409.
 
         The row is locked so the holder cannot give it back while we decide, and names are
@@ -241,14 +264,17 @@ class Part(db.Model):
         if part is None:
             raise NotFoundError("Part not found")
         if part.category == Category.COMPLETED:
-            raise ConflictError("A completed part cannot be claimed")
+            raise refused("A completed part cannot be claimed", part)
         if not part.assigned:
             raise ConflictError("The part was given back while you claimed it; try again")
         if part.assigned != name:
             raise ConflictError(
                 f"Part is already claimed by {part.assigned}", assigned=part.assigned
             )
-        part.status = Status.IN_PROGRESS
+        if part.status != Status.IN_PROGRESS:
+            status = {"from": part.status, "to": Status.IN_PROGRESS.value}
+            part.status = Status.IN_PROGRESS
+            record_event(session, part, "claim", actor, {"changes": {"status": status}})
         return part
 
     def __repr__(self) -> str:

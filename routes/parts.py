@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import current_app
@@ -9,6 +10,7 @@ from marshmallow import ValidationError as FieldError
 
 from app.database import write_transaction
 from app.extensions import db
+from models.events import record_event, recorded, tracked_fields
 from models.part import Part
 from models.queries import PartQuery, get_part_or_404
 from routes import parts_bp
@@ -24,12 +26,18 @@ from routes.responses import (
     part_response,
 )
 from routes.services import parts_cache, storage
+from routes.workflow import ACTOR, transition
+from utils.actor import request_actor
 from utils.auth import require_api_key
 from utils.errors import ValidationError
 from utils.fields import check_text
 from utils.part_files import remove_part_files
 from utils.schemas import SORT_FIELDS, PartCreateSchema, PartQuerySchema, PartUpdateSchema
 from utils.wire_schemas import MessageSchema, PartListSchema, PartSchema
+
+REFUSED_PUT = (
+    "A change only a workflow action may make (allowed_actions and allowed_statuses say what may)"
+)
 
 
 def list_response(args: dict[str, Any], category: str | None = None) -> Any:
@@ -48,23 +56,30 @@ def list_response(args: dict[str, Any], category: str | None = None) -> Any:
     return json_bytes(rendered.body, rendered.etag)
 
 
+def listing(e400: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The list endpoints' shared key check, query schema and documented responses."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        view = parts_bp.doc(responses=NOT_MODIFIED)(view)
+        view = parts_bp.doc(responses=errors(400, e400=e400))(view)
+        view = parts_bp.response(200, PartListSchema)(view)
+        query = parts_bp.arguments(
+            PartQuerySchema, location="query", as_kwargs=False, error_status_code=400
+        )
+        return require_api_key(query(view))
+
+    return decorate
+
+
 @parts_bp.route("/", methods=["GET"])
-@require_api_key
-@parts_bp.arguments(PartQuerySchema, location="query", as_kwargs=False, error_status_code=400)
-@parts_bp.response(200, PartListSchema)
-@parts_bp.doc(responses=errors(400, e400="A query parameter is invalid"))
-@parts_bp.doc(responses=NOT_MODIFIED)
+@listing("A query parameter is invalid")
 def list_parts(args: dict[str, Any]) -> Any:
     """List parts: filter, search, sort and page; no parameters returns every part."""
     return list_response(args)
 
 
 @parts_bp.route("/categories/<string:category>", methods=["GET"])
-@require_api_key
-@parts_bp.arguments(PartQuerySchema, location="query", as_kwargs=False, error_status_code=400)
-@parts_bp.response(200, PartListSchema)
-@parts_bp.doc(responses=errors(400, e400="A query parameter or the category is invalid"))
-@parts_bp.doc(responses=NOT_MODIFIED)
+@listing("A query parameter or the category is invalid")
 def list_category(args: dict[str, Any], category: str) -> Any:
     """List the parts of one category (the path wins over a category parameter)."""
     try:
@@ -78,13 +93,16 @@ def list_category(args: dict[str, Any], category: str) -> Any:
 @require_api_key
 @parts_bp.arguments(PartCreateSchema, error_status_code=400)
 @parts_bp.response(201, PartSchema, headers=ETAG)
-@parts_bp.doc(responses=errors(400, *JSON_WRITE))
+@parts_bp.doc(responses=errors(400, *JSON_WRITE), **ACTOR)
 def create_part(fields: dict[str, Any]) -> Any:
-    """Create a part (it starts in review unless told otherwise)."""
-    part = Part()
-    part.apply_changes({key: value for key, value in fields.items() if value is not None})
+    """Create a part: it always starts in review, Pending (category, status and claimedDate
+    in the body are ignored)."""
+    actor = request_actor()
+    part = Part.create(fields)
     with write_transaction():
         db.session.add(part)
+        with recorded(db.session, part, "create", actor):
+            db.session.flush()
     return part_response(part, 201)
 
 
@@ -103,26 +121,25 @@ def get_part(part_id: int) -> Any:
 @require_api_key
 @parts_bp.arguments(PartUpdateSchema(partial=True), error_status_code=400)
 @parts_bp.response(200, PartSchema, headers=ETAG)
-@parts_bp.doc(responses=errors(400, 404, 412, *JSON_WRITE))
+@parts_bp.doc(responses=errors(400, 404, 409, 412, *JSON_WRITE, e409=REFUSED_PUT), **ACTOR)
 def update_part(fields: dict[str, Any], part_id: int) -> Any:
-    """Change any subset of a part's fields; null clears a field."""
-    with write_transaction():
-        part = get_part_or_404(db.session, part_id)
-        check_if_match(part)
-        part.apply_changes(fields)
-    return part_response(part)
+    """Change any subset of a part's fields; null clears a field. Category and claimedDate
+    change only through the workflow actions; status only to one valid in the category."""
+    return transition(part_id, "update", lambda part: part.update(fields))
 
 
 @parts_bp.route("/<int:part_id>", methods=["DELETE"])
 @require_api_key
 @parts_bp.response(200, MessageSchema)
-@parts_bp.doc(responses=errors(404, 412))
+@parts_bp.doc(responses=errors(400, 404, 412), **ACTOR)
 def delete_part(part_id: int) -> Any:
-    """Delete a part and its files."""
+    """Delete a part and its files; its history stays (GET /api/parts/history?deleted=true)."""
+    actor = request_actor()
     with write_transaction():
         part = get_part_or_404(db.session, part_id)
         check_if_match(part)
         part_uuid, model_key = part.uuid, part.model_key
+        record_event(db.session, part, "delete", actor, {"fields": tracked_fields(part)})
         db.session.delete(part)
     # Files go only once the row is gone for good; a failed commit keeps both.
     remove_part_files(db.session, storage(), part_uuid, model_key)

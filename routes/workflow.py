@@ -2,33 +2,59 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+from flask import Response
+from marshmallow import Schema
 
 from app.database import write_transaction
 from app.extensions import db
+from models.events import recorded
 from models.part import Part
 from models.queries import get_part_or_404
 from routes import parts_bp
 from routes.responses import ETAG, JSON_WRITE, check_if_match, errors, part_response
+from utils.actor import ACTOR_PARAMETER, request_actor
 from utils.auth import require_api_key
 from utils.schemas import ApproveSchema, AssignSchema, CompleteSchema
 from utils.wire_schemas import PartSchema
 
+ACTOR = {"parameters": [ACTOR_PARAMETER]}
 
-@parts_bp.route("/<int:part_id>/approve", methods=["POST"])
-@require_api_key
-@parts_bp.arguments(ApproveSchema, required=False, error_status_code=400)
-@parts_bp.response(200, PartSchema, headers=ETAG)
-@parts_bp.doc(responses=errors(400, 404, 409, 412, *JSON_WRITE, e409="The part is not in review"))
+
+def transition(part_id: int, action: str, change: Callable[[Part], None]) -> Response:
+    """Load the part, honour If-Match, apply one action and record it, all in one commit."""
+    actor = request_actor()
+    with write_transaction():
+        part = get_part_or_404(db.session, part_id)
+        check_if_match(part)
+        with recorded(db.session, part, action, actor):
+            change(part)
+    return part_response(part)
+
+
+def action_view(action: str, e409: str, body: type[Schema] | None = None) -> Callable[..., Any]:
+    """Route, key check, optional body and documented responses of one workflow action."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        view = parts_bp.doc(**ACTOR)(view)
+        view = parts_bp.doc(responses=errors(400, 404, 409, 412, *JSON_WRITE, e409=e409))(view)
+        view = parts_bp.response(200, PartSchema, headers=ETAG)(view)
+        if body is not None:
+            view = parts_bp.arguments(body, required=False, error_status_code=400)(view)
+        view = require_api_key(view)
+        return parts_bp.route(f"/<int:part_id>/{action}", methods=["POST"])(view)
+
+    return decorate
+
+
+@action_view("approve", "The part is not in review", ApproveSchema)
 def approve_part(body: dict[str, Any], part_id: int) -> Any:
     """Approve a part in review for CNC, hand or misc fabrication."""
     misc_info = body.get("misc_info")
     reviewer = body.get("reviewer") or (misc_info or {}).get("reviewer")
-    with write_transaction():
-        part = get_part_or_404(db.session, part_id)
-        check_if_match(part)
-        part.approve(reviewer, misc_info)
-    return part_response(part)
+    return transition(part_id, "approve", lambda part: part.approve(reviewer, misc_info))
 
 
 @parts_bp.route("/<int:part_id>/assign", methods=["POST"])
@@ -40,48 +66,28 @@ def approve_part(body: dict[str, Any], part_id: int) -> Any:
         400, 404, 409, *JSON_WRITE, e409="Claimed by someone else, or already completed"
     )
 )
+@parts_bp.doc(**ACTOR)
 def assign_part(body: dict[str, Any], part_id: int) -> Any:
     """Claim a part for a person; exactly one of many concurrent claimers wins."""
+    actor = request_actor()
     with write_transaction():
-        part = Part.claim(db.session, part_id, body["assigned"])
+        part = Part.claim(db.session, part_id, body["assigned"], actor)
     return part_response(part)
 
 
-@parts_bp.route("/<int:part_id>/unclaim", methods=["POST"])
-@require_api_key
-@parts_bp.response(200, PartSchema, headers=ETAG)
-@parts_bp.doc(responses=errors(404, 409, 412, *JSON_WRITE, e409="The part is not claimed"))
+@action_view("unclaim", "The part is not claimed")
 def unclaim_part(part_id: int) -> Any:
     """Give a claimed part back."""
-    with write_transaction():
-        part = get_part_or_404(db.session, part_id)
-        check_if_match(part)
-        part.unclaim()
-    return part_response(part)
+    return transition(part_id, "unclaim", Part.unclaim)
 
 
-@parts_bp.route("/<int:part_id>/complete", methods=["POST"])
-@require_api_key
-@parts_bp.arguments(CompleteSchema, required=False, error_status_code=400)
-@parts_bp.response(200, PartSchema, headers=ETAG)
-@parts_bp.doc(responses=errors(400, 404, 409, 412, *JSON_WRITE, e409="In review or completed"))
+@action_view("complete", "In review or completed", CompleteSchema)
 def complete_part(body: dict[str, Any], part_id: int) -> Any:
     """Mark a part made; extra miscInfo (e.g. storage) is merged in."""
-    with write_transaction():
-        part = get_part_or_404(db.session, part_id)
-        check_if_match(part)
-        part.complete(body.get("misc_info"))
-    return part_response(part)
+    return transition(part_id, "complete", lambda part: part.complete(body.get("misc_info")))
 
 
-@parts_bp.route("/<int:part_id>/revert", methods=["POST"])
-@require_api_key
-@parts_bp.response(200, PartSchema, headers=ETAG)
-@parts_bp.doc(responses=errors(404, 409, 412, *JSON_WRITE, e409="The part is not completed"))
+@action_view("revert", "The part is not completed")
 def revert_part(part_id: int) -> Any:
     """Send a completed part back to its fabrication tab."""
-    with write_transaction():
-        part = get_part_or_404(db.session, part_id)
-        check_if_match(part)
-        part.revert()
-    return part_response(part)
+    return transition(part_id, "revert", Part.revert)

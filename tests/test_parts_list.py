@@ -6,6 +6,7 @@ import pytest
 
 from app.extensions import db
 from tests.conftest import build_app
+from tests.part_rows import set_columns
 
 PARTS = "/api/parts/"
 
@@ -136,9 +137,14 @@ SORTS = [
 
 @pytest.mark.parametrize("sort_order", ["asc", "desc"])
 @pytest.mark.parametrize(("sort_by", "key", "values"), SORTS)
-def test_sort_by_field_and_order(client, auth_headers, make_part, sort_by, key, values, sort_order):
+def test_sort_by_field_and_order(
+    app, client, auth_headers, make_part, sort_by, key, values, sort_order
+):
     for value in (values[1], values[2], values[0]):
-        make_part(**{key: value})
+        if key == "status":  # a new part is always Pending (issue 12): set the others directly
+            set_columns(app, make_part()["id"], status=value)
+        else:
+            make_part(**{key: value})
     body = listing(client, auth_headers, sort_by=sort_by, sort_order=sort_order)
     expected = values if sort_order == "asc" else values[::-1]
     assert [part[key] for part in body["parts"]] == expected
@@ -246,8 +252,10 @@ def test_paging_identical_names_has_no_duplicates_or_gaps(
 
 
 def _create(client, auth_headers, part):
-    body = {"material": "Al", "subsystem": "Arm", "name": "New", "type": "cnc", "category": "cnc"}
-    return client.post(PARTS, json=body, headers=auth_headers)
+    body = {"material": "Al", "subsystem": "Arm", "name": "New", "type": "cnc"}
+    created = client.post(PARTS, json=body, headers=auth_headers).get_json()
+    # A new part starts in review (issue 12); approved, it joins the CNC parts listed here.
+    return client.post(f"{PARTS}{created['id']}/approve", json={}, headers=auth_headers)
 
 
 def _update(client, auth_headers, part):

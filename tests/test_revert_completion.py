@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from tests.part_rows import set_columns
+
 EMPTY_DISTRIBUTION = dict.fromkeys(
     ("< 1 hour", "1-4 hours", "4-8 hours", "8-24 hours", "> 24 hours"), 0
 )
@@ -57,22 +59,23 @@ def test_completion_after_revert_is_stamped_afresh(part_in, call):
     assert datetime.fromisoformat(again["miscInfo"]["completed_at"]) > first
 
 
-@pytest.mark.parametrize("recomplete", ["complete", "put"])
-def test_completion_time_uses_the_current_completion_only(part_in, call, recomplete):
+def test_completion_time_uses_the_current_completion_only(app, part_in, call):
     """Done wrongly half an hour after the claim, reverted, done again ten hours in."""
     part = part_in("hand")
     _ok(call, "POST", f"/{part['id']}/assign", {"assigned": "Alice"})
     claimed = datetime.now(UTC) - timedelta(hours=10)
-    _ok(call, "PUT", f"/{part['id']}", {"claimedDate": claimed.isoformat()})
+    set_columns(app, part["id"], claimed_date=claimed)  # the API never backdates a claim
     done = _ok(call, "POST", f"/{part['id']}/complete", {})
     early = (claimed + timedelta(minutes=30)).isoformat()
     _ok(call, "PUT", f"/{part['id']}", {"miscInfo": {**done["miscInfo"], "completed_at": early}})
     assert _ok(call, "GET", "/stats/detailed")["completion_time_distribution"]["< 1 hour"] == 1
     _ok(call, "POST", f"/{part['id']}/revert")
-    if recomplete == "complete":
-        _ok(call, "POST", f"/{part['id']}/complete", {})
-    else:  # The UI may also move a part back by PUT; then updatedAt is the completion.
-        _ok(call, "PUT", f"/{part['id']}", {"category": "completed", "status": "Completed"})
+    # Issue 12: a PUT may no longer move the part back to completed; only complete does.
+    back = {"category": "completed", "status": "Completed"}
+    status, refused = call("PUT", f"/{part['id']}", back)
+    assert status == 409
+    assert refused["allowed_actions"] == ["update", "assign", "unclaim", "complete"]
+    _ok(call, "POST", f"/{part['id']}/complete", {})
     detailed = _ok(call, "GET", "/stats/detailed")
     assert detailed["completion_time_distribution"] == {**EMPTY_DISTRIBUTION, "8-24 hours": 1}
     assert detailed["average_completion_time_hours"] == pytest.approx(10, abs=0.05)

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from tests.part_rows import completed_row, set_columns
+
 EMPTY_DISTRIBUTION = dict.fromkeys(
     ("< 1 hour", "1-4 hours", "4-8 hours", "8-24 hours", "> 24 hours"), 0
 )
@@ -25,16 +27,16 @@ NO_STATUSES = dict.fromkeys(
 
 
 @pytest.fixture
-def hand_part_done_after(make_part, call):
-    """A hand part claimed by `name`, its claim `hours` old (set via PUT), then completed."""
+def hand_part_done_after(app, make_part, call):
+    """A hand part claimed by `name`, its claim backdated by `hours` in the database (the API
+    refuses to move claimedDate since issue 12), then completed."""
 
     def factory(name: str, hours: float, amount: int = 1, tz: timezone = UTC) -> dict[str, Any]:
         part = make_part(type="hand", amount=amount)
         assert call("POST", f"/{part['id']}/approve", {})[0] == 200
         assert call("POST", f"/{part['id']}/assign", {"assigned": name})[0] == 200
-        claimed = (datetime.now(UTC) - timedelta(hours=hours)).astimezone(tz).isoformat()
-        status, body = call("PUT", f"/{part['id']}", {"claimedDate": claimed})
-        assert status == 200, body
+        claimed = (datetime.now(UTC) - timedelta(hours=hours)).astimezone(tz)
+        set_columns(app, part["id"], claimed_date=claimed)
         status, body = call("POST", f"/{part['id']}/complete", {})
         assert status == 200, body
         return body
@@ -148,11 +150,11 @@ def test_detailed_stats_weigh_by_amount_after_hand_parts_are_claimed_and_complet
      (4, "4-8 hours"), (8, "8-24 hours"), (23.99, "8-24 hours"), (24, "> 24 hours"),
      (200, "> 24 hours")],
 )  # fmt: skip
-def test_detailed_stats_buckets_are_half_open(make_part, call, hours, bucket):
+def test_detailed_stats_buckets_are_half_open(app, make_part, call, hours, bucket):
     claimed = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
     done = (claimed + timedelta(hours=hours)).isoformat()
-    make_part(type="hand", category="completed", status="Completed", assigned="Eve",
-              claimedDate=claimed.isoformat(), miscInfo={"completed_at": done})  # fmt: skip
+    part = make_part(type="hand")
+    completed_row(app, part["id"], "Eve", claimed, misc_info={"completed_at": done})
     _, body = call("GET", "/stats/detailed")
     assert body["completion_time_distribution"] == {**EMPTY_DISTRIBUTION, bucket: 1}
     assert body["average_completion_time"] == pytest.approx(hours, abs=0.005)
@@ -171,10 +173,11 @@ def test_detailed_stats_average_is_null_when_no_part_qualifies(part_in, call):
     assert body["top_contributors"] == []
 
 
-def test_detailed_stats_top_contributors_are_the_five_largest(make_part, call):
+def test_detailed_stats_top_contributors_are_the_five_largest(app, make_part, call):
     for name, amount in [("Ann", 1), ("Ben", 6), ("Cy", 3), ("Di", 5), ("Ed", 2), ("Flo", 4)]:
-        make_part(category="completed", status="Completed", assigned=name, amount=amount)
-    make_part(category="cnc", status="In Progress", assigned="Gus", amount=9)
+        completed_row(app, make_part(amount=amount)["id"], name)
+    gus = make_part(amount=9)
+    set_columns(app, gus["id"], category="cnc", status="In Progress", assigned="Gus")
     _, body = call("GET", "/stats/detailed")
     assert body["top_contributors"] == [
         {"name": name, "count": count} for name, count in

@@ -11,6 +11,7 @@ from marshmallow import Schema, fields
 
 from app.extensions import db
 from models.part import Part
+from tests.part_rows import completed_row
 
 
 @pytest.fixture
@@ -122,13 +123,12 @@ def test_a_carried_over_capitalised_category_counts_as_completed_nowhere(app, ca
     assert call("GET", "/leaderboard") == (200, {"leaderboard": []})
 
 
-def test_average_completion_time_carries_its_unit_in_its_name(make_part, call):
+def test_average_completion_time_carries_its_unit_in_its_name(app, make_part, call):
     claimed = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
     for hours, amount in ((6, 1), (3, 2)):
         done = (claimed + timedelta(hours=hours)).isoformat()
-        make_part(type="hand", category="completed", status="Completed", assigned="Eve",
-                  amount=amount, claimedDate=claimed.isoformat(),
-                  miscInfo={"completed_at": done})  # fmt: skip
+        part = make_part(type="hand", amount=amount)
+        completed_row(app, part["id"], "Eve", claimed, misc_info={"completed_at": done})
     _, detailed = _stats(call)
     assert detailed["average_completion_time_hours"] == pytest.approx(4.0)
     assert detailed["average_completion_time"] == detailed["average_completion_time_hours"]

@@ -1,0 +1,66 @@
+"""Which workflow actions and statuses a part's current category allows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models.states import Category, Status
+from utils.errors import ConflictError
+
+_WORKING = (Status.REVIEWED, Status.IN_PROGRESS, Status.ALREADY_STARTED, Status.PENDING)
+# The statuses PUT may set in each category. Moving between categories is the actions' job
+# (approve, complete, revert); the web app's CNC "start" (In Progress) and misc "done"
+# (Completed, the part stays in misc) are PUTs of a status valid where the part is.
+STATUSES_BY_CATEGORY: dict[str, tuple[str, ...]] = {
+    Category.REVIEW: (Status.PENDING,),
+    Category.CNC: _WORKING,
+    Category.HAND: _WORKING,
+    Category.MISC: (*_WORKING, Status.COMPLETED),
+    Category.COMPLETED: (Status.COMPLETED,),
+}
+# Fields only the workflow actions set: PUT may send them unchanged, never changed.
+ACTION_ONLY_FIELDS = {"category": "category", "claimed_date": "claimedDate"}
+
+
+def allowed_statuses(category: str) -> list[str]:
+    """The statuses PUT may set for a part in `category` (none for an unknown category)."""
+    return [str(status) for status in STATUSES_BY_CATEGORY.get(category, ())]
+
+
+def allowed_actions(category: str, assigned: str | None) -> list[str]:
+    """The workflow actions that make sense for a part in `category` right now."""
+    actions = ["update"]
+    if category == Category.REVIEW:
+        actions.append("approve")
+    if category != Category.COMPLETED:
+        actions.append("assign")
+    if assigned:
+        actions.append("unclaim")
+    if category not in (Category.REVIEW, Category.COMPLETED):
+        actions.append("complete")
+    if category == Category.COMPLETED:
+        actions.append("revert")
+    return actions
+
+
+def refused(message: str, part: Any) -> ConflictError:
+    """A 409 that tells the client what it may do instead."""
+    return ConflictError(
+        message,
+        allowed_actions=allowed_actions(part.category, part.assigned),
+        allowed_statuses=allowed_statuses(part.category),
+    )
+
+
+def check_update(part: Any, changes: dict[str, Any]) -> None:
+    """Refuse a PUT that would move the part through the workflow by the back door."""
+    for field, wire in ACTION_ONLY_FIELDS.items():
+        if field in changes and changes[field] != getattr(part, field):
+            raise refused(f"{wire} is changed only by the workflow actions", part)
+    status = changes.get("status")
+    if status is not None and status != part.status:
+        if status not in STATUSES_BY_CATEGORY.get(part.category, ()):
+            raise refused(f"A part in {part.category} cannot be set to {status}", part)
+    if "assigned" in changes and changes["assigned"] != part.assigned:
+        if part.category == Category.COMPLETED:
+            raise refused("The assignee of a completed part cannot change", part)

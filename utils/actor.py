@@ -1,0 +1,65 @@
+"""Who made a change: the X-Actor header (what a UI knows about its user), else "api"."""
+
+from __future__ import annotations
+
+import re
+
+from flask import request
+
+from models.events import DEFAULT_ACTOR, MAX_ACTOR_LENGTH
+from utils.errors import ValidationError
+
+ACTOR_HEADER = "X-Actor"
+# The header's bytes as they arrive (single-byte text): no control characters.
+_RAW_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# After decoding: C0/C1 controls, and the invisible marks that reorder or hide text.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+
+NO_CONTROL = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
+# The OpenAPI description of the header, for every operation that records a change.
+ACTOR_PARAMETER = {
+    "in": "header",
+    "name": ACTOR_HEADER,
+    "required": False,
+    "description": (
+        'Who makes the change, recorded in the part\'s history (default "api"). UTF-8, at '
+        f"most {MAX_ACTOR_LENGTH} characters, surrounding spaces trimmed; control characters "
+        "and bidirectional overrides are refused with 400."
+    ),
+    "schema": {
+        "type": "string",
+        "maxLength": MAX_ACTOR_LENGTH,
+        "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]*$",
+    },
+}
+
+
+def parse_actor(raw: str | None) -> str:
+    """The actor named by a raw header value; 400 for control characters or too long."""
+    if raw is None:
+        return DEFAULT_ACTOR
+    if _RAW_CONTROL.search(raw):
+        raise _refused("must not contain control characters")
+    try:
+        # WSGI hands header bytes over as Latin-1 text; a browser sends UTF-8.
+        name = raw.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        name = raw
+    name = name.strip()
+    if _CONTROL.search(name):
+        raise _refused("must not contain control characters or direction overrides")
+    if len(name) > MAX_ACTOR_LENGTH:
+        raise _refused(f"must be at most {MAX_ACTOR_LENGTH} characters")
+    return name or DEFAULT_ACTOR
+
+
+def request_actor() -> str:
+    """The actor of the current request (read in views, after the key check)."""
+    values = request.headers.getlist(ACTOR_HEADER)
+    if len(values) > 1:
+        raise _refused("must be sent once")
+    return parse_actor(values[0] if values else None)
+
+
+def _refused(reason: str) -> ValidationError:
+    return ValidationError(f"{ACTOR_HEADER} {reason}", field=ACTOR_HEADER)
