@@ -81,7 +81,9 @@ export function Board(props: {
         />
       </div>
       <p class="count" role="status">
-        {shown.length === props.parts.length ? `${shown.length} parts` : `${shown.length} of ${props.parts.length} parts`}
+        {shown.length === props.parts.length
+          ? `${shown.length} ${shown.length === 1 ? "part" : "parts"}`
+          : `${shown.length} of ${props.parts.length} parts`}
       </p>
       {shown.length ? (
         <ul class="cards" aria-label={`${props.title} parts`}>
