@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from utils.settings_values import (
+    ConfigError,
+    coerce_value,
+    normalise_base_path,
+    read_json_object,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent
 DEFAULT_CONFIG_FILE = PROJECT_ROOT / "config.json"
@@ -25,19 +31,8 @@ PLACEHOLDER_SECRET_KEYS = frozenset(
     }
 )
 MIN_SECRET_KEY_LENGTH = 32
-# Bare scheme names in DATABASE_URL get the drivers we ship.
-OUR_DRIVERS = {
-    "postgres": "postgresql+psycopg",
-    "postgresql": "postgresql+psycopg",
-    "mysql": "mysql+pymysql",
-    "mariadb": "mariadb+pymysql",
-}
 
 log = logging.getLogger(__name__)
-
-
-class ConfigError(RuntimeError):
-    """The configuration cannot be used; the message is one line saying why."""
 
 
 class BaseConfig:
@@ -158,60 +153,6 @@ def setting_names() -> list[str]:
     ]
 
 
-TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
-FALSE_WORDS = frozenset({"0", "false", "no", "off"})
-
-
-def coerce_value(name: str, raw: Any, default: Any) -> Any:
-    """Turn text (environment, flags, prompts) into the type of the default; JSON values pass.
-
-    Messages never repeat the value: it may be a secret typed under the wrong name.
-    """
-    if not isinstance(raw, str):
-        return raw
-    text = raw.strip()
-    if isinstance(default, bool):
-        # A typo must not quietly read as false: "ture" is refused like "eighty" for a port.
-        if text.lower() not in TRUE_WORDS | FALSE_WORDS:
-            raise ConfigError(f"{name} must be true or false")
-        return text.lower() in TRUE_WORDS
-    if isinstance(default, int | float):
-        try:
-            return type(default)(text)
-        except ValueError:
-            kind = "a whole number" if isinstance(default, int) else "a number"
-            raise ConfigError(f"{name} must be {kind}") from None
-    if isinstance(default, list):
-        return _parse_list(name, text)
-    return raw
-
-
-def _parse_list(name: str, text: str) -> list[str]:
-    """A JSON list, or comma-separated items."""
-    if not text.startswith("["):
-        return [item.strip() for item in text.split(",") if item.strip()]
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{name} is not a valid JSON list") from exc
-    if not isinstance(value, list):
-        raise ConfigError(f"{name} must be a list")
-    return [str(item) for item in value]
-
-
-def read_json_object(path: Path) -> dict[str, Any]:
-    """A config file's JSON object, every key included; {} when there is no file."""
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path} must hold a JSON object")
-    return data
-
-
 def unknown_keys(values: Mapping[str, Any]) -> list[str]:
     """Keys that name no setting, sorted."""
     return sorted(set(values) - set(setting_names()))
@@ -224,55 +165,6 @@ def read_config_file(path: Path) -> dict[str, Any]:
     for key in unknown:
         log.warning("config.json: unknown key %s ignored", key)
     return {key: value for key, value in data.items() if key not in unknown}
-
-
-def _resolve_database_url(url: str) -> str:
-    """Pick our drivers for bare scheme names and anchor relative SQLite paths."""
-    # Imported here: create_config.py imports this module on the system Python, without
-    # SQLAlchemy.
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return url  # check_database_url says what is wrong with it
-    if parsed.drivername in OUR_DRIVERS:
-        parsed = parsed.set(drivername=OUR_DRIVERS[parsed.drivername])
-    elif parsed.drivername == "sqlite" and _relative_sqlite_file(parsed.database):
-        parsed = parsed.set(database=str((PROJECT_ROOT / str(parsed.database)).resolve()))
-    else:
-        return url
-    return parsed.render_as_string(hide_password=False)
-
-
-def _relative_sqlite_file(database: str | None) -> bool:
-    return bool(database) and not str(database).startswith(("/", ":memory:"))
-
-
-def check_database_url(url: str) -> None:
-    """A URL SQLAlchemy can use, with a driver we ship; the message names the setting."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
-
-    try:
-        make_url(url).get_dialect().import_dbapi()
-    except NoSuchModuleError:  # a subclass of ArgumentError: first
-        scheme = url.partition(":")[0]
-        raise ConfigError(
-            f"DATABASE_URL: unknown database type {scheme!r} (use sqlite, postgresql or mariadb)"
-        ) from None
-    except ArgumentError:
-        raise ConfigError("DATABASE_URL is not a database URL (e.g. sqlite:///parts.db)") from None
-    except ImportError as exc:
-        raise ConfigError(f"DATABASE_URL: the driver is not installed ({exc.name})") from None
-
-
-def _normalise_base_path(value: str) -> str:
-    value = (value or "").strip().rstrip("/")
-    if value and not value.startswith("/"):
-        value = "/" + value
-    return value
 
 
 def validate_production(settings: Mapping[str, Any]) -> None:
@@ -312,25 +204,44 @@ def load_settings(
     file_values = values_for_environment(name, file_values, path)
     if name not in CONFIG_CLASSES:
         raise ConfigError(f"FLASK_ENV must be one of {', '.join(CONFIG_CLASSES)}, got {name!r}")
-    cls = CONFIG_CLASSES[name]
+    layers = (file_values, {} if isolated else environ, overrides)
+    settings = _layered(CONFIG_CLASSES[name], *layers)
+    settings["FLASK_ENV"] = name
+    return _checked(settings)
+
+
+def _layered(
+    cls: type[BaseConfig],
+    file_values: Mapping[str, Any],
+    environ: Mapping[str, str],
+    overrides: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Each setting from the last layer that gives it (an empty environment value gives none);
+    text from the file or the environment takes the type of the default."""
     settings: dict[str, Any] = {}
     for key in setting_names():
         default = getattr(cls, key)
         value = default
         if key in file_values:
             value = coerce_value(key, file_values[key], default)
-        if not isolated and key in environ and environ[key] != "":
+        if environ.get(key, "") != "":
             value = coerce_value(key, environ[key], default)
-        if key in overrides:
-            value = overrides[key]
-        settings[key] = value
+        settings[key] = overrides.get(key, value)
     settings.update({k: v for k, v in overrides.items() if k not in settings})
-    settings["FLASK_ENV"] = name
-    settings["BASE_PATH"] = _normalise_base_path(settings["BASE_PATH"])
-    if name == "production":
+    return settings
+
+
+def _checked(settings: dict[str, Any]) -> dict[str, Any]:
+    """Normalised paths and URL, refused when production cannot run with them."""
+    # Imported here: create_config.py imports this module on the system Python, without
+    # SQLAlchemy.
+    from utils.database_url import check_database_url, resolve_database_url
+
+    settings["BASE_PATH"] = normalise_base_path(settings["BASE_PATH"])
+    if settings["FLASK_ENV"] == "production":
         validate_production(settings)
     if settings["DATABASE_URL"]:
-        settings["DATABASE_URL"] = _resolve_database_url(settings["DATABASE_URL"])
+        settings["DATABASE_URL"] = resolve_database_url(settings["DATABASE_URL"], PROJECT_ROOT)
         check_database_url(settings["DATABASE_URL"])
     for key in ("UPLOAD_FOLDER", "FRONTEND_DIST"):
         folder = Path(settings[key])
@@ -347,6 +258,20 @@ def values_for_environment(name: str, file_values: dict[str, Any], path: Path) -
         return file_values
     log.warning("%s is for %s: %s settings ignore it", path.name, written_for, name)
     return {}
+
+
+def writable_folders(values: Mapping[str, Any], default_database_url: str) -> list[Path]:
+    """Folders a server with these config.json values writes to: data, instance, uploads,
+    the SQLite database's folder and the log file's (for the systemd unit)."""
+    upload = Path(values.get("UPLOAD_FOLDER") or BaseConfig.UPLOAD_FOLDER)
+    found = [PROJECT_ROOT / "data", PROJECT_ROOT / "instance", PROJECT_ROOT / upload]
+    url = str(values.get("DATABASE_URL") or default_database_url)
+    if url.startswith("sqlite:///") and ":memory:" not in url:
+        found.append((PROJECT_ROOT / url[len("sqlite:///") :].partition("?")[0]).parent)
+    if values.get("LOG_FILE"):
+        found.append((PROJECT_ROOT / str(values["LOG_FILE"])).parent)
+    unique = dict.fromkeys(path.resolve() for path in found)
+    return list(unique)
 
 
 def _config_file_path(environ: Mapping[str, str]) -> Path:

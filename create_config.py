@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import config
+from utils.files_io import write_atomic
 
 # The settings worth asking about, in prompt order, with the question shown for each.
 PROMPTS: dict[str, str] = {
@@ -220,25 +221,10 @@ def build_config(
 
 
 def write_config_atomically(path: Path, values: Mapping[str, Any]) -> None:
-    """Write a temporary file created 0600, then rename it over the old one.
-
-    Not utils.files_io.write_atomic: this script must run with config.py alone, on the
-    system Python, before the project's venv exists (setup_backend_service.sh).
-    """
+    """Write a temporary file created 0600 (the secret is never readable by others, not even
+    briefly) with the old file's owner, then rename it over the old one."""
     text = json.dumps(values, indent=2) + "\n"
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    # Created with its final mode: the secret is never readable by others, not even briefly.
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            keep_owner(handle.fileno(), path)
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    write_atomic(path, text.encode("utf-8"), lambda descriptor: keep_owner(descriptor, path))
 
 
 def keep_owner(descriptor: int, path: Path) -> None:
@@ -252,20 +238,6 @@ def keep_owner(descriptor: int, path: Path) -> None:
         os.fchown(descriptor, current.st_uid, current.st_gid)
     except PermissionError:
         warn(f"could not keep the owner of {path}; the server may no longer read it")
-
-
-def writable_paths(values: Mapping[str, Any]) -> list[Path]:
-    """Folders the server writes to: data, instance, uploads, the SQLite folder, the log."""
-    root = config.PROJECT_ROOT
-    upload = Path(values.get("UPLOAD_FOLDER") or config.BaseConfig.UPLOAD_FOLDER)
-    found = [root / "data", root / "instance", root / upload]
-    url = str(values.get("DATABASE_URL") or SERVER_DEFAULTS["DATABASE_URL"])
-    if url.startswith("sqlite:///") and ":memory:" not in url:
-        found.append((root / url[len("sqlite:///") :].partition("?")[0]).parent)
-    if values.get("LOG_FILE"):
-        found.append((root / str(values["LOG_FILE"])).parent)
-    unique = dict.fromkeys(path.resolve() for path in found)
-    return list(unique)
 
 
 # Prints the key from the file to the terminal that asks (the file is 0600: run as its owner).
@@ -301,7 +273,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         existing = read_existing(path)
         if args.print_writable_paths:
-            print("\n".join(str(folder) for folder in writable_paths(existing)))
+            folders = config.writable_folders(existing, SERVER_DEFAULTS["DATABASE_URL"])
+            print("\n".join(str(folder) for folder in folders))
             return 0
         given = given_values(args)
         if not args.non_interactive:

@@ -33,12 +33,27 @@ PROMPT_ORDER = [
 ]
 
 
+# All that create_config.py imports: it runs on the system Python, before the venv exists.
+STANDALONE_FILES = (
+    "create_config.py",
+    "config.py",
+    "utils/__init__.py",
+    "utils/settings_values.py",
+    "utils/files_io.py",
+)
+
+
 def run_script(
-    cwd: Path, *args: str, stdin: str = "", script: Path = SCRIPT, **env: str
+    cwd: Path,
+    *args: str,
+    stdin: str = "",
+    script: Path = SCRIPT,
+    python: tuple[str, ...] = (sys.executable,),
+    **env: str,
 ) -> subprocess.CompletedProcess[str]:
     """Run create_config.py with a clean environment: no CONFIG_FILE, no settings."""
     clean = {key: value for key, value in os.environ.items() if key in {"PATH", "LANG", "HOME"}}
-    command = [sys.executable, str(script), *args]
+    command = [*python, str(script), *args]
     return subprocess.run(
         command,
         cwd=cwd,
@@ -275,18 +290,40 @@ def test_empty_stdin_takes_every_default(tmp_path: Path) -> None:
     assert "generated" in result.stdout
 
 
+def _standalone_project(folder: Path) -> Path:
+    (folder / "utils").mkdir(parents=True)
+    for name in STANDALONE_FILES:
+        shutil.copy(PROJECT_ROOT / name, folder / name)
+    return folder / "create_config.py"
+
+
 def test_default_output_is_next_to_config_py_not_the_working_folder(tmp_path: Path) -> None:
     project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
-    project.mkdir()
+    script = _standalone_project(project)
     elsewhere.mkdir()
-    for name in ("create_config.py", "config.py"):
-        shutil.copy(PROJECT_ROOT / name, project / name)
 
-    result = run_script(elsewhere, "--non-interactive", script=project / "create_config.py")
+    result = run_script(elsewhere, "--non-interactive", script=script)
 
     assert result.returncode == 0, result.stderr
     assert (project / "config.json").is_file()
     assert os.listdir(elsewhere) == []
+
+
+def test_runs_on_the_standard_library_alone(tmp_path: Path) -> None:
+    # -S: no site-packages, as the system Python before the venv is made (no Flask, no
+    # SQLAlchemy); only the files create_config.py needs are there.
+    script = _standalone_project(tmp_path / "project")
+    python = (sys.executable, "-S")
+
+    written = run_script(
+        tmp_path, "--non-interactive", "--port", "8123", script=script, python=python
+    )
+    listed = run_script(tmp_path, "--print-writable-paths", script=script, python=python)
+
+    assert written.returncode == 0, written.stderr
+    assert read_json(tmp_path / "project" / "config.json")["PORT"] == 8123
+    assert listed.returncode == 0, listed.stderr
+    assert str((tmp_path / "project" / "data").resolve()) in listed.stdout.splitlines()
 
 
 def test_config_file_variable_chooses_the_default_output(tmp_path: Path) -> None:

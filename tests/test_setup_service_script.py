@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_create_config import STANDALONE_FILES
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SCRIPT_NAME = "setup_backend_service.sh"
 UNIT_DIR = Path("/etc/systemd/system")
@@ -27,7 +29,8 @@ def project() -> Iterator[Path]:
     # Not tmp_path: its parents are private to root, and one test runs as an unprivileged user.
     folder = Path(tempfile.mkdtemp(prefix="pms-setup-"))
     folder.chmod(0o755)
-    for name in (SCRIPT_NAME, "create_config.py", "config.py"):
+    (folder / "utils").mkdir()
+    for name in (SCRIPT_NAME, *STANDALONE_FILES):
         shutil.copy(PROJECT_ROOT / name, folder / name)
     (folder / "deploy.py").write_text("", encoding="utf-8")
     (folder / "requirements.txt").write_text("flask\n", encoding="utf-8")

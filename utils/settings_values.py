@@ -1,0 +1,74 @@
+"""Settings as text and files: the one reading of a setting's value for config.py and
+create_config.py. The standard library only: create_config.py runs it on the system Python
+before the project's venv exists (setup_backend_service.sh)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message is one line saying why."""
+
+
+def coerce_value(name: str, raw: Any, default: Any) -> Any:
+    """Turn text (environment, flags, prompts) into the type of the default; JSON values pass.
+
+    Messages never repeat the value: it may be a secret typed under the wrong name.
+    """
+    if not isinstance(raw, str):
+        return raw
+    text = raw.strip()
+    if isinstance(default, bool):
+        # A typo must not quietly read as false: "ture" is refused like "eighty" for a port.
+        if text.lower() not in TRUE_WORDS | FALSE_WORDS:
+            raise ConfigError(f"{name} must be true or false")
+        return text.lower() in TRUE_WORDS
+    if isinstance(default, int | float):
+        try:
+            return type(default)(text)
+        except ValueError:
+            kind = "a whole number" if isinstance(default, int) else "a number"
+            raise ConfigError(f"{name} must be {kind}") from None
+    if isinstance(default, list):
+        return _parse_list(name, text)
+    return raw
+
+
+def _parse_list(name: str, text: str) -> list[str]:
+    """A JSON list, or comma-separated items."""
+    if not text.startswith("["):
+        return [item.strip() for item in text.split(",") if item.strip()]
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{name} is not a valid JSON list") from exc
+    if not isinstance(value, list):
+        raise ConfigError(f"{name} must be a list")
+    return [str(item) for item in value]
+
+
+def read_json_object(path: Path) -> dict[str, Any]:
+    """A config file's JSON object, every key included; {} when there is no file."""
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a JSON object")
+    return data
+
+
+def normalise_base_path(value: str) -> str:
+    """BASE_PATH as the app mounts it: "" for the root, else "/sub" (no trailing slash)."""
+    value = (value or "").strip().rstrip("/")
+    if value and not value.startswith("/"):
+        value = "/" + value
+    return value
