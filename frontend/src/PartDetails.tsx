@@ -1,6 +1,6 @@
 // One part: every field, its file, its 3D model and what can be done with it next.
 import { useState } from "preact/hooks";
-import { blobUrl, explain } from "./api";
+import { blobUrl, explain, getPart, updatePart } from "./api";
 import type { ActionKind } from "./actions";
 import { partName, storageOf, TYPE_LABELS } from "./labels";
 import { ModelPanel } from "./ModelPanel";
@@ -14,8 +14,24 @@ export function PartDetails(props: {
   part: Part;
   onClose: () => void;
   onAction: (kind: ActionKind | "edit", part: Part) => void;
+  onSaved: (part: Part) => void;
 }) {
   const { part } = props;
+  const flagged = part.miscInfo?.completedIncorrectly === true;
+
+  // The leaderboard counts a part made wrong as -1 for its maker instead of +1.
+  const toggleFlag = async () => {
+    try {
+      const { part: fresh, etag } = await getPart(part.id);
+      const info: Record<string, unknown> = { ...(fresh.miscInfo ?? {}) };
+      if (flagged) delete info.completedIncorrectly;
+      else info.completedIncorrectly = true;
+      props.onSaved(await updatePart(part.id, { miscInfo: Object.keys(info).length ? info : null }, etag));
+      setError(null);
+    } catch (err) {
+      setError(explain(err));
+    }
+  };
   const [error, setError] = useState<string | null>(null);
   const reviewer = part.miscInfo?.reviewer;
 
@@ -45,6 +61,7 @@ export function PartDetails(props: {
     ["Reviewer", typeof reviewer === "string" ? reviewer : null],
     ["Storage", storageOf(part)],
     ["Notes", part.notes],
+    ["Quality", flagged ? "Flagged: made incorrectly (counts −1 on the leaderboard)" : null],
   ];
 
   return (
@@ -91,6 +108,11 @@ export function PartDetails(props: {
       <ErrorText message={error} />
       <div class="button-row wrap">
         <ActionButtons part={part} onAction={props.onAction} />
+        {part.category === "completed" && part.assigned ? (
+          <button type="button" class="button secondary" aria-pressed={flagged} onClick={toggleFlag}>
+            Made incorrectly
+          </button>
+        ) : null}
         <button type="button" class="button secondary" onClick={() => props.onAction("edit", part)}>
           Edit
         </button>

@@ -152,7 +152,7 @@ function App() {
           <Board title={current.label} parts={byCategory[screen] ?? []} onOpen={onOpen} onAction={onAction} />
         )}
       </main>
-      {detailsPart ? <PartDetails part={detailsPart} onClose={() => setOpen(null)} onAction={onAction} /> : null}
+      {detailsPart ? <PartDetails part={detailsPart} onClose={() => setOpen(null)} onAction={onAction} onSaved={board.put} /> : null}
       {open?.kind === "form" ? (
         <PartForm
           part={open.part}

@@ -177,3 +177,40 @@ def test_statistics_show_charts_and_wipe_needs_the_typed_phrase(desktop_page, bo
     assert board.api("GET", "/")[1]["total"] == 0
     _tab(page, "Review")
     expect(page.get_by_text("No parts here yet.")).to_be_visible()
+
+
+def _score(board, name: str) -> float:
+    rows = board.api("GET", "/leaderboard")[1]["leaderboard"]
+    return next(row["score"] for row in rows if row["name"] == name)
+
+
+def test_a_part_made_incorrectly_can_be_flagged_and_unflagged(page, board):
+    sign_in(page, board)
+    before = _score(board, "Alex Kim")
+    _tab(page, "Completed")
+    page.get_by_role("button", name="Open Precision Shaft").click()
+    details = page.get_by_role("dialog", name="Precision Shaft")
+    flag = details.get_by_role("button", name="Made incorrectly")
+    expect(flag).to_have_attribute("aria-pressed", "false")
+    flag.click()
+    expect(flag).to_have_attribute("aria-pressed", "true")
+    expect(details).to_contain_text("Flagged: made incorrectly")
+    assert _score(board, "Alex Kim") == before - 2
+    part = board.part_named("Precision Shaft")
+    assert part["miscInfo"]["storage"] == "Bin 3"  # the rest of miscInfo is kept
+    flag.click()
+    expect(flag).to_have_attribute("aria-pressed", "false")
+    assert _score(board, "Alex Kim") == before
+
+
+def test_the_uploaded_file_downloads_under_its_name(desktop_page, board):
+    page = desktop_page
+    sign_in(page, board)
+    page.get_by_role("link", name=re.compile(r"^CNC \(")).click()
+    page.get_by_role("button", name="Open Controller Mounting Plate").click()
+    details = page.get_by_role("dialog", name="Controller Mounting Plate")
+    with page.expect_download() as download:
+        details.get_by_role("button", name="Download file").click()
+    assert download.value.suggested_filename == "mounting_plate.step"
+    saved = download.value.path()
+    assert saved.read_bytes().startswith(b"ISO-10303-21")
