@@ -27,6 +27,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     _register_cli(app)
     _register_frontend(app)
     _register_file_services(app)
+    _register_onshape(app)
     return app
 
 
@@ -134,3 +135,9 @@ def _register_file_services(app: Flask) -> None:
     from app.files import register_file_services
 
     register_file_services(app)
+
+
+def _register_onshape(app: Flask) -> None:
+    from app.onshape import register_onshape
+
+    register_onshape(app)

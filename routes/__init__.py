@@ -9,7 +9,7 @@ parts_bp = Blueprint(
 # The modules register their views on parts_bp when imported.
 from flask import request  # noqa: E402
 
-from routes import auth, files, history, parts, stats, views, workflow  # noqa: E402,F401
+from routes import auth, files, history, onshape, parts, stats, views, workflow  # noqa: E402,F401
 from routes.guard import check_api_key, check_key_if_required, enforce_default_limit  # noqa: E402
 from utils.auth import JSON_BODY_MAX_BYTES  # noqa: E402
 from utils.errors import PayloadTooLargeError, UnsupportedMediaTypeError  # noqa: E402

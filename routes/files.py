@@ -11,10 +11,11 @@ from app.extensions import db
 from models.queries import get_part_or_404
 from models.states import ModelStatus, PartType
 from routes import parts_bp
+from routes.onshape import DRAWING_EXPORT_RESPONSES, drawing_from_onshape
 from routes.responses import errors, files, multipart_body, upload_errors
 from routes.services import notify_runner, storage, upload_rules
 from utils.auth import require_api_key
-from utils.errors import BadRequestError, NotFoundError
+from utils.errors import BadRequestError
 from utils.part_files import attach_upload, finish_replacement, stored_file, upload_summary
 from utils.part_models import ready_model, retry_after_seconds
 from utils.wire_schemas import ModelPendingSchema, UploadResultSchema
@@ -112,21 +113,25 @@ def _model_pending(wait: float) -> Response:
 
 @parts_bp.route("/<int:part_id>/drawing", methods=["GET"])
 @require_api_key
-@parts_bp.doc(responses=files(200, "application/pdf"))
+@parts_bp.doc(responses=files(200, "application/pdf") | DRAWING_EXPORT_RESPONSES)
 @parts_bp.doc(
     responses=errors(
         400, 404, 416,
-        e400="The part is not a hand-fab part",
-        e404="No such part, or no drawing (refresh=true: Onshape is not available yet)",
+        e400="Not a hand-fab part; or refresh=true and onshapeUrl is no Onshape document link",
+        e404="No such part, or no PDF and no Onshape link",
     )
 )  # fmt: skip
 def get_drawing(part_id: int) -> Any:
-    """A hand-fab part's PDF drawing (fetching from Onshape is not available yet)."""
+    """A hand-fab part's PDF drawing: the stored one, else (or with refresh=true) from Onshape."""
     part = get_part_or_404(db.session, part_id)
     if part.type != PartType.HAND:
         raise BadRequestError("Drawing downloads are only available for hand fab parts")
-    if request.args.get("refresh", "").lower() == "true" or part.file_ext != "pdf":
-        raise NotFoundError("No drawing available for this part")
+    refresh = request.args.get("refresh", "").lower() == "true"
+    if refresh or part.file_ext != "pdf":
+        pending = drawing_from_onshape(part, refresh)  # routes/onshape.py
+        if pending is not None:
+            return pending
+        part = get_part_or_404(db.session, part_id)
     path, _mimetype = stored_file(storage(), part)
     return send_file(
         path,
