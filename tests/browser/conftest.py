@@ -181,14 +181,16 @@ def _page_fixture(request: pytest.FixtureRequest, browser: Any, viewport: dict[s
     assert not problems, problems
 
 
+# The pages ask for board_factory so they close before the servers stop: a server waits
+# for its open connections (the browser's keep-alives) before it shuts down.
 @pytest.fixture
-def page(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
+def page(request: pytest.FixtureRequest, browser: Any, board_factory: Any) -> Iterator[Any]:
     """A phone-sized page (the shop floor's device)."""
     yield from _page_fixture(request, browser, PHONE)
 
 
 @pytest.fixture
-def desktop_page(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
+def desktop_page(request: pytest.FixtureRequest, browser: Any, board_factory: Any) -> Iterator[Any]:
     yield from _page_fixture(request, browser, DESKTOP)
 
 
