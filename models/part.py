@@ -246,6 +246,15 @@ class Part(db.Model):
         return part
 
     @classmethod
+    def for_update(cls, session: Session, part_id: int) -> Part:
+        """The part, its row locked until the transaction ends (a write that first checks the
+        state, e.g. If-Match or a transition, must not race another), or the API's 404."""
+        part = cls._reload(session, part_id, lock=True) if 0 < part_id <= MAX_PART_ID else None
+        if part is None:
+            raise NotFoundError("Part not found")
+        return part
+
+    @classmethod
     def _reload(cls, session: Session, part_id: int, lock: bool = False) -> Part | None:
         statement = select(cls).where(cls.id == part_id)
         if lock:

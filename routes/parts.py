@@ -12,7 +12,7 @@ from app.database import write_transaction
 from app.extensions import db
 from models.events import record_event, recorded, tracked_fields
 from models.part import Part
-from models.queries import PartQuery, get_part_or_404
+from models.queries import PartQuery
 from routes import parts_bp
 from routes.responses import (
     ETAG,
@@ -136,7 +136,7 @@ def delete_part(part_id: int) -> Any:
     """Delete a part and its files; its history stays (GET /api/parts/history?deleted=true)."""
     actor = request_actor()
     with write_transaction():
-        part = get_part_or_404(db.session, part_id)
+        part = Part.for_update(db.session, part_id)
         check_if_match(part)
         part_uuid, model_key = part.uuid, part.model_key
         record_event(db.session, part, "delete", actor, {"fields": tracked_fields(part)})

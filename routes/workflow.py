@@ -12,7 +12,6 @@ from app.database import write_transaction
 from app.extensions import db
 from models.events import recorded
 from models.part import Part
-from models.queries import get_part_or_404
 from routes import parts_bp
 from routes.responses import ETAG, JSON_WRITE, check_if_match, errors, part_response
 from utils.actor import ACTOR_PARAMETER, request_actor
@@ -27,7 +26,7 @@ def transition(part_id: int, action: str, change: Callable[[Part], None]) -> Res
     """Load the part, honour If-Match, apply one action and record it, all in one commit."""
     actor = request_actor()
     with write_transaction():
-        part = get_part_or_404(db.session, part_id)
+        part = Part.for_update(db.session, part_id)
         check_if_match(part)
         with recorded(db.session, part, action, actor):
             change(part)

@@ -15,7 +15,7 @@ _RAW_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # After decoding: C0/C1 controls, and the invisible marks that reorder or hide text.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 
-NO_CONTROL = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
+NO_CONTROL = "^[^\\x00-\\x1f\\x7f-\\x9f,]*$"
 # The OpenAPI description of the header, for every operation that records a change.
 ACTOR_PARAMETER = {
     "in": "header",
@@ -45,9 +45,11 @@ def parse_actor(raw: str | None) -> str:
         name = raw.encode("latin-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
         name = raw
-    name = name.strip()
     if _CONTROL.search(name):
         raise _refused("must not contain control characters or direction overrides")
+    if "," in name:
+        raise _refused("must be sent once, without commas")
+    name = name.strip()
     if len(name) > MAX_ACTOR_LENGTH:
         raise _refused(f"must be at most {MAX_ACTOR_LENGTH} characters")
     return name or DEFAULT_ACTOR
@@ -57,7 +59,7 @@ def request_actor() -> str:
     """The actor of the current request (read in views, after the key check)."""
     values = request.headers.getlist(ACTOR_HEADER)
     if len(values) > 1:
-        raise _refused("must be sent once")
+        raise _refused("must be sent once, without commas")
     return parse_actor(values[0] if values else None)
 
 
