@@ -20,7 +20,8 @@ from utils.auth import keys_match
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # Compared with the name as Werkzeug decodes it: api%5Fkey= authenticates like api_key=.
-_SECRET_PARAM_NAMES = frozenset({"api_key", "password"})
+# "code" is the OAuth authorization code Onshape hands the callback (a one-time credential).
+_SECRET_PARAM_NAMES = frozenset({"api_key", "password", "code"})
 # What could end a log line or disguise one: C0/C1 controls (CR, LF, NUL, ESC, NEL), DEL,
 # the Unicode line and paragraph separators, and bidirectional overrides.
 _UNSAFE_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")

@@ -53,6 +53,7 @@ class FakeState:
     codes: dict[str, str] = field(default_factory=dict)  # code -> redirect_uri
     access: dict[str, float] = field(default_factory=dict)  # token -> expiry (epoch)
     refresh: set[str] = field(default_factory=set)
+    issued: set[str] = field(default_factory=set)  # every token ever handed out
     lifetime: int = 3600
     microversion: str = "aaaaaaaaaaaaaaaaaaaaaaaa"
     translations: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -70,7 +71,7 @@ class FakeState:
             self.access[token] = 0.0
 
     def tokens_seen(self) -> set[str]:
-        return set(self.access) | self.refresh
+        return set(self.issued)
 
 
 class FakeOnshape:
@@ -170,6 +171,7 @@ class FakeOnshape:
         access, refresh = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
         self.state.access[access] = time.time() + self.state.lifetime
         self.state.refresh.add(refresh)
+        self.state.issued |= {access, refresh}
         body = {
             "access_token": access,
             "token_type": "Bearer",

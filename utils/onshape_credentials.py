@@ -11,7 +11,12 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from models.onshape import forget_connection, get_connection, store_refreshed
+from models.onshape import (
+    OnshapeConnection,
+    forget_connection,
+    get_connection,
+    store_refreshed,
+)
 from models.types import utcnow
 from utils.onshape_client import OnshapeSettings
 from utils.onshape_errors import OnshapeNotConnectedError
@@ -39,6 +44,7 @@ class StoredCredentials:
         self.transaction = transaction
         self.oauth = OnshapeOAuth(settings)
         self._tokens: Tokens | None = None
+        self._margin = REFRESH_MARGIN
         self._generation = 0
         self._static = False
         self._retried = False
@@ -50,7 +56,7 @@ class StoredCredentials:
             pair = f"{self.settings.access_key}:{self.settings.secret_key}".encode()
             return {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
         assert self._tokens is not None  # noqa: S101 - _load sets it or raises
-        if self._tokens.expires_at - utcnow() < REFRESH_MARGIN:
+        if self._tokens.expires_at - utcnow() < self._margin:
             self._refresh(force=False)
         return {"Authorization": f"Bearer {self._tokens.access_token}"}
 
@@ -72,6 +78,13 @@ class StoredCredentials:
         tokens = self.cipher.decrypt(row.token_ciphertext, row.expires_at)
         if tokens is None:
             raise OnshapeNotConnectedError(UNREADABLE)
+        self._adopt(row, tokens)
+
+    def _adopt(self, row: OnshapeConnection, tokens: Tokens) -> None:
+        """Use these tokens; refresh them REFRESH_MARGIN before expiry, or halfway through a
+        shorter life (else a short-lived token would be refreshed at every call)."""
+        issued = row.refreshed_at or row.connected_at
+        self._margin = min(REFRESH_MARGIN, (tokens.expires_at - issued) / 2)
         self._tokens, self._generation = tokens, row.generation
 
     def _refresh(self, *, force: bool) -> None:
@@ -84,9 +97,9 @@ class StoredCredentials:
             current = self.cipher.decrypt(row.token_ciphertext, row.expires_at)
             if current is None:
                 raise OnshapeNotConnectedError(UNREADABLE)
-            fresh = row.expires_at - utcnow() >= REFRESH_MARGIN
+            fresh = row.expires_at - utcnow() >= self._margin
             if row.generation != self._generation and (fresh or not force):
-                self._tokens, self._generation = current, row.generation
+                self._adopt(row, current)
                 return
             if not current.refresh_token:
                 refused = OAuthRefused("no_refresh_token")
@@ -99,6 +112,6 @@ class StoredCredentials:
                 forget_connection(self.session)  # committed: every worker sees it is gone
             else:
                 store_refreshed(self.session, row, self.cipher.encrypt(tokens), tokens.expires_at)
-                self._tokens, self._generation = tokens, row.generation
+                self._adopt(row, tokens)
         if refused is not None:
             raise not_connected_after_refusal(refused)
