@@ -90,7 +90,15 @@ function App() {
 
   return (
     <>
-      <a class="skip-link" href="#content">
+      <a
+        class="skip-link"
+        href="#content"
+        onClick={(event) => {
+          // The hash is the route: move focus without changing it.
+          event.preventDefault();
+          document.getElementById("content")?.focus();
+        }}
+      >
         Skip to content
       </a>
       <header class="top">

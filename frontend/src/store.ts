@@ -65,7 +65,9 @@ export function useBoard(enabled: boolean): Board {
 
   const put = (part: Part) => {
     etag.current = null; // our own write: the next poll fetches the list again
-    setById(merge(current.current, [...current.current.values()].map((p) => (p.id === part.id ? part : p)).concat(current.current.has(part.id) ? [] : [part])));
+    const next = new Map(current.current);
+    next.set(part.id, part);
+    setById(next);
   };
   const drop = (id: number) => {
     etag.current = null;

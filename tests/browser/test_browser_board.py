@@ -143,8 +143,11 @@ def test_keyboard_alone_opens_acts_and_closes(desktop_page, board):
     page.keyboard.press("Enter")
     expect(page.get_by_role("dialog", name="Drive Gear")).to_be_visible()
     page.keyboard.press("Escape")
-    page.keyboard.press("Shift+Tab")
-    assert page.evaluate("() => document.activeElement !== document.body")
+    page.get_by_role("link", name=re.compile(r"^CNC \(")).click()
+    page.get_by_role("link", name="Skip to content").focus()
+    page.keyboard.press("Enter")
+    assert page.evaluate("() => document.activeElement.id") == "content"
+    expect(page).to_have_url(re.compile(r"#/cnc$"))  # the route stays
 
 
 def test_dark_mode_follows_the_system_and_passes_axe(browser, board):

@@ -129,3 +129,31 @@ def test_a_file_of_the_wrong_kind_is_refused_in_words(page, board):
     status, body = board.api("GET", "/?search=Readme")
     assert status == 200 and body["total"] == 1
     assert body["parts"][0]["file"] == "cube_and_cylinder.step"
+
+
+MINIMAL_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def test_a_pdf_drawing_opens_in_a_new_tab(desktop_page, board, tmp_path):
+    page = desktop_page
+    drawing = tmp_path / "bumper-drawing.pdf"
+    drawing.write_bytes(MINIMAL_PDF)
+    sign_in(page, board)
+    page.get_by_role("link", name=re.compile(r"^Hand fab \(")).click()
+    page.get_by_role("button", name="Open Bumper Frame").click()
+    page.get_by_role("dialog", name="Bumper Frame").get_by_role("button", name="Edit").click()
+    form = page.get_by_role("dialog", name="Edit part")
+    form.get_by_label(re.compile("file")).set_input_files(drawing)
+    form.get_by_role("button", name="Save changes").click()
+    details = page.get_by_role("dialog", name="Bumper Frame")
+    expect(details).to_contain_text("bumper-drawing.pdf")
+    expect(details.get_by_role("region", name="3D model")).to_have_count(0)
+    with page.context.expect_page() as opened:
+        details.get_by_role("button", name="Open PDF").click()
+    assert opened.value.url.startswith("blob:")
+    assert board.part_named("Bumper Frame")["file"] == "bumper-drawing.pdf"
