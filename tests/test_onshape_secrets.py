@@ -97,7 +97,7 @@ def test_no_secret_in_logs_urls_or_bodies(
     _collect(oclient.post(f"/api/parts/{part}/onshape/import", headers=auth_headers), seen)
     _collect(oclient.post("/api/parts/auth/onshape/disconnect", headers=auth_headers), seen)
     seen += [request["url"] for request in fake_onshape.state.requests]
-    secrets = _secrets(onshape_app, fake_onshape, auth_headers["X-API-Key"])
+    secrets = _secrets(onshape_app, fake_onshape, auth_headers["X-API-Key"]) | {query["code"]}
     assert len(fake_onshape.state.tokens_seen()) >= 4  # two grants were handed out
     assert any("Onshape" in line for line in every_log_line)
     for text in seen + every_log_line:
