@@ -44,3 +44,51 @@ def test_same_key_is_replaced_not_counted_twice():
     cache.put((1, PartQuery()), _entry(100, "1"))
     assert cache.get((0, PartQuery())).etag == "new"
     assert _kept(cache, range(2)) == [0, 1]
+
+
+def _revision(app) -> int:
+    from app.extensions import db
+
+    with app.app_context():
+        value = app.extensions["parts_cache"].revision(db.session)
+        db.session.rollback()
+    return value
+
+
+def test_bulk_write_moves_the_revision_only_when_it_touched_a_part(app, make_part):
+    from sqlalchemy import update
+
+    from app.extensions import db
+    from models.base import write_transaction
+    from models.part import Part
+    from models.revision import write_parts
+
+    part_id = make_part()["id"]
+    before = _revision(app)
+    with app.app_context(), write_transaction(db.session):
+        write_parts(db.session, update(Part).where(Part.id == part_id + 1000).values(notes="x"))
+    assert _revision(app) == before
+    with app.app_context(), write_transaction(db.session):
+        write_parts(db.session, update(Part).where(Part.id == part_id).values(notes="x"))
+    assert _revision(app) == before + 1
+
+
+def test_flush_listener_is_installed_once_however_many_apps(app):
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    from models.revision import _bump_on_part_flush, watch_part_writes
+
+    watch_part_writes()
+    watch_part_writes()
+    assert event.contains(Session, "after_flush", _bump_on_part_flush)
+    event.remove(Session, "after_flush", _bump_on_part_flush)
+    try:
+        assert not event.contains(Session, "after_flush", _bump_on_part_flush)
+    finally:
+        watch_part_writes()
+
+
+def test_the_factory_builds_one_cache_per_app(app, make_app):
+    other = make_app()
+    assert app.extensions["parts_cache"] is not other.extensions["parts_cache"]
