@@ -8,6 +8,7 @@ import {
   MeshStandardMaterial,
   PerspectiveCamera,
   Scene,
+  Sphere,
   Vector3,
   WebGLRenderer,
   type Material,
@@ -73,18 +74,29 @@ export async function mountViewer(container: HTMLElement, glb: ArrayBuffer): Pro
     renderer.setSize(width, height, false);
     camera.aspect = width / height;
     camera.updateProjectionMatrix();
-    render();
+    if (moved) render();
+    else fit();
   };
 
+  // Until someone turns the model, every resize frames it again (the dialog may still be
+  // laying out when the model arrives).
+  let moved = false;
+  controls.addEventListener("start", () => {
+    moved = true;
+  });
+
   const fit = () => {
-    const box = new Box3().setFromObject(gltf.scene);
-    const size = box.getSize(new Vector3()).length() || 1;
-    const center = box.getCenter(new Vector3());
-    camera.near = size / 1000;
-    camera.far = size * 100;
-    camera.position.copy(center).add(new Vector3(0.6, 0.5, 0.8).normalize().multiplyScalar(size * 1.1));
+    const sphere = new Box3().setFromObject(gltf.scene).getBoundingSphere(new Sphere());
+    const radius = sphere.radius || 1;
+    const vertical = (camera.fov * Math.PI) / 180;
+    const horizontal = 2 * Math.atan(Math.tan(vertical / 2) * camera.aspect);
+    const distance = (radius / Math.sin(Math.min(vertical, horizontal) / 2)) * 1.05;
+    camera.near = distance / 1000;
+    camera.far = distance * 100;
+    const direction = new Vector3(0.6, 0.5, 0.8).normalize();
+    camera.position.copy(sphere.center).add(direction.multiplyScalar(distance));
     camera.updateProjectionMatrix();
-    controls.target.copy(center);
+    controls.target.copy(sphere.center);
     controls.update();
     render();
   };

@@ -65,6 +65,16 @@ def _screens(page: Any, board: Any, size: str) -> None:
     _shoot(page, "12-add-part", size)
 
 
+def _dark_screens(page: Any, board: Any) -> None:
+    """Night mode (the system's dark setting) on a phone: the board and the 3D viewer."""
+    sign_in(page, board)
+    page.get_by_role("link", name=re.compile(r"^CNC \(")).click()
+    _shoot(page, "13-dark-board", "phone")
+    page.get_by_role("button", name="Open Controller Mounting Plate").click()
+    expect(page.get_by_role("button", name="Fit to view")).to_be_visible(timeout=60_000)
+    _shoot(page, "14-dark-part-with-3d-model", "phone")
+
+
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -79,6 +89,9 @@ def main() -> int:
                 context = browser.new_context(viewport=viewport, color_scheme="light")
                 _screens(context.new_page(), board, size)
                 context.close()
+            context = browser.new_context(viewport=PHONE, color_scheme="dark")
+            _dark_screens(context.new_page(), board)
+            context.close()
             browser.close()
         application.extensions["conversion_runner"].stop()
     print(f"screenshots written to {OUT}")
