@@ -1,14 +1,14 @@
 """Browser fixtures: Debian's Chromium driven by Playwright against a real server with dist/.
 
 Skipped, with the reason, when /usr/bin/chromium or the playwright package is missing (a
-laptop); CI installs Chromium with .ci/browser-deps.sh. A failing test keeps a screenshot of
+laptop); with CI=true that fails the run instead (CI installs Chromium with
+.ci/browser-deps.sh). A failing test keeps a screenshot of
 the page; the failure report names the file.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -42,8 +42,8 @@ KEY = "browser-test-key-0123456789abcdef0123456789"
 def _missing_reason() -> str | None:
     if not CHROMIUM.is_file():
         return f"{CHROMIUM} is missing (apt-get install chromium, or run .ci/browser-deps.sh)"
-    if shutil.which("node") is None and not (DIST / "index.html").is_file():
-        return "dist/index.html is missing"
+    if not (DIST / "index.html").is_file():
+        return "dist/index.html is missing (cd frontend && npm ci && npm run build)"
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
@@ -62,6 +62,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     reason = _missing_reason()
+    if reason and os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(f"{reason}; CI requires the browser tests", pytrace=False)
     if reason:
         pytest.skip(reason)
     from playwright.sync_api import sync_playwright
