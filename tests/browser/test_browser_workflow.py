@@ -48,6 +48,7 @@ def test_a_part_walks_review_to_completed_and_back(page, board):
     dialog.get_by_role("button", name="Claim").click()
     page.get_by_role("button", name="Complete Drive Gear").click()
     dialog = page.get_by_role("dialog", name="Complete part")
+    assert axe_violations(page) == []
     dialog.get_by_label("Storage location").fill("Shelf B")
     dialog.get_by_role("button", name="Mark complete").click()
     expect(page.get_by_role("status").filter(has_text="moved to Completed")).to_be_visible()
@@ -94,6 +95,7 @@ def test_add_edit_and_delete_a_part(desktop_page, board):
     details.get_by_role("button", name="Edit").click()
     form = page.get_by_role("dialog", name="Edit part")
     expect(form.get_by_label("Name")).to_have_value("Gusset Plate")
+    assert axe_violations(page) == []
     form.get_by_label("Amount").fill("8")
     form.get_by_role("button", name="Save changes").click()
     expect(page.get_by_role("dialog", name="Gusset Plate")).to_contain_text("8")
@@ -162,6 +164,7 @@ def test_statistics_show_charts_and_wipe_needs_the_typed_phrase(desktop_page, bo
     assert axe_violations(page) == []
     page.get_by_role("button", name="Wipe all parts…").click()
     dialog = page.get_by_role("dialog", name="Wipe for a new season")
+    assert axe_violations(page) == []
     wipe = dialog.get_by_role("button", name="Wipe everything")
     dialog.get_by_label("API key").fill(board.key)
     dialog.get_by_label(re.compile("^Type")).fill("wipe some parts")
