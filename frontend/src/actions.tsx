@@ -57,6 +57,7 @@ export function ActionDialog(props: {
   part: Part;
   onClose: () => void;
   onDone: (part: Part | null) => void;
+  onRefused: () => void;
 }) {
   const { kind, part } = props;
   const initial =
@@ -74,6 +75,7 @@ export function ActionDialog(props: {
     } catch (err) {
       setError(explain(err));
       setBusy(false);
+      props.onRefused(); // show the part as it is now, behind the message
     }
   };
 

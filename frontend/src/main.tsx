@@ -178,6 +178,7 @@ function App() {
           kind={open.action}
           part={open.part}
           onClose={() => setOpen(null)}
+          onRefused={board.refresh}
           onDone={(part) => {
             if (part) board.put(part);
             else board.drop(open.part.id);

@@ -95,7 +95,7 @@ class Board:
         return matches[0]
 
 
-def _make_app(tmp_path: Path, base_path: str) -> Any:
+def _make_app(tmp_path: Path, base_path: str, **overrides: Any) -> Any:
     from app.sample_data import load_sample_parts
 
     tmp_path.mkdir(parents=True, exist_ok=True)
@@ -110,6 +110,7 @@ def _make_app(tmp_path: Path, base_path: str) -> Any:
         "MODEL_WAIT_SECONDS": 1,
         "AUTH_CHECK_INTERVAL_SECONDS": 0,
         "RATELIMIT_DEFAULT": "100000 per minute",
+        **overrides,
     }
     application = create_app("testing", settings)
     prepare_schema(application)
@@ -124,8 +125,8 @@ def board_factory(tmp_path: Path, browser: Any) -> Iterator[Any]:
 
     started: list[tuple[Any, Any, Board]] = []
 
-    def start(base_path: str = "") -> Board:
-        application = _make_app(tmp_path / f"server{len(started)}", base_path)
+    def start(base_path: str = "", **overrides: Any) -> Board:
+        application = _make_app(tmp_path / f"server{len(started)}", base_path, **overrides)
         start_background(application)
         server = LiveServer(application).__enter__()
         board = Board(application, server.url + base_path + "/")
