@@ -12,6 +12,7 @@ import os
 import tempfile
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from werkzeug.http import unquote_etag
 
@@ -166,14 +167,19 @@ def measure_case(
     return pooled
 
 
+def bench_database(folder: str, parts: int) -> tuple[dict[str, Any], dict[str, str]]:
+    """A SQLite file of `parts` parts in `folder`: our server settings and the key header."""
+    settings = our_settings(f"sqlite:///{folder}/bench.db", folder)
+    builder = create_app("testing", settings)
+    prepare(builder)
+    populate_parts(builder, parts)
+    return settings, {"X-API-Key": str(builder.config["SECRET_KEY"])}
+
+
 def run_benchmark(args: argparse.Namespace) -> Run:
     """Build the database, start both servers, measure every case, stop the servers."""
     with tempfile.TemporaryDirectory(prefix="aerie-bench-") as folder:
-        settings = our_settings(f"sqlite:///{folder}/bench.db", folder)
-        builder = create_app("testing", settings)
-        prepare(builder)
-        populate_parts(builder, args.parts)
-        key_header = {"X-API-Key": str(builder.config["SECRET_KEY"])}
+        settings, key_header = bench_database(folder, args.parts)
         servers: list[ServerProcess] = []
         load_before = os.getloadavg()[0]
         try:

@@ -12,19 +12,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from app import create_app
-from app.startup import prepare
-from bench.bench_parts_api import build_cases, fetch_reference, measure_case
-from bench.dataset import populate_parts
+from bench.bench_parts_api import bench_database, build_cases, fetch_reference, measure_case
 from bench.load import Sample
-from bench.report import (
-    code_version,
-    machine_description,
-    markdown_table,
-    replace_block,
-    run_and_record,
-)
-from bench.servers import TRICKS, ServerProcess, our_settings, start_bare, start_ours
+from bench.report import markdown_table, replace_block, run_and_record, run_context
+from bench.servers import TRICKS, ServerProcess, start_bare, start_ours
 
 START = "<!-- bench_tricks:latest (rewritten by --write) -->"
 END = "<!-- /bench_tricks:latest -->"
@@ -54,11 +45,7 @@ def _cpu_ms(sample: Sample) -> float:
 def run_tricks(args: argparse.Namespace) -> dict[str, dict[str, Sample]]:
     """Samples by case name, then by server name (bare, ours, ours without <trick>)."""
     with tempfile.TemporaryDirectory(prefix="aerie-bench-") as folder:
-        settings = our_settings(f"sqlite:///{folder}/bench.db", folder)
-        builder = create_app("testing", settings)
-        prepare(builder)
-        populate_parts(builder, args.parts)
-        key_header = {"X-API-Key": str(builder.config["SECRET_KEY"])}
+        settings, key_header = bench_database(folder, args.parts)
         servers: list[ServerProcess] = []
         try:
             servers.append(start_ours(settings))
@@ -94,12 +81,7 @@ def render(results: dict[str, dict[str, Sample]], args: argparse.Namespace) -> s
             f"keep-alive clients, {args.seconds:g} s per case and server in {args.rounds} rounds "
             f"(order reversed each round) after {args.warmup:g} s warm-up; six servers (bare, "
             "ours, ours with one trick off ×4) under waitress threads=4.",
-            "",
-            f"Machine: {machine_description()}",
-            "",
-            f"Code: {code_version()}; 1-minute load average {args.load[0]:.1f} at the start, "
-            f"{args.load[1]:.1f} at the end.",
-            "",
+            *run_context(args.load),
             markdown_table(header, "llrrr", rows),
         ]
     )

@@ -9,13 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.load import Sample
-from bench.report import (
-    code_version,
-    machine_description,
-    markdown_table,
-    percentile_ms,
-    replace_block,
-)
+from bench.report import markdown_table, percentile_ms, replace_block, run_context
 
 TARGET_RATIO = 1.15
 TARGET_RSS_MB = 30.0
@@ -223,12 +217,7 @@ def render_run(run: FilesRun) -> str:
             f"CONVERSION_WORKERS=2, waitress threads=4; latency: {a['clients']} keep-alive "
             f"clients, {a['latency_seconds']:g} s idle before and after, "
             f"{a['latency_seconds']:g} s busy.",
-            "",
-            f"Machine: {machine_description()}",
-            "",
-            f"Code: {code_version()}; 1-minute load average {run.load[0]:.1f} at the start, "
-            f"{run.load[1]:.1f} at the end.",
-            "",
+            *run_context(run.load),
             render_verdict(run),
             "",
             "Per file (medians; queue = POST answered at the client → job started, negative when "

@@ -166,6 +166,18 @@ def code_version() -> str:
     return f"commit {commit}" + (" with uncommitted changes" if changed.strip() else "")
 
 
+def run_context(load: tuple[float, float]) -> list[str]:
+    """A report's machine and code lines, with the load average at the start and the end."""
+    return [
+        "",
+        f"Machine: {machine_description()}",
+        "",
+        f"Code: {code_version()}; 1-minute load average {load[0]:.1f} at the start, "
+        f"{load[1]:.1f} at the end.",
+        "",
+    ]
+
+
 def render_run(run: Run) -> str:
     """The whole report: settings, machine, table, ratios."""
     args = run.args
@@ -176,12 +188,7 @@ def render_run(run: Run) -> str:
             f"waitress threads={THREADS} for both servers, {args['clients']} keep-alive clients "
             f"in a separate process, {args['seconds']:g} s measured per case and server in "
             f"{args['rounds']} alternating rounds after {args['warmup']:g} s warm-up.",
-            "",
-            f"Machine: {machine_description()}",
-            "",
-            f"Code: {code_version()}; 1-minute load average {run.load[0]:.1f} at the start, "
-            f"{run.load[1]:.1f} at the end.",
-            "",
+            *run_context(run.load),
             render_table(run),
             "",
             "Ratios ours/bare:",
