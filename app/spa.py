@@ -17,9 +17,9 @@ MISSING_DIST_PAGE = """<!doctype html>
 <h1>Aerie Part Management</h1>
 <p>The API is running, but there is no web app here: <code>{dist}/index.html</code> is
 missing.</p>
-<p>The Aerie web app (the team's React frontend) is built from its own source: in that project
-run <code>npm ci &amp;&amp; npm run build</code>, then copy its <code>dist/</code> folder to
-<code>{dist}</code> or point the <code>FRONTEND_DIST</code> setting at it.</p>
+<p>The web app is built from <code>frontend/</code> in this project: run
+<code>cd frontend &amp;&amp; npm ci &amp;&amp; npm run build</code> (it writes <code>dist/</code>),
+or point the <code>FRONTEND_DIST</code> setting at another build.</p>
 <p>Meanwhile, use the API directly (<a href="{docs}">API documentation</a>).</p>
 </body></html>
 """
