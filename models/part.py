@@ -15,7 +15,7 @@ from models.events import record_event
 from models.revision import write_parts
 from models.states import CATEGORIES, PART_TYPES, STATUSES, Category, ModelStatus, PartType, Status
 from models.types import MAX_PART_ID, UTCDateTime, isoformat, utcnow
-from models.workflow_rules import check_update, refused
+from models.workflow_rules import check_update, keep_server_owned, refused
 from utils.errors import ConflictError, NotFoundError
 
 __all__ = ["CATEGORIES", "PART_TYPES", "STATUSES", "Part", "merge_misc_info"]
@@ -146,9 +146,12 @@ class Part(db.Model):
 
     def update(self, changes: dict[str, Any]) -> None:
         """PUT: content fields and a status valid where the part is; an assignee change is a
-        claim (claimedDate follows it). Anything else is a 409 naming the allowed actions."""
+        claim (claimedDate follows it); miscInfo keeps the server's keys (handWorkers,
+        completed_at). Anything else is a 409 naming the allowed actions."""
         check_update(self, changes)
         changes = {k: v for k, v in changes.items() if k != "claimed_date"}
+        if "misc_info" in changes:
+            changes["misc_info"] = keep_server_owned(self.misc_info, changes["misc_info"])
         if "assigned" in changes and changes["assigned"] != self.assigned:
             changes["claimed_date"] = utcnow() if changes["assigned"] else None
         self.apply_changes(changes)

@@ -18,6 +18,9 @@ STATUSES_BY_CATEGORY: dict[str, tuple[str, ...]] = {
     Category.MISC: (*_WORKING, Status.COMPLETED),
     Category.COMPLETED: (Status.COMPLETED,),
 }
+# miscInfo keys only the server writes: who worked on a hand part (the leaderboard's helpers)
+# and when it was completed (the statistics). PUT keeps the stored values of these.
+SERVER_OWNED_MISC_KEYS = ("handWorkers", "hand_workers", "completed_at")
 # Fields only the workflow actions set: PUT may send them unchanged, never changed.
 ACTION_ONLY_FIELDS = {"category": "category", "claimed_date": "claimedDate"}
 
@@ -64,3 +67,10 @@ def check_update(part: Any, changes: dict[str, Any]) -> None:
     if "assigned" in changes and changes["assigned"] != part.assigned:
         if part.category == Category.COMPLETED:
             raise refused("The assignee of a completed part cannot change", part)
+
+
+def keep_server_owned(stored: dict[str, Any] | None, incoming: dict[str, Any] | None) -> Any:
+    """PUT's miscInfo replaces the client's keys; the server-owned ones stay as stored."""
+    kept = {k: v for k, v in (stored or {}).items() if k in SERVER_OWNED_MISC_KEYS}
+    given = {k: v for k, v in (incoming or {}).items() if k not in SERVER_OWNED_MISC_KEYS}
+    return {**given, **kept} or None

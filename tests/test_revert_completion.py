@@ -67,7 +67,7 @@ def test_completion_time_uses_the_current_completion_only(app, part_in, call):
     set_columns(app, part["id"], claimed_date=claimed)  # the API never backdates a claim
     done = _ok(call, "POST", f"/{part['id']}/complete", {})
     early = (claimed + timedelta(minutes=30)).isoformat()
-    _ok(call, "PUT", f"/{part['id']}", {"miscInfo": {**done["miscInfo"], "completed_at": early}})
+    set_columns(app, part["id"], misc_info={**done["miscInfo"], "completed_at": early})
     assert _ok(call, "GET", "/stats/detailed")["completion_time_distribution"]["< 1 hour"] == 1
     _ok(call, "POST", f"/{part['id']}/revert")
     # Issue 12: a PUT may no longer move the part back to completed; only complete does.

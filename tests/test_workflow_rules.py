@@ -109,3 +109,20 @@ def test_every_upstream_put_still_succeeds(part_in, call):
     edit_hand = {"name": "Bracket", "assigned": "Bo", "type": "hand"}
     reassigned = call("PUT", f"/{hand['id']}", edit_hand)[1]
     assert reassigned["assigned"] == "Bo" and reassigned["claimedDate"] is not None
+
+
+def test_put_cannot_pad_hand_workers_or_move_the_completion_time(part_in, call, fetch):
+    part = part_in("hand")
+    assert call("POST", f"/{part['id']}/assign", {"assigned": "Ada"})[0] == 200
+    done = call("POST", f"/{part['id']}/complete", {})[1]
+    forged = {
+        "handWorkers": [{"name": "Padder", "timestamp": "2026-01-01T00:00:00+00:00"}] * 3,
+        "hand_workers": [{"name": "Padder"}],
+        "completed_at": "2020-01-01T00:00:00+00:00",
+        "storage": "Shelf",
+    }
+    status, body = call("PUT", f"/{part['id']}", {"miscInfo": forged})
+    assert status == 200
+    assert body["miscInfo"] == {**done["miscInfo"], "storage": "Shelf"}
+    board = call("GET", "/leaderboard")[1]["leaderboard"]
+    assert board == [{"name": "Ada", "score": 1}]
