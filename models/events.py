@@ -111,21 +111,37 @@ def record_upload(session: Session, part: Any, actor: str, *, replaced: bool) ->
 
 _PARTS = table("parts", column("id"), column("uuid"), column("model_key"))
 CONVERTER_ACTOR = "converter"
+ONSHAPE_ACTOR = "onshape"
 
 
-def record_model_result(session: Session, model_key: str, status: str, error: str | None) -> None:
-    """One "conversion" event for every part showing this model, in the transaction that
-    stores the result (a bulk INSERT … SELECT: the runner holds no Part objects)."""
+def _record_for_parts(
+    session: Session, where: Any, action: str, actor: str, details: dict[str, Any]
+) -> None:
+    """One event per part matching `where`, by INSERT … SELECT: for writers that hold no Part
+    objects (the conversion runner, the Onshape exports), in their own transaction."""
     rows = select(
         _PARTS.c.id,
         _PARTS.c.uuid,
         literal(utcnow(), UTCDateTime()),
-        literal(CONVERTER_ACTOR),
-        literal("conversion"),
-        literal({"modelStatus": status, "modelError": error, "modelKey": model_key}, JSON()),
-    ).where(_PARTS.c.model_key == model_key)
+        literal(actor),
+        literal(action),
+        literal(details, JSON()),
+    ).where(where)
     columns = ["part_id", "part_uuid", "created_at", "actor", "action", "details"]
     session.execute(insert(PartEvent).from_select(columns, rows))
+
+
+def record_model_result(session: Session, model_key: str, status: str, error: str | None) -> None:
+    """A "conversion" event for every part showing this model, with the result stored."""
+    details = {"modelStatus": status, "modelError": error, "modelKey": model_key}
+    _record_for_parts(
+        session, _PARTS.c.model_key == model_key, "conversion", CONVERTER_ACTOR, details
+    )
+
+
+def record_onshape_export(session: Session, part_id: int, details: dict[str, Any]) -> None:
+    """An "onshape_export" event (kind, status, link or error) for one part."""
+    _record_for_parts(session, _PARTS.c.id == part_id, "onshape_export", ONSHAPE_ACTOR, details)
 
 
 def history_page(
