@@ -15,6 +15,7 @@ from models.stats import detailed_stats, leaderboard, summary_stats
 from routes import parts_bp
 from routes.responses import JSON_WRITE, errors, message
 from routes.services import storage
+from utils.actor import ACTOR_PARAMETER, request_actor
 from utils.auth import keys_match, require_api_key
 from utils.errors import ForbiddenError
 from utils.schemas import WipeSchema
@@ -65,12 +66,15 @@ def get_leaderboard() -> Any:
 @parts_bp.arguments(WipeSchema, required=False, error_status_code=400)
 @parts_bp.response(200, WipeResultSchema)
 @parts_bp.doc(responses=errors(400, 403, *JSON_WRITE, e400="The body is not a JSON object"))
+@parts_bp.doc(parameters=[ACTOR_PARAMETER])
 def wipe_parts(body: dict[str, Any]) -> Any:
-    """Delete every part and every file; the API key is the password."""
+    """Delete every part and every file (each part's history keeps a delete event); the API
+    key is the password."""
     if not keys_match(body.get("password"), current_app.config["SECRET_KEY"]):
         raise ForbiddenError("Incorrect password")
+    actor = request_actor()
     with write_transaction():
-        count = wipe_all_parts(db.session)
+        count = wipe_all_parts(db.session, actor)
     # Files only after the rows are gone for good: a failed commit must keep them.
     storage().remove_everything()
     return message("All parts and files wiped successfully", count=count)

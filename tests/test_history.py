@@ -119,6 +119,16 @@ def test_history_survives_deletion_and_deleted_lists_only_deleted_parts(send, ma
     assert everything["events"][0]["part"] == {"id": gone["id"], "uuid": gone["uuid"]}
 
 
+def test_wipe_records_a_delete_for_every_part(send, make_part, api_key):
+    parts = [make_part(name=f"P{n}") for n in range(3)]
+    status, _ = send("POST", "wipe", "Lead", {"password": api_key})
+    assert status == 200
+    status, body = send("GET", "history?deleted=true", None)
+    deletes = [e for e in body["events"] if e["action"] == "delete"]
+    assert sorted(e["part"]["id"] for e in deletes) == sorted(p["id"] for p in parts)
+    assert {(e["actor"], e["details"]["wipe"]) for e in deletes} == {("Lead", True)}
+
+
 def test_history_pages_like_the_parts_list(send, make_part):
     part = make_part()
     for n in range(5):
