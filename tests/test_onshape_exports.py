@@ -154,6 +154,10 @@ def test_failed_translation_is_424_until_refreshed(
     assert _drawing(oclient, auth_headers, part_id).status_code == 424  # not re-sent
     fake_onshape.state.fail_translation = None
     assert _export_drawing(onshape_app, oclient, auth_headers, part_id, True).status_code == 200
+    history = oclient.get(f"/api/parts/{part_id}/history", headers=auth_headers).get_json()
+    exports = [e["details"] for e in history["events"] if e["action"] == "onshape_export"]
+    assert sorted(e["status"] for e in exports) == ["done", "failed"]
+    assert {e["kind"] for e in exports} == {"drawing"}
 
 
 def test_translation_that_never_finishes_is_503(

@@ -20,6 +20,7 @@ from flask import Flask
 from werkzeug.datastructures import FileStorage
 
 from models.base import db
+from models.events import record_onshape_export
 from models.onshape_export import (
     ExportKind,
     OnshapeExport,
@@ -156,6 +157,8 @@ class OnshapeExporter:
             replaced = attach_upload(db.session, part, upload, rules)
             row = db.session.get(OnshapeExport, export_id)
             finish_export(row, link=link, microversion=microversion, file_sha256=part.file_sha256)
+            details = {"kind": row.kind, "status": "done", "link": link, "file": part.file}
+            record_onshape_export(db.session, part_id, details)
         finish_replacement(db.session, rules.store, part, replaced)
         self.app.extensions["conversion_runner_notify"]()
         log.info("Onshape export stored for part %s", part_id)
@@ -176,3 +179,5 @@ class OnshapeExporter:
             row = db.session.get(OnshapeExport, export_id)
             if row is not None:
                 fail_export(row, exc.code, message[:1000], retry_at)
+                details = {"kind": row.kind, "status": "failed", "error": exc.code}
+                record_onshape_export(db.session, row.part_id, details)
