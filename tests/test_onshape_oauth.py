@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select, update
 
+from app import create_app
 from app.extensions import db
 from models.onshape import OnshapeConnection, OnshapeOAuthState
 from models.types import utcnow
@@ -160,23 +161,18 @@ def test_tokens_are_encrypted_at_rest(oclient, auth_headers, onshape_app, fake_o
     assert stored.startswith("gAAAAA")  # a Fernet token
 
 
-def test_another_secret_key_cannot_read_the_tokens(
-    test_database, tmp_path, fake_onshape, auth_headers
-):
-    first = build_app(test_database, tmp_path, **onshape_settings(fake_onshape))
-    connect(first.test_client(), auth_headers)
-    url = first.config["DATABASE_URL"]
-    close_app(first)
+def test_another_secret_key_cannot_read_the_tokens(onshape_app, oclient, auth_headers):
+    connect(oclient, auth_headers)
     other_key = "another-secret-key-0123456789abcdef"
-    second = build_app(
-        test_database,
-        tmp_path,
-        **onshape_settings(fake_onshape, SECRET_KEY=other_key, DATABASE_URL=url),
-    )
+    settings = {
+        key: onshape_app.config[key]
+        for key in ("DATABASE_URL", "UPLOAD_FOLDER", "FRONTEND_DIST")
+        if key in onshape_app.config
+    }
+    other = create_app("testing", {**settings, "SECRET_KEY": other_key})
     try:
-        if test_database.url is not None:  # build_app emptied the server's tables
-            pytest.skip("the server database was reset by build_app")
-        status = second.test_client().get(STATUS, headers={"X-API-Key": other_key}).get_json()
+        status = other.test_client().get(STATUS, headers={"X-API-Key": other_key}).get_json()
         assert status["connected"] is False
     finally:
-        close_app(second)
+        close_app(other)
+    assert oclient.get(STATUS, headers=auth_headers).get_json()["connected"] is True
