@@ -62,6 +62,8 @@ class FakeState:
     fail_translation: str | None = None
     # (path fragment, status, headers): the next matching API call answers this instead.
     faults: deque = field(default_factory=deque)
+    # path fragment -> seconds: the next matching call answers only after that long.
+    delays: dict[str, float] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     started: dict[str, int] = field(default_factory=lambda: {"drawings": 0, "partstudios": 0})
@@ -111,6 +113,9 @@ class FakeOnshape:
 
     def __call__(self, environ: dict, start_response: Any) -> Any:
         request = Request(environ)
+        for fragment in list(self.state.delays):
+            if fragment in request.path:
+                time.sleep(self.state.delays.pop(fragment, 0.0))
         with self.lock:
             response = self.dispatch(request)
         return response(environ, start_response)

@@ -160,19 +160,23 @@ def test_failed_translation_is_424_until_refreshed(
     assert {e["kind"] for e in exports} == {"drawing"}
 
 
-def test_translation_that_never_finishes_is_503(
-    test_database, tmp_path, fake_onshape, auth_headers
+@pytest.mark.parametrize("slow", ["translation", "answer"])
+def test_onshape_timeouts_are_503_unavailable(
+    test_database, tmp_path, fake_onshape, auth_headers, slow
 ):
     from tests.conftest import build_app, close_app
 
     settings = onshape_helpers.onshape_settings(
-        fake_onshape, ONSHAPE_TRANSLATION_TIMEOUT_SECONDS=0.05
+        fake_onshape, ONSHAPE_TRANSLATION_TIMEOUT_SECONDS=0.05, ONSHAPE_TIMEOUT_SECONDS=0.3
     )
     application = build_app(test_database, tmp_path, **settings)
     try:
         client = application.test_client()
         connect(client, auth_headers)
-        fake_onshape.state.polls_before_done = 10_000
+        if slow == "translation":
+            fake_onshape.state.polls_before_done = 10_000
+        else:
+            fake_onshape.state.delays["/currentmicroversion"] = 1.0
         body = {"material": "Al", "subsystem": "Arm", "type": "hand", "onshapeUrl": DRAWING_LINK}
         part_id = client.post("/api/parts/", json=body, headers=auth_headers).get_json()["id"]
         response = _export_drawing(application, client, auth_headers, part_id)
