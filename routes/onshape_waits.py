@@ -95,15 +95,18 @@ def raise_failure(row: OnshapeExport) -> None:
 
 
 def wait_for_export(session: Session, part_id: int, kind: str) -> OnshapeExport | None:
-    """Re-read the row until it is no longer busy or ONSHAPE_WAIT_SECONDS pass."""
+    """Re-read the row until it is no longer busy or ONSHAPE_WAIT_SECONDS pass; only with
+    one of the MODEL_WAITERS_MAX turns GET /model uses (a waiting request holds a thread)."""
     exporter = current_app.extensions["onshape_exporter"]
-    wait = float(current_app.config.get("ONSHAPE_WAIT_SECONDS", 10.0))
-    deadline = time.monotonic() + wait
+    deadline = time.monotonic() + float(current_app.config.get("ONSHAPE_WAIT_SECONDS", 10.0))
     row = find_export(session, part_id, kind)
-    while row is not None and row.busy and time.monotonic() < deadline:
-        exporter.wait_for_finish(min(POLL_SECONDS, max(deadline - time.monotonic(), 0.0)))
-        session.rollback()  # a new transaction: see another worker's commit
-        row = find_export(session, part_id, kind)
+    if row is None or not row.busy or time.monotonic() >= deadline:
+        return row
+    with current_app.extensions["conversion_runner"].wait_turn() as granted:
+        while granted and row is not None and row.busy and time.monotonic() < deadline:
+            exporter.wait_for_finish(min(POLL_SECONDS, max(deadline - time.monotonic(), 0.0)))
+            session.rollback()  # a new transaction: see another worker's commit
+            row = find_export(session, part_id, kind)
     return row
 
 
