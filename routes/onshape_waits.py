@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from flask import current_app, jsonify
 from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.database import write_transaction
@@ -75,8 +76,11 @@ def ensure_export(session: Session, part: Part, kind: str, again: bool) -> None:
     exporter = current_app.extensions["onshape_exporter"]
     row = find_export(session, part.id, kind)
     if _needs_request(row, part, again):
-        with write_transaction():
-            request_export(session, part.id, kind)
+        try:
+            with write_transaction():
+                request_export(session, part.id, kind)
+        except IntegrityError:  # another request created the row first: join it
+            session.rollback()
         exporter.notify()
     elif row is not None and row.busy:
         exporter.notify()  # the message may have been lost with a restart
