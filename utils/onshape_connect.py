@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models.onshape import add_state, consume_state, save_connection
@@ -96,10 +97,21 @@ def _exchange_and_store(session: Session, kit: ConnectKit, code: str) -> str | N
         "name": _text(user.get("name"), 200),
         "email": _text(user.get("email"), 320),
     }
-    with kit.transaction():
-        save_connection(session, kit.cipher.encrypt(tokens), tokens.expires_at, identity)
+    _store(session, kit, tokens, identity)
     log.info("Onshape connected as user %s", identity["id"])
     return None
+
+
+def _store(session: Session, kit: ConnectKit, tokens: Tokens, identity: dict) -> None:
+    for attempt in (1, 2):  # a second callback at the same moment may insert the row first
+        try:
+            with kit.transaction():
+                save_connection(session, kit.cipher.encrypt(tokens), tokens.expires_at, identity)
+            return
+        except IntegrityError:
+            session.rollback()
+            if attempt == 2:
+                raise
 
 
 def _text(value: object, limit: int) -> str | None:
