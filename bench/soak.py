@@ -325,7 +325,18 @@ def main() -> int:
             for thread in threads:
                 thread.join(timeout=60)
             stop_server(server)
-        return 0 if report(load, samples, args) else 1
+        passed = report(load, samples, args)
+        if load.errors:
+            print_server_errors(Path(folder) / "server.log")
+        return 0 if passed else 1
+
+
+def print_server_errors(log: Path) -> None:
+    """The server's own account of the failures (its log goes with the temporary folder)."""
+    lines = log.read_text(errors="replace").splitlines()
+    marks = [n for n, line in enumerate(lines) if "Traceback" in line or " ERROR " in line]
+    for start in marks[:5]:
+        print("\n".join(lines[start : start + 40]), end="\n---\n")
 
 
 if __name__ == "__main__":

@@ -103,7 +103,8 @@ def create_part(fields: dict[str, Any]) -> Any:
         db.session.add(part)
         with recorded(db.session, part, "create", actor):
             db.session.flush()
-    return part_response(part, 201)
+        response = part_response(part, 201)
+    return response
 
 
 @parts_bp.route("/<int:part_id>", methods=["GET"])

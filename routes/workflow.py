@@ -30,7 +30,9 @@ def transition(part_id: int, action: str, change: Callable[[Part], None]) -> Res
         check_if_match(part)
         with recorded(db.session, part, action, actor):
             change(part)
-    return part_response(part)
+        # Rendered before the commit: after it, a concurrent DELETE could leave nothing to load.
+        response = part_response(part)
+    return response
 
 
 def action_view(action: str, e409: str, body: type[Schema] | None = None) -> Callable[..., Any]:
@@ -71,7 +73,9 @@ def assign_part(body: dict[str, Any], part_id: int) -> Any:
     actor = request_actor()
     with write_transaction():
         part = Part.claim(db.session, part_id, body["assigned"], actor)
-    return part_response(part)
+        db.session.flush()  # the hand worker entry, and its updated_at, before rendering
+        response = part_response(part)
+    return response
 
 
 @action_view("unclaim", "The part is not claimed")

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.extensions import db
 from models.events import PartEvent
@@ -201,3 +201,27 @@ def test_a_failing_event_write_leaves_no_change(app, send, part_in, monkeypatch)
     with app.app_context():
         assert db.session.get(Part, part["id"]).notes is None
     assert event_count(app) == before
+
+
+def test_a_part_deleted_just_after_a_change_commits_still_gets_its_answer(
+    app, send, part_in, monkeypatch
+):
+    """The answer is rendered inside the transaction: a DELETE landing between the commit and
+    the rendering (seen in the soak as a 500) cannot take the part away from it."""
+    from contextlib import contextmanager
+
+    import routes.workflow
+
+    real = routes.workflow.write_transaction
+    part = part_in("cnc")
+
+    @contextmanager
+    def deleted_after_commit(*args: Any, **kwargs: Any) -> Any:
+        with real(*args, **kwargs) as session:
+            yield session
+        with db.engine.begin() as connection:
+            connection.execute(text("DELETE FROM parts WHERE id = :id"), {"id": part["id"]})
+
+    monkeypatch.setattr(routes.workflow, "write_transaction", deleted_after_commit)
+    status, body = send("PUT", f"{part['id']}", "Ed", {"notes": "last words"})
+    assert (status, body["notes"], body["id"]) == (200, "last words", part["id"])

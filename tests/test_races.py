@@ -30,6 +30,7 @@ CLAIMERS = 50
 WRITERS = 32
 EDITS_PER_WRITER = 3
 SAME_ETAG_WRITERS = 12
+RACING_PAIRS = 16
 UNLIMITED = "1000000 per minute"  # the limits are per worker without Redis: out of the way
 
 
@@ -125,6 +126,7 @@ def test_races_under_gunicorn(server: int):
     fifty_claimers_one_winner_one_event(port)
     concurrent_writers_lose_nothing(port)
     same_if_match_one_winner(port)
+    writes_racing_deletes_never_fail(port)
 
 
 def fifty_claimers_one_winner_one_event(port: int) -> None:
@@ -178,3 +180,19 @@ def same_if_match_one_winner(port: int) -> None:
     assert statuses == [200] + [412] * (SAME_ETAG_WRITERS - 1), statuses
     updates = [event for event in history(port, part["id"]) if event["action"] == "update"]
     assert len(updates) == 1
+
+
+def writes_racing_deletes_never_fail(port: int) -> None:
+    """A part deleted while another request changes it: 404 or success, never a 500 (the
+    answer is rendered before the commit, when the row is still there to read)."""
+    parts = [new_part(port) for _ in range(RACING_PAIRS)]
+
+    def work(n: int) -> int:
+        part_id = parts[n // 2]["id"]
+        if n % 2:
+            return call(port, "DELETE", f"/{part_id}")[0]
+        return call(port, "PUT", f"/{part_id}", {"notes": "racing"})[0]
+
+    statuses = all_at_once(2 * RACING_PAIRS, work)
+    assert set(statuses) <= {200, 404}, statuses
+    assert statuses[1::2] == [200] * RACING_PAIRS
