@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 
 from models.base import db
+from models.events import record_model_result
 from models.part import Part
 from models.revision import write_parts
 from models.states import JobStatus, ModelStatus
@@ -121,6 +122,7 @@ def finish_job(session: Session, key: str, *, error: str | None, glb_size: int |
     _update_parts(
         session, key, model_status=PART_STATUS[status], model_error=error, updated_at=utcnow()
     )
+    record_model_result(session, key, PART_STATUS[status], error)
 
 
 def drop_job(session: Session, key: str) -> bool:

@@ -40,6 +40,22 @@ def test_a_conversion_result_is_recorded_for_every_part_showing_the_model(app, m
     assert [event["action"] for event in events_of(call, other["id"])] == ["create"]
 
 
+def test_a_finished_conversion_job_writes_its_event(app, make_part, call):
+    from models.conversion import finish_job, request_conversion
+
+    part = make_part()
+    set_columns(app, part["id"], model_key="k9", model_status="pending")
+    with app.app_context():
+        with write_transaction(db.session):
+            request_conversion(db.session, "k9", "ab" * 32)
+        with write_transaction(db.session):
+            finish_job(db.session, "k9", error=None, glb_size=1234)
+        db.session.remove()
+    newest = events_of(call, part["id"])[0]
+    assert (newest["action"], newest["details"]["modelStatus"]) == ("conversion", "ready")
+    assert call("GET", f"/{part['id']}")[1]["modelStatus"] == "ready"
+
+
 def test_an_onshape_export_is_recorded_for_its_part(app, make_part, call):
     part = make_part()
     details = {"kind": "drawing", "status": "done", "link": "https://cad.onshape.com/x"}
