@@ -282,7 +282,8 @@ def report(
     print("RSS (MB) over time:\n" + f"{'t (s)':>7}" + "".join(f"{pid:>10}" for pid in pids))
     for moment, row in samples:
         print(f"{moment:>7.0f}" + "".join(f"{row.get(pid, 0) / 1024:>10.1f}" for pid in pids))
-    return not load.errors and rss_flat(samples, args)
+    flat = rss_flat(samples, args)
+    return flat and not load.errors
 
 
 def rss_flat(samples: list[tuple[float, dict[int, int]]], args: argparse.Namespace) -> bool:
