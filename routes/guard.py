@@ -37,6 +37,10 @@ def check_api_key() -> None:
 
 
 def check_key_if_required() -> None:
-    """Before a view marked with utils.auth.require_api_key: the key check."""
+    """Before a view marked with utils.auth.require_api_key: the key check. Flask answers
+    an automatic OPTIONS (a CORS preflight) without running the view: no key there."""
+    rule = request.url_rule
+    if request.method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
+        return
     if auth.requires_api_key(current_app.view_functions.get(request.endpoint or "")):
         check_api_key()
