@@ -254,6 +254,12 @@ def measure_memory(
     return baseline, steps
 
 
+def main(argv: list[str] | None = None) -> int:
+    """Run, print the report, and record it in BENCHMARKS.md when asked."""
+    args = parse_args(argv)
+    return run_and_record(run_benchmark(args), render_run, write_section, args.write)
+
+
 def run_benchmark(args: argparse.Namespace) -> FilesRun:
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="aerie-bench-files-") as folder:
@@ -280,12 +286,6 @@ def run_benchmark(args: argparse.Namespace) -> FilesRun:
         finished=time.time(),
         load=(load_before, os.getloadavg()[0]),
     )
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run, print the report, and record it in BENCHMARKS.md when asked."""
-    args = parse_args(argv)
-    return run_and_record(run_benchmark(args), render_run, write_section, args.write)
 
 
 if __name__ == "__main__":
