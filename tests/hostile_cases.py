@@ -3,7 +3,6 @@ may send, and the status it must get. `{id}` in a path is a real part's id."""
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,7 +52,8 @@ def actor(name: str, value: str, status: int = 400) -> Case:
 
 
 def upload(name: str, filename: str | None, content: bytes, status: int) -> Case:
-    form = {} if filename is None else {"file": (io.BytesIO(content), filename)}
+    # Bytes here; the test wraps them in a fresh stream for every run (one per database).
+    form = {} if filename is None else {"file": (content, filename)}
     return Case(name, "POST", "/{id}/upload", status, data=form, content_type="multipart/form-data")
 
 

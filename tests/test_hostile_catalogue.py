@@ -67,6 +67,11 @@ def send(client, auth_headers: dict[str, str], case: Case, part_id: int) -> Any:
     kwargs: dict[str, Any] = {"headers": headers}
     if case.json is not None:
         kwargs["json"] = case.json
+    elif isinstance(case.data, dict):
+        kwargs["data"] = {
+            key: (io.BytesIO(value[0]), value[1]) if isinstance(value, tuple) else value
+            for key, value in case.data.items()
+        }
     elif case.data is not None:
         kwargs["data"] = case.data
     if case.content_type:
