@@ -8,12 +8,14 @@ from flask import Response, current_app, jsonify, request, send_file
 
 from app.database import write_transaction
 from app.extensions import db
+from models.events import record_upload
 from models.queries import get_part_or_404
 from models.states import ModelStatus, PartType
 from routes import parts_bp
 from routes.onshape import DRAWING_EXPORT_RESPONSES, drawing_from_onshape
 from routes.responses import errors, files, multipart_body, upload_errors
 from routes.services import notify_runner, storage, upload_rules
+from utils.actor import ACTOR_PARAMETER, request_actor
 from utils.auth import require_api_key
 from utils.errors import BadRequestError
 from utils.part_files import attach_upload, finish_replacement, stored_file, upload_summary
@@ -34,13 +36,15 @@ STORED_TYPES = ("application/step", "application/pdf", "application/octet-stream
         e415="Not a STEP, STP or PDF file, or its content does not match its type",
     )
 )
+@parts_bp.doc(parameters=[ACTOR_PARAMETER])
 def upload_file(part_id: int) -> Any:
     """Attach a STEP, STP or PDF file; STEP files are converted to GLB in the background."""
     # Receive the whole body first: a slow phone must not hold a database write lock.
-    upload = request.files.get("file")
+    upload, actor = request.files.get("file"), request_actor()
     with write_transaction():
         part = get_part_or_404(db.session, part_id)
         replaced = attach_upload(db.session, part, upload, upload_rules())
+        record_upload(db.session, part, actor, replaced=replaced.old_path is not None)
     finish_replacement(db.session, storage(), part, replaced)
     notify_runner()
     response = jsonify(upload_summary(part))

@@ -82,9 +82,9 @@ def test_upstream_full_flow_is_recorded_step_by_step_with_its_actors(send, clien
         assert status == 200, (path, answer)
     events = history(send, pid)["events"]
     done = [(event["action"], event["actor"]) for event in reversed(events)]
-    assert [action for action, _ in done if action in ("upload", "replace")] in ([], ["upload"])
-    assert [step for step in done if step[0] not in ("upload", "replace")] == [
+    assert done == [
         ("create", "Rita"),
+        ("upload", "Rita"),
         ("approve", "Mentor Sam"),
         ("update", "Cody"),
         ("claim", "Cody"),
@@ -103,6 +103,22 @@ def test_upstream_full_flow_is_recorded_step_by_step_with_its_actors(send, clien
     assert (deleted["name"], deleted["category"]) == ("Gearbox plate", "cnc")
     assert [event["id"] for event in events] == sorted((e["id"] for e in events), reverse=True)
     assert all(datetime.fromisoformat(event["at"]).utcoffset() is not None for event in events)
+
+
+def test_a_new_file_over_an_old_one_is_recorded_as_a_replacement(send, client, auth_headers):
+    part = send("POST", "", None, {"material": "Al", "subsystem": "Arm"})[1]
+    for content in (PDF, PDF + b"%v2\n"):
+        response = client.post(
+            f"{PARTS}{part['id']}/upload",
+            data={"file": (__import__("io").BytesIO(content), "plate.pdf")},
+            headers={**auth_headers, "X-Actor": "Rita"},
+            content_type="multipart/form-data",
+        )
+        assert response.status_code == 201
+    replace, upload = history(send, part["id"])["events"][:2]
+    assert (upload["action"], replace["action"]) == ("upload", "replace")
+    assert replace["details"]["sha256"] != upload["details"]["sha256"]
+    assert (replace["details"]["file"], replace["actor"]) == ("plate.pdf", "Rita")
 
 
 def test_history_survives_deletion_and_deleted_lists_only_deleted_parts(send, make_part):

@@ -15,6 +15,7 @@ RECORDING_WRITES = [
     ("/api/parts/{part_id}/complete", "post"),
     ("/api/parts/{part_id}/revert", "post"),
     ("/api/parts/wipe", "post"),
+    ("/api/parts/{part_id}/upload", "post"),
 ]
 
 
