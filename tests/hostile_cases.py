@@ -185,8 +185,18 @@ ACTOR_ABUSE = [
     actor("X-Actor RTL override", f"Ann{RTL_OVERRIDE}nimda"),
     actor("X-Actor zero-width space", "Ad\u200bmin"),
     Case(
+        "X-Actor abuse on upload",
+        "POST",
+        "/{id}/upload",
+        400,
+        data={"file": (PDF, "b.pdf")},
+        content_type="multipart/form-data",
+        headers={"X-Actor": "Ann\x01"},
+    ),
+    # The test adds a second X-Actor header to this one.
+    Case(
         "X-Actor sent twice", "PUT", "/{id}", 400, json={"notes": "x"}, headers={"X-Actor": "Ann"}
-    ),  # fmt: skip  (the second copy is added by the test)
+    ),
 ]
 AUTH = [
     Case("no key", "PUT", "/{id}", 401, json={"notes": "x"}, headers={"X-API-Key": ""}),
