@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     Index,
     Integer,
     String,
@@ -23,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import db
-from models.types import UTCDateTime, isoformat, utcnow
+from models.types import JSONDocument, UTCDateTime, isoformat, utcnow
 
 DEFAULT_ACTOR = "api"
 MAX_ACTOR_LENGTH = 100
@@ -49,7 +48,7 @@ class PartEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     actor: Mapped[str] = mapped_column(String(MAX_ACTOR_LENGTH), nullable=False)
     action: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
-    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
 
     def to_dict(self) -> dict[str, Any]:
         """The wire shape of one history entry."""
@@ -137,7 +136,7 @@ def _record_for_parts(
         literal(utcnow(), UTCDateTime()),
         literal(actor),
         literal(action),
-        literal(details, JSON()),
+        literal(details, JSONDocument()),
     ).where(where)
     columns = ["part_id", "part_uuid", "created_at", "actor", "action", "details"]
     session.execute(insert(PartEvent).from_select(columns, rows))

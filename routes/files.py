@@ -45,9 +45,12 @@ def upload_file(part_id: int) -> Any:
         part = get_part_or_404(db.session, part_id)
         replaced = attach_upload(db.session, part, upload, upload_rules())
         record_upload(db.session, part, actor, replaced=replaced.old_path is not None)
-    finish_replacement(db.session, storage(), part, replaced)
+        # Rendered before the commit: a DELETE landing right after it must not turn this
+        # answer into a 500 (the part could no longer be reloaded).
+        response = jsonify(upload_summary(part))
+        part_uuid = part.uuid
+    finish_replacement(db.session, storage(), part_uuid, replaced)
     notify_runner()
-    response = jsonify(upload_summary(part))
     response.status_code = 201
     return response
 

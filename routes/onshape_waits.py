@@ -102,7 +102,7 @@ def wait_for_export(session: Session, part_id: int, kind: str) -> OnshapeExport 
     """Re-read the row until it is no longer busy or ONSHAPE_WAIT_SECONDS pass; only with
     one of the MODEL_WAITERS_MAX turns GET /model uses (a waiting request holds a thread)."""
     exporter = current_app.extensions["onshape_exporter"]
-    deadline = time.monotonic() + float(current_app.config.get("ONSHAPE_WAIT_SECONDS", 10.0))
+    deadline = time.monotonic() + float(current_app.config["ONSHAPE_WAIT_SECONDS"])
     row = find_export(session, part_id, kind)
     if row is None or not row.busy or time.monotonic() >= deadline:
         return row
@@ -115,7 +115,7 @@ def wait_for_export(session: Session, part_id: int, kind: str) -> OnshapeExport 
 
 
 def pending_response(kind: str) -> ResponseReturnValue:
-    wait = float(current_app.config.get("ONSHAPE_WAIT_SECONDS", 10.0))
+    wait = float(current_app.config["ONSHAPE_WAIT_SECONDS"])
     what = "drawing" if kind == "drawing" else "STEP model"
     response = jsonify(
         {"status": ExportStatus.PENDING.value, "message": f"Onshape is exporting the {what}"}

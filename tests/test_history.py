@@ -241,3 +241,34 @@ def test_a_part_deleted_just_after_a_change_commits_still_gets_its_answer(
     monkeypatch.setattr(routes.workflow, "write_transaction", deleted_after_commit)
     status, body = send("PUT", f"{part['id']}", "Ed", {"notes": "last words"})
     assert (status, body["notes"], body["id"]) == (200, "last words", part["id"])
+
+
+def test_a_part_deleted_just_after_an_upload_commits_still_gets_its_answer(
+    app, client, auth_headers, make_part, monkeypatch
+):
+    """POST /upload renders its answer inside the transaction too, and removes what the
+    upload displaced by the uuid it read there (the soak's one 500 was this race)."""
+    from contextlib import contextmanager
+    from io import BytesIO
+
+    import routes.files
+
+    real = routes.files.write_transaction
+    part = make_part()
+
+    @contextmanager
+    def deleted_after_commit(*args: Any, **kwargs: Any) -> Any:
+        with real(*args, **kwargs) as session:
+            yield session
+        with db.engine.begin() as connection:
+            connection.execute(text("DELETE FROM parts WHERE id = :id"), {"id": part["id"]})
+
+    monkeypatch.setattr(routes.files, "write_transaction", deleted_after_commit)
+    response = client.post(
+        f"{PARTS}{part['id']}/upload",
+        data={"file": (BytesIO(PDF), "plate.pdf")},
+        headers=auth_headers,
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["filename"] == "plate.pdf"

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
+from hashlib import sha256
 from pathlib import Path
 
 import pytest
@@ -93,10 +94,13 @@ def worker(env: dict[str, str], folder: Path) -> Iterator[subprocess.Popen[bytes
                 process.wait(timeout=STOP_SECONDS)
 
 
-def job_row(database: Path) -> tuple[str, str | None, int, str | None]:
-    """(status, worker, attempts, error) of the only conversion job."""
+def job_row(database: Path, step: Path | None = None) -> tuple[str, str | None, int, str | None]:
+    """(status, worker, attempts, error) of the only conversion job, or of `step`'s job."""
+    query, args = "SELECT status, worker, attempts, error FROM conversion_jobs", ()
+    if step is not None:
+        query, args = query + " WHERE step_sha256 = ?", (sha256(step.read_bytes()).hexdigest(),)
     with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5)) as db:
-        rows = db.execute("SELECT status, worker, attempts, error FROM conversion_jobs").fetchall()
+        rows = db.execute(query, args).fetchall()
     assert len(rows) == 1, rows
     return rows[0]
 
@@ -146,7 +150,8 @@ def test_embedded_run_py_alone_converts_a_fixture(tmp_path):
         wait_until(lambda: model_status(port, part_id) != "pending", 90, "model")
         status, glb = fetch_model(port, part_id)
         assert (status, glb[:4]) == (200, b"glTF")
-        assert job_row(tmp_path / "parts.db")[0] == "ready"
+        # run.py loads the sample parts, whose sample STEP is converted too.
+        assert job_row(tmp_path / "parts.db", need(SCREW))[0] == "ready"
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=STOP_SECONDS) == 0, log.read_text()

@@ -159,7 +159,8 @@ class OnshapeExporter:
             finish_export(row, link=link, microversion=microversion, file_sha256=part.file_sha256)
             details = {"kind": row.kind, "status": "done", "link": link, "file": part.file}
             record_onshape_export(db.session, part_id, details)
-        finish_replacement(db.session, rules.store, part, replaced)
+            part_uuid = part.uuid
+        finish_replacement(db.session, rules.store, part_uuid, replaced)
         self.app.extensions["conversion_runner_notify"]()
         log.info("Onshape export stored for part %s", part_id)
 

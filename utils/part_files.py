@@ -156,12 +156,16 @@ def drop_views_manifest(part: Part) -> bool:
     return had
 
 
-def finish_replacement(session: Session, store: Storage, part: Part, replaced: Replaced) -> None:
-    """After commit: remove what the new upload displaced (its model too, if unshared)."""
+def finish_replacement(
+    session: Session, store: Storage, part_uuid: str, replaced: Replaced
+) -> None:
+    """After commit: remove what the new upload displaced (its model too, if unshared).
+
+    Takes the uuid read inside the transaction: the part may be deleted by now."""
     if replaced.old_path is not None:
         replaced.old_path.unlink(missing_ok=True)
     if replaced.views_invalidated:
-        store.remove_views(part.uuid)
+        store.remove_views(part_uuid)
     if replaced.old_model_key:
         remove_unused_model(session, store, replaced.old_model_key)
 

@@ -15,6 +15,9 @@ branch_labels = None
 depends_on = None
 
 UTC_DATETIME = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+# MariaDB's JSON checks json_valid(), which refuses nesting deeper than 32 levels; an event
+# wraps a miscInfo that may be 31 deep (models.types.JSONDocument reads and writes it).
+DETAILS = sa.JSON().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
 
 
 def upgrade():
@@ -26,7 +29,7 @@ def upgrade():
         sa.Column("created_at", UTC_DATETIME, nullable=False),
         sa.Column("actor", sa.String(100), nullable=False),
         sa.Column("action", sa.String(32), nullable=False),
-        sa.Column("details", sa.JSON()),
+        sa.Column("details", DETAILS),
         sqlite_autoincrement=True,
         mysql_charset="utf8mb4",
     )
