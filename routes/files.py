@@ -14,8 +14,8 @@ from models.states import ModelStatus, PartType
 from routes import parts_bp
 from routes.onshape import DRAWING_EXPORT_RESPONSES, drawing_from_onshape
 from routes.responses import errors, files, multipart_body, upload_errors
-from routes.services import notify_runner, storage, upload_rules
-from utils.actor import ACTOR_PARAMETER, request_actor
+from routes.services import notify_runner, request_actor, storage, upload_rules
+from utils.actor import ACTOR_PARAMETER
 from utils.auth import require_api_key
 from utils.errors import BadRequestError
 from utils.part_files import attach_upload, finish_replacement, stored_file, upload_summary

@@ -25,9 +25,8 @@ from routes.responses import (
     part_etag,
     part_response,
 )
-from routes.services import parts_cache, storage
+from routes.services import parts_cache, request_actor, storage
 from routes.workflow import ACTOR, transition
-from utils.actor import request_actor
 from utils.auth import require_api_key
 from utils.errors import ValidationError
 from utils.fields import check_text

@@ -3,8 +3,9 @@ helpers in utils/ are given explicitly."""
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, request
 
+from utils.actor import ACTOR_HEADER, actor_from_values
 from utils.part_files import UploadRules
 from utils.parts_cache import PartsCache
 from utils.storage import Storage
@@ -28,3 +29,9 @@ def upload_rules() -> UploadRules:
 def notify_runner() -> None:
     """Wake the conversion runner: work is waiting (a message only, harmless if none runs)."""
     current_app.extensions["conversion_runner_notify"]()
+
+
+def request_actor() -> str:
+    """Who makes this request's change: its X-Actor header (read in views, after the key
+    check), else "api"; 400 for a refused name."""
+    return actor_from_values(request.headers.getlist(ACTOR_HEADER))

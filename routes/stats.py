@@ -14,8 +14,8 @@ from models.maintenance import wipe_all_parts
 from models.stats import detailed_stats, leaderboard, summary_stats
 from routes import parts_bp
 from routes.responses import JSON_WRITE, errors, message
-from routes.services import storage
-from utils.actor import ACTOR_PARAMETER, request_actor
+from routes.services import request_actor, storage
+from utils.actor import ACTOR_PARAMETER
 from utils.auth import keys_match, require_api_key
 from utils.errors import ForbiddenError
 from utils.schemas import WipeSchema

@@ -14,7 +14,8 @@ from models.events import recorded
 from models.part import Part
 from routes import parts_bp
 from routes.responses import ETAG, JSON_WRITE, check_if_match, errors, part_response
-from utils.actor import ACTOR_PARAMETER, request_actor
+from routes.services import request_actor
+from utils.actor import ACTOR_PARAMETER
 from utils.auth import require_api_key
 from utils.schemas import ApproveSchema, AssignSchema, CompleteSchema
 from utils.wire_schemas import PartSchema

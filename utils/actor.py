@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-from flask import request
-
 from models.events import DEFAULT_ACTOR, MAX_ACTOR_LENGTH
 from utils.errors import ValidationError
 
@@ -55,9 +53,8 @@ def parse_actor(raw: str | None) -> str:
     return name or DEFAULT_ACTOR
 
 
-def request_actor() -> str:
-    """The actor of the current request (read in views, after the key check)."""
-    values = request.headers.getlist(ACTOR_HEADER)
+def actor_from_values(values: list[str]) -> str:
+    """The actor named by every X-Actor value a request carried (routes read them)."""
     if len(values) > 1:
         raise _refused("must be sent once, without commas")
     return parse_actor(values[0] if values else None)
