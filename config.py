@@ -72,6 +72,10 @@ class BaseConfig:
     MISC_INFO_MAX_BYTES = 64 * 1024
     # Upper bound for ?limit= on list endpoints (no limit given still returns every part).
     PARTS_MAX_PAGE_SIZE = 1000
+    # gzip level for JSON responses (1-9; 0 = never compress); 6 measured best, BENCHMARKS.md.
+    COMPRESSION_LEVEL: int = 6
+    # Smallest JSON body sent gzipped: below 1 KB, body and headers fit one packet anyway.
+    COMPRESSION_MIN_BYTES: int = 1024
     # Seconds a client must wait between two /auth/check calls.
     AUTH_CHECK_INTERVAL_SECONDS = 2.0
     # Wrong API keys allowed per client before 429 (limits syntax).
@@ -100,6 +104,11 @@ class BaseConfig:
     MODEL_WAIT_SECONDS = 10.0
     # GET /model requests per process allowed to wait at once; the rest get 202 at once.
     MODEL_WAITERS_MAX = 2
+    # Store quantised and meshopt-compressed variants of each new GLB (GET /model, README).
+    MODEL_OPTIMISE: bool = True
+    # Largest position error of those variants, as a fraction of the model's bounding-box
+    # diagonal (0.0005 = 0.05%, half of the 0.1% that starts to show).
+    MODEL_MAX_ERROR: float = 0.0005
     # Onshape OAuth app (README "Onshape OAuth App Setup"); empty client id = OAuth off.
     ONSHAPE_CLIENT_ID = ""
     ONSHAPE_CLIENT_SECRET = ""

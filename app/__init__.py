@@ -24,6 +24,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     _register_blueprints(app)
     _register_error_handlers(app)
     _register_security(app)
+    _register_compression(app)
     _register_cli(app)
     _register_frontend(app)
     _register_file_services(app)
@@ -117,6 +118,12 @@ def _register_security(app: Flask) -> None:
     from app.security import register_security
 
     register_security(app)
+
+
+def _register_compression(app: Flask) -> None:
+    from app.compression import register_compression
+
+    register_compression(app)
 
 
 def _register_cli(app: Flask) -> None:

@@ -52,7 +52,7 @@ def list_response(args: dict[str, Any], category: str | None = None) -> Any:
         offset=args.get("offset") or 0,
     )
     rendered = parts_cache().part_list(db.session, query)
-    return json_bytes(rendered.body, rendered.etag)
+    return json_bytes(rendered.body, rendered.etag, rendered.gzipped)
 
 
 def listing(e400: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -114,7 +114,7 @@ def create_part(fields: dict[str, Any]) -> Any:
 def get_part(part_id: int) -> Any:
     """Read one part."""
     rendered = parts_cache().part(db.session, part_id, part_etag)
-    return json_bytes(rendered.body, rendered.etag)
+    return json_bytes(rendered.body, rendered.etag, rendered.gzipped)
 
 
 @parts_bp.route("/<int:part_id>", methods=["PUT"])

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, current_app, jsonify, request
 
+from app.compression import offer_gzip
 from models.part import Part
+from utils.compressed_bodies import gzip_etag
 from utils.errors import ApiError
 from utils.wire_schemas import ErrorSchema
 
@@ -26,20 +29,28 @@ def part_response(part: Part, status: int = 200) -> Response:
 
 
 def check_if_match(part: Part) -> None:
-    """Honour If-Match on writes: 412 when the client edited an older version."""
-    if request.if_match and not request.if_match.contains(part_etag(part)):
-        if not request.if_match.star_tag:
-            raise ApiError(
-                "The part changed since you loaded it; reload and try again",
-                status_code=412,
-                code="precondition_failed",
-            )
+    """Honour If-Match on writes: 412 when the client edited an older version.
+
+    The ETag of a gzipped GET (a part with a large miscInfo) names the same version."""
+    wanted = request.if_match
+    if not wanted or wanted.star_tag:
+        return
+    current = part_etag(part)
+    if not (wanted.contains(current) or wanted.contains(gzip_etag(current))):
+        raise ApiError(
+            "The part changed since you loaded it; reload and try again",
+            status_code=412,
+            code="precondition_failed",
+        )
 
 
-def json_bytes(body: bytes, etag: str) -> Response:
-    """Pre-serialised JSON with a conditional-GET validator."""
+def json_bytes(body: bytes, etag: str, gzipped: Callable[[int], bytes] | None = None) -> Response:
+    """Pre-serialised JSON with a conditional-GET validator; `gzipped(level)` gives the body's
+    gzip made once (a cached body), for clients that accept it."""
     response = current_app.response_class(body, mimetype="application/json")
     response.set_etag(etag)
+    if gzipped is not None:
+        offer_gzip(response, gzipped)
     # Only a conditional request can turn into a 304; the check is not free on hot paths.
     if request.if_none_match or request.if_modified_since:
         return response.make_conditional(request)
