@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import mimetypes
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, current_app, redirect, send_from_directory
+from flask import Blueprint, Flask, Response, current_app, redirect, request, send_from_directory
 from markupsafe import escape
 from werkzeug.routing import PathConverter
 from werkzeug.security import safe_join
 
+from app.compression import GZIP, accepts_gzip
+
 spa_bp = Blueprint("spa", __name__)
 HASHED_ASSET_MAX_AGE = 365 * 24 * 3600
+# The build (frontend/precompress.js) writes name.gz beside each of these when it is smaller.
+PRECOMPRESSED_SUFFIXES = frozenset({".js", ".css", ".html", ".svg", ".json"})
 MISSING_DIST_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Aerie Part Management</title></head>
 <body>
@@ -26,7 +31,7 @@ or point the <code>FRONTEND_DIST</code> setting at another build.</p>
 
 
 def _send(dist: Path, relative: str) -> Response:
-    response = send_from_directory(dist, relative, max_age=0)
+    response = _send_encoded(dist, relative)
     if relative.startswith("assets/"):
         # Vite puts a content hash in every asset name: the bytes never change.
         response.cache_control.public = True
@@ -34,6 +39,23 @@ def _send(dist: Path, relative: str) -> Response:
         response.cache_control.immutable = True
     else:
         response.cache_control.no_cache = True
+    return response
+
+
+def _send_encoded(dist: Path, relative: str) -> Response:
+    """The build's name.gz with Content-Encoding and the plain file's Content-Type, when the
+    client accepts gzip; the plain file otherwise (and for HEAD and Range requests, and a
+    dist/ built without .gz files)."""
+    gzipped = relative + ".gz"
+    if Path(relative).suffix not in PRECOMPRESSED_SUFFIXES or not (dist / gzipped).is_file():
+        return send_from_directory(dist, relative, max_age=0)
+    if request.method == "HEAD" or "Range" in request.headers or not accepts_gzip(request):
+        response = send_from_directory(dist, relative, max_age=0)
+    else:
+        mimetype = mimetypes.guess_type(relative)[0] or "application/octet-stream"
+        response = send_from_directory(dist, gzipped, max_age=0, mimetype=mimetype)
+        response.headers["Content-Encoding"] = GZIP
+    response.vary.add("Accept-Encoding")
     return response
 
 

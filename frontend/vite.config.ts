@@ -1,10 +1,12 @@
 import { defineConfig } from "vite";
 import preact from "@preact/preset-vite";
+import { precompress } from "./precompress.js";
 
 // Relative asset URLs: the same build works at / and under any BASE_PATH.
 export default defineConfig({
   base: "./",
-  plugins: [preact()],
+  // precompress: dist/ gets a .gz beside each text file (served by app/spa.py).
+  plugins: [preact(), precompress()],
   build: {
     outDir: "../dist",
     emptyOutDir: true,
