@@ -1,4 +1,5 @@
-"""A realistic, reproducible parts table for the benchmarks, built with the ORM."""
+"""A realistic, reproducible parts table for the benchmarks: `part_fields` makes one part's
+columns; `populate_parts` adds a few thousand with the ORM (scale_dataset.py bulk-inserts more)."""
 
 from __future__ import annotations
 
@@ -92,14 +93,17 @@ def populate_parts(app: Flask, count: int, seed: int = 2025) -> None:
     now = utcnow()
     with app.app_context():
         for start in range(0, count, 1000):
-            batch = [_part(rng, number, now) for number in range(start, min(start + 1000, count))]
+            batch = [
+                part_fields(rng, number, now) for number in range(start, min(start + 1000, count))
+            ]
             db.session.add_all(Part(**fields) for fields in batch)
             db.session.commit()
         db.session.remove()
         db.engine.dispose()
 
 
-def _part(rng: random.Random, number: int, now: datetime) -> dict[str, Any]:
+def part_fields(rng: random.Random, number: int, now: datetime) -> dict[str, Any]:
+    """One part's columns (ORM attribute names): content, category and matching workflow state."""
     subsystem = rng.choice(tuple(SUBSYSTEMS))
     material = rng.choice(tuple(MATERIALS))
     category = rng.choices(tuple(CATEGORY_WEIGHTS), weights=tuple(CATEGORY_WEIGHTS.values()))[0]
@@ -123,7 +127,7 @@ def _part(rng: random.Random, number: int, now: datetime) -> dict[str, Any]:
         else None,
         "onshape_url": _onshape_url(rng) if rng.random() < 0.5 else None,
         "created_at": created,
-        "updated_at": created + timedelta(hours=rng.uniform(0, 72)),
+        "updated_at": min(created + timedelta(hours=rng.uniform(0, 72)), now),
     }
     fields.update(_workflow_state(rng, category, part_type, fields["updated_at"]))
     return fields
@@ -143,6 +147,9 @@ def _workflow_state(
         state["status"] = "Completed"
         info["completed_at"] = updated.isoformat()
         info["storage"] = rng.choice(("Shelf A", "Shelf B", "Bin 3", "Pit cart"))
+        if rng.random() < 0.85:  # most were claimed by whoever made them (stats time claims)
+            claimed = updated - timedelta(hours=rng.uniform(0.5, 96))
+            state.update(assigned=rng.choice(PEOPLE), claimed_date=claimed)
     elif rng.random() < 0.4:
         worker = rng.choice(PEOPLE)
         state.update(assigned=worker, claimed_date=updated, status="In Progress")
