@@ -122,7 +122,7 @@ class BaseConfig:
     # What the OAuth app asks for (read documents; read the user's name for /status).
     ONSHAPE_OAUTH_SCOPE = "OAuth2Read OAuth2ReadPII"
     # Seconds: one Onshape HTTP call; between translation polls; a whole translation;
-    # how long /drawing?refresh=true waits for an export before answering 202.
+    # how long /drawing and /onshape/import wait for an export before answering 202.
     ONSHAPE_TIMEOUT_SECONDS = 30.0
     ONSHAPE_POLL_SECONDS = 2.0
     ONSHAPE_TRANSLATION_TIMEOUT_SECONDS = 300.0

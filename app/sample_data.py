@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
+from models.events import recorded
 from models.part import COMPLETED_AT, Part
 from models.states import Category, PartType, Status
 from models.types import utcnow
@@ -121,6 +122,9 @@ SAMPLE_PARTS: list[dict[str, Any]] = [
 ]
 
 
+SAMPLE_ACTOR = "sample data"
+
+
 def load_sample_parts(session: Session) -> int:
     """Insert the sample parts when the table is empty; returns how many were added."""
     if session.execute(select(func.count()).select_from(Part)).scalar_one():
@@ -130,9 +134,11 @@ def load_sample_parts(session: Session) -> int:
         spec = dict(spec)
         step_file = spec.pop("step_file", None)
         part = _sample_part(spec, now)
-        session.add(part)
-        if step_file:
-            _attach_sample_file(session, part, step_file)
+        # Each sample part's history starts with its creation, like a part made through the API.
+        with recorded(session, part, "create", SAMPLE_ACTOR, sample=True):
+            session.add(part)
+            if step_file:
+                _attach_sample_file(session, part, step_file)
     session.commit()
     return len(SAMPLE_PARTS)
 

@@ -37,6 +37,10 @@ def test_sample_parts_store_and_read_back_plain_strings(app, client, auth_header
     assert response.status_code == 200
     parts = response.get_json()["parts"]
     assert len(parts) == added > 0
+    for part in parts:
+        history = client.get(f"/api/parts/{part['id']}/history", headers=auth_headers).get_json()
+        assert [(e["action"], e["actor"]) for e in history["events"]] == [("create", "sample data")]
+        assert history["events"][0]["details"]["changes"]["name"]["to"] == part["name"]
     assert {p["category"] for p in parts} <= set(CATEGORIES)
     assert {p["status"] for p in parts} <= set(STATUSES)
     assert b'"category":"completed"' in response.data

@@ -45,7 +45,7 @@ class EventSchema(Schema):
         required=True,
         metadata={
             "description": "create, update, approve, claim, unclaim, complete, revert, delete, "
-            "upload, conversion, onshape_export"
+            "upload, replace, conversion, onshape_export"
         },
     )
     part = fields.Nested(EventPartSchema, required=True)
