@@ -22,11 +22,6 @@ def gzip_etag(etag: str) -> str:
     return etag + GZIP_ETAG_SUFFIX
 
 
-def identity_etag(etag: str) -> str:
-    """The identity ETag value behind a gzip one (any other value is returned as it is)."""
-    return etag.removesuffix(GZIP_ETAG_SUFFIX)
-
-
 class GzipOnce:
     """A body's gzip per level, made by the first caller; callers meanwhile wait for it.
 
