@@ -11,6 +11,7 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,12 +31,20 @@ CASE_KEYS = ("one", "all", "one-304", "all-304")
 
 @dataclass(frozen=True)
 class Case:
-    """One request shape, sent the same way to both servers."""
+    """One request shape, sent the same way to both servers.
+
+    Writes (bench_scale) set `own_slices` (each client cycles over its own part of `calls`),
+    `pool` (at most that many requests per run: each call once) and `reset` (run before every
+    timed run on our server, e.g. to put the parts an approve takes back in review).
+    """
 
     key: str
     name: str
     calls: list[Call]
     headline: bool
+    own_slices: bool = False
+    pool: int | None = None
+    reset: Callable[[], None] | None = None
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -78,8 +87,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def fetch(port: int, path: str, headers: dict[str, str]) -> Served:
-    """One GET; the body and ETag exactly as the server sent them."""
+def fetch(port: int, path: str, headers: dict[str, str], require_etag: bool = True) -> Served:
+    """One GET; the body, ETag and Content-Encoding exactly as the server sent them."""
     connection = http.client.HTTPConnection(HOST, port, timeout=60)
     try:
         connection.request("GET", path, headers=headers)
@@ -88,9 +97,9 @@ def fetch(port: int, path: str, headers: dict[str, str]) -> Served:
         if response.status != 200:
             raise RuntimeError(f"GET {path} answered {response.status}: {body[:200]!r}")
         etag, _weak = unquote_etag(response.getheader("ETag"))
-        if not etag:
+        if not etag and require_etag:
             raise RuntimeError(f"GET {path} sent no ETag")
-        return Served(body, etag)
+        return Served(body, etag or "", response.getheader("Content-Encoding"))
     finally:
         connection.close()
 
@@ -148,22 +157,30 @@ def check_same_bytes(
             raise RuntimeError(f"ours and bare differ on {path}")
 
 
+def timed_run(
+    case: Case, server: ServerProcess, seconds: float, args: argparse.Namespace
+) -> Sample:
+    """One run of a case on one server (its every process counted for CPU)."""
+    if case.reset is not None and server.name.startswith("ours"):
+        case.reset()
+    limit = min(case.pool or args.max_requests, args.max_requests)
+    return run_load(
+        server.port, server.pids(), case.calls, args.clients, seconds, limit, case.own_slices
+    )
+
+
 def measure_case(
     case: Case, servers: list[ServerProcess], args: argparse.Namespace
 ) -> dict[str, Sample]:
     """Warm both servers up, then alternate them (ABBA...) so drift hits both alike."""
     per_round = args.seconds / args.rounds
     pooled = {server.name: Sample() for server in servers}
-    for server in servers:
-        run_load(server.port, server.pid, case.calls, args.clients, args.warmup, args.max_requests)
+    for server in servers if args.warmup > 0 else ():
+        timed_run(case, server, args.warmup, args)
     for round_number in range(args.rounds):
         order = servers if round_number % 2 == 0 else list(reversed(servers))
         for server in order:
-            pooled[server.name].add(
-                run_load(
-                    server.port, server.pid, case.calls, args.clients, per_round, args.max_requests
-                )
-            )
+            pooled[server.name].add(timed_run(case, server, per_round, args))
     return pooled
 
 

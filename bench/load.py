@@ -7,12 +7,14 @@ import os
 import resource
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bench.servers import HOST
 
 CLIENT_TIMEOUT_SECONDS = 30
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+ANY_LENGTH = -1
 
 
 @dataclass(frozen=True)
@@ -22,7 +24,9 @@ class Call:
     path: str
     headers: dict[str, str]
     status: int
-    length: int
+    length: int  # the body's exact length, or ANY_LENGTH (a write's answer varies)
+    method: str = "GET"
+    body: bytes | None = None
 
 
 @dataclass
@@ -53,6 +57,11 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def processes_cpu_seconds(pids: int | Sequence[int]) -> float:
+    """CPU time so far of one process or several (a gunicorn master and its workers)."""
+    return sum(process_cpu_seconds(pid) for pid in ([pids] if isinstance(pids, int) else pids))
+
+
 def _own_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -77,7 +86,7 @@ def _client(
         index += 1
         began = clock()
         try:
-            connection.request("GET", call.path, headers=call.headers)
+            connection.request(call.method, call.path, body=call.body, headers=call.headers)
             response = connection.getresponse()
             body = response.read()
         except (OSError, http.client.HTTPException):
@@ -85,22 +94,33 @@ def _client(
             connection.close()
             continue
         out.latencies.append(clock() - began)
-        if response.status == call.status and len(body) == call.length:
+        if response.status == call.status and call.length in (ANY_LENGTH, len(body)):
             out.requests += 1
         else:
             out.errors += 1
     connection.close()
 
 
+def _slices(calls: list[Call], clients: int) -> list[tuple[list[Call], int]]:
+    """Each client's calls and where it starts: all calls from staggered starting points, or
+    with own_slices one contiguous slice each (writes that must not meet another client's)."""
+    size = len(calls) // clients
+    return [(calls[number * size : (number + 1) * size], 0) for number in range(clients)]
+
+
 def run_load(
     port: int,
-    server_pid: int,
+    server_pid: int | Sequence[int],
     calls: list[Call],
     clients: int,
     seconds: float,
     max_requests: int,
+    own_slices: bool = False,
 ) -> Sample:
-    """Drive `clients` threads for `seconds` (or `max_requests` in all) and measure."""
+    """Drive `clients` threads for `seconds` (or `max_requests` in all) and measure; the
+    server's CPU is that of `server_pid` (one process or several)."""
+    shared = [(calls, number * len(calls) // clients) for number in range(clients)]
+    work = _slices(calls, clients) if own_slices else shared
     per_client = [Sample() for _ in range(clients)]
     stop_at = [0.0]
     start = threading.Barrier(clients + 1)
@@ -109,8 +129,7 @@ def run_load(
             target=_client,
             args=(
                 port,
-                calls,
-                number * len(calls) // clients,
+                *work[number],
                 stop_at,
                 max(1, max_requests // clients),
                 start,
@@ -122,14 +141,14 @@ def run_load(
     ]
     for thread in threads:
         thread.start()
-    server_before, client_before = process_cpu_seconds(server_pid), _own_cpu_seconds()
+    server_before, client_before = processes_cpu_seconds(server_pid), _own_cpu_seconds()
     began = time.perf_counter()
     stop_at[0] = began + seconds
     start.wait()
     for thread in threads:
         thread.join()
     total = Sample(seconds=time.perf_counter() - began)
-    total.server_cpu = process_cpu_seconds(server_pid) - server_before
+    total.server_cpu = processes_cpu_seconds(server_pid) - server_before
     total.client_cpu = _own_cpu_seconds() - client_before
     for sample in per_client:
         total.requests += sample.requests

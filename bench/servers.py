@@ -1,14 +1,18 @@
-"""The two servers under test, each in its own process: our app and a bare Flask app.
+"""The servers under test, each in its own process: our app and a bare Flask app.
 
-Both run under waitress with the same settings; the bare app serves bytes fetched once from
-ours, so any difference is what our app does around the body.
+Both run under the same server with the same settings (a `Layout`: waitress, or gunicorn's
+documented layout); the bare app replays bytes fetched once from ours, so any difference is
+what our app does around the body.
 """
 
 from __future__ import annotations
 
+import functools
+import http.client
 import logging
 import multiprocessing
 import os
+import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -26,10 +30,49 @@ BENCH_RATE_LIMIT = "100000000 per minute"
 
 @dataclass(frozen=True)
 class Served:
-    """One body as our app sends it: the bytes and the ETag value (unquoted)."""
+    """One body as our app sends it: the bytes, the ETag value (unquoted; "" for none) and
+    the Content-Encoding (None: identity)."""
 
     body: bytes
     etag: str
+    encoding: str | None = None
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which server runs an app, and with how many threads (gunicorn: one gthread worker)."""
+
+    server: str = "waitress"
+    threads: int = THREADS
+
+
+def _key(path: str, query: bytes) -> str:
+    return path + ("?" + query.decode("latin-1") if query else "")
+
+
+def replay_app(bodies: dict[str, Served], gzipped: dict[str, Served] | None = None) -> Flask:
+    """The least Flask can do for the same URLs (path and query, any method): the fixed bytes
+    ours sent, with their ETag and conditional GET; the gzip bytes for a client accepting them."""
+    app = Flask("bare")
+    compressed = gzipped or {}
+
+    @app.route("/", defaults={"path": ""}, methods=["GET", "PUT", "POST"])
+    @app.route("/<path:path>", methods=["GET", "PUT", "POST"])
+    def replay(path: str) -> Response:
+        key = _key(request.path, request.query_string)
+        accepts = "gzip" in request.headers.get("Accept-Encoding", "")
+        served = (compressed.get(key) if accepts else None) or bodies.get(key)
+        if served is None:  # /health, as the readiness probe asks
+            return Response(status=404)
+        response = Response(served.body, mimetype="application/json")
+        if served.encoding:
+            response.headers["Content-Encoding"] = served.encoding
+            response.headers["Vary"] = "Accept-Encoding"
+        if served.etag:
+            response.set_etag(served.etag)
+        return response.make_conditional(request)
+
+    return app
 
 
 def our_settings(database_url: str, folder: str) -> dict[str, Any]:
@@ -43,32 +86,28 @@ def our_settings(database_url: str, folder: str) -> dict[str, Any]:
 
 
 def bare_app(parts_list: Served, parts: dict[int, Served]) -> Flask:
-    """The least Flask can do for the same two URLs: fixed bytes, ETag, conditional GET."""
-    app = Flask("bare")
-
-    def send(served: Served) -> Response:
-        response = Response(served.body, mimetype="application/json")
-        response.set_etag(served.etag)
-        return response.make_conditional(request)
-
-    @app.get("/api/parts/")
-    def all_parts() -> Response:
-        return send(parts_list)
-
-    @app.get("/api/parts/<int:part_id>")
-    def one_part(part_id: int) -> Response:
-        return send(parts[part_id])
-
-    return app
+    """The bare app for the list and single parts (bench_parts_api's two URLs)."""
+    bodies = {f"/api/parts/{part_id}": served for part_id, served in parts.items()}
+    return replay_app({"/api/parts/": parts_list, **bodies})
 
 
-def _serve(app: Any, channel: Connection) -> None:
+def _serve(app: Any, channel: Connection, threads: int = THREADS) -> None:
     # With more clients than threads waitress queues requests by design; say so only once.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    server = waitress.create_server(app, host=HOST, port=0, threads=THREADS)
+    server = waitress.create_server(app, host=HOST, port=0, threads=threads)
     channel.send(server.effective_port)
     channel.close()
     server.run()
+
+
+def _run(build: Any, layout: Layout, channel: Connection) -> None:
+    """A server process's body: the app from `build` under `layout`'s server."""
+    if layout.server == "gunicorn":
+        from bench.gunicorn_server import serve_gunicorn
+
+        serve_gunicorn(build, HOST, layout.threads, channel)
+    else:
+        _serve(build(), channel, layout.threads)
 
 
 # The read path's speed tricks (app.read_path) that bench_tricks turns off one at a time.
@@ -94,16 +133,12 @@ def without_trick(app: Flask, trick: str) -> Flask:
     return app
 
 
-def _serve_ours(settings: dict[str, Any], trick: str | None, channel: Connection) -> None:
+def _build_ours(settings: dict[str, Any], trick: str | None) -> Flask:
     from app import create_app
     from app.startup import start_serving
 
     app = start_serving(create_app("testing", settings))
-    _serve(without_trick(app, trick) if trick else app, channel)
-
-
-def _serve_bare(parts_list: Served, parts: dict[int, Served], channel: Connection) -> None:
-    _serve(bare_app(parts_list, parts), channel)
+    return without_trick(app, trick) if trick else app
 
 
 class ServerProcess:
@@ -127,6 +162,28 @@ class ServerProcess:
         assert self.process.pid is not None
         return self.process.pid
 
+    def pids(self) -> list[int]:
+        """This server's processes: the one started, and any it forked (gunicorn's worker)."""
+        from bench.soak import descendants
+
+        return descendants(self.pid)
+
+    def wait_ready(self, timeout: float = START_TIMEOUT_SECONDS) -> None:
+        """Until a first answer (any status): a gunicorn master listens before its worker is up."""
+        deadline = time.monotonic() + timeout
+        while True:
+            connection = http.client.HTTPConnection(HOST, self.port, timeout=timeout)
+            try:
+                connection.request("GET", "/health")
+                connection.getresponse().read()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{self.name} server did not answer") from None
+                time.sleep(0.2)
+            finally:
+                connection.close()
+
     def stop(self) -> None:
         """End this server's process (only the one we started)."""
         if self.process.is_alive():
@@ -134,12 +191,21 @@ class ServerProcess:
         self.process.join(10)
 
 
-def start_ours(settings: dict[str, Any], trick: str | None = None) -> ServerProcess:
+def start_ours(
+    settings: dict[str, Any], trick: str | None = None, layout: Layout = Layout()
+) -> ServerProcess:
     """Our app, built by the factory in the server process (with one speed trick off)."""
     name = f"ours without {trick}" if trick else "ours"
-    return ServerProcess(name, _serve_ours, settings, trick)
+    return ServerProcess(name, _run, functools.partial(_build_ours, settings, trick), layout)
 
 
 def start_bare(parts_list: Served, parts: dict[int, Served]) -> ServerProcess:
     """The bare app holding the bytes our app sent."""
-    return ServerProcess("bare", _serve_bare, parts_list, parts)
+    return ServerProcess("bare", _run, functools.partial(bare_app, parts_list, parts), Layout())
+
+
+def start_replay(
+    bodies: dict[str, Served], gzipped: dict[str, Served], layout: Layout
+) -> ServerProcess:
+    """The bare app replaying `bodies` (and their gzip variants) under `layout`."""
+    return ServerProcess("bare", _run, functools.partial(replay_app, bodies, gzipped), layout)

@@ -1,0 +1,50 @@
+"""The scale benchmark (bench/bench_scale.py) runs end to end in its quick mode: every case is
+measured on ours and bare with no failed request, and the report names every case and goal.
+No timing assertion: the machine is shared, and numbers belong in BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from bench.bench_scale import parse_args, run_scale
+from bench.scale_cases import search_paths
+from bench.scale_report import render_scale
+
+PARTS = 50
+LIST_TIER = {"list", "list-304", "list-gzip", "one", "put", "claim", "approve"}
+
+
+@pytest.fixture(scope="module")
+def quick_run():
+    argv = ["--quick", "--sizes", str(PARTS), "--tiers", "list,search"]
+    return run_scale(parse_args([*argv, "--seconds", "0.1", "--warmup", "0", "--rounds", "1"]))
+
+
+def test_quick_run_measures_every_case_of_both_tiers(quick_run) -> None:
+    measured = {block.tier: set(block.measured) for block in quick_run.blocks}
+    assert measured == {"list": LIST_TIER, "search": set(search_paths(PARTS))}
+
+
+def test_every_case_answered_without_an_error_on_both_servers(quick_run) -> None:
+    for block in quick_run.blocks:
+        for key, case in block.measured.items():
+            for server in ("ours", "bare"):
+                sample = case.samples[server]
+                assert sample.requests > 0, (key, server)
+                assert sample.errors == 0, (key, server)
+                assert min(sample.latencies) > 0, (key, server)
+                assert sample.server_cpu >= 0, (key, server)
+
+
+def test_report_shows_datasets_goals_cases_and_memory(quick_run) -> None:
+    report = render_scale(quick_run)
+    for block in quick_run.blocks:
+        for case in block.measured.values():
+            assert f"| {case.name} |" in report
+        assert all(idle > 0 and after > 0 for idle, after in block.rss_kb.values())
+    assert "| sqlite | 50 |" in report
+    assert "GET one part ≥ 0.6× bare at 10k | — | not measured" in report
+    assert not any(math.isnan(v) for v in (quick_run.load[0], quick_run.load[1]))
+    assert quick_run.datasets[0].events > PARTS  # create plus workflow events per part
