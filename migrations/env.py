@@ -86,6 +86,14 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        if conf_args.get("include_object") is None:
+            # Autogenerate leaves the search index alone (models/part_indexes.py says why).
+            from models.part_indexes import compared_on
+
+            dialect = connection.dialect.name
+            conf_args["include_object"] = lambda _obj, name, kind, _reflected, _other: compared_on(
+                dialect, kind, name
+            )
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():

@@ -8,12 +8,12 @@ the same parts: those in one of the five categories, the only ones the app shows
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from models.part import COMPLETED_AT, HAND_WORKERS, LEGACY_HAND_WORKERS, Part
@@ -38,31 +38,49 @@ STATUS_KEYS = {
 OTHER = "other"
 
 
-# Statuses and categories are matched in Python, not SQL: MariaDB's default collation
-# would count a carried-over "Completed" category as "completed".
 @dataclass(frozen=True)
-class _Row:
-    """The columns the counts need."""
+class _Group:
+    """Parts sharing category, status, type and whether they are assigned; how many, and
+    their units (a missing or zero amount still stands for one piece, as the old backend
+    counted)."""
 
     category: str
     status: str
     type: str | None
-    assigned: str | None
+    assigned: bool
+    parts: int
     units: int
 
 
-def _rows(session: Session) -> tuple[list[_Row], int]:
-    """The counted parts, and how many parts were left out for an unknown category."""
-    columns = (Part.category, Part.status, Part.type, Part.assigned, Part.amount)
-    statement = select(*columns).order_by(Part.id)
-    rows, outside = [], 0
-    for category, status, part_type, assigned, amount in session.execute(statement):
+def _units() -> Any:
+    return case((func.coalesce(Part.amount, 0) == 0, 1), else_=Part.amount)
+
+
+def exact(session: Session, column: Any) -> Any:
+    """The column compared by its exact bytes for GROUP BY: MariaDB's default collation would
+    fold a carried-over "Completed" into "completed" (and pads spaces). Matched in Python."""
+    if session.get_bind().dialect.name in ("mysql", "mariadb"):
+        return column.collate("utf8mb4_nopad_bin")
+    return column
+
+
+def _groups(session: Session) -> tuple[list[_Group], int]:
+    """The counted parts in groups (one SQL aggregate), and how many parts were left out
+    for an unknown category."""
+    keys = (
+        exact(session, Part.category),
+        exact(session, Part.status),
+        exact(session, Part.type),
+        Part.assigned.is_not(None),
+    )
+    statement = select(*keys, func.count(), func.sum(_units())).group_by(*keys)
+    groups, outside = [], 0
+    for category, status, part_type, assigned, parts, units in session.execute(statement):
         if category not in CATEGORIES:
-            outside += 1
+            outside += parts
             continue
-        # A missing or zero amount still stands for one piece (as the old backend counted).
-        rows.append(_Row(category, status, part_type, assigned, amount or 1))
-    return rows, outside
+        groups.append(_Group(category, status, part_type, bool(assigned), parts, int(units)))
+    return groups, outside
 
 
 def _status_key(status: str) -> str:
@@ -73,32 +91,33 @@ def _type_key(part_type: str | None) -> str:
     return part_type if part_type in PART_TYPES else OTHER
 
 
-def _breakdowns(rows: list[_Row], weigh_units: bool) -> dict[str, dict[str, int]]:
-    """by_category, by_status and by_type, each covering every row exactly once."""
+def _breakdowns(groups: list[_Group], weigh_units: bool) -> dict[str, dict[str, int]]:
+    """by_category, by_status and by_type, each covering every part exactly once."""
     by_category = dict.fromkeys(CATEGORIES, 0)
     by_status = dict.fromkeys((*STATUS_KEYS.values(), OTHER), 0)
     by_type = dict.fromkeys((*PART_TYPES, OTHER), 0)
-    for row in rows:
-        weight = row.units if weigh_units else 1
-        by_category[row.category] += weight
-        by_status[_status_key(row.status)] += weight
-        by_type[_type_key(row.type)] += weight
+    for group in groups:
+        weight = group.units if weigh_units else group.parts
+        by_category[group.category] += weight
+        by_status[_status_key(group.status)] += weight
+        by_type[_type_key(group.type)] += weight
     return {"by_category": by_category, "by_status": by_status, "by_type": by_type}
 
 
 def summary_stats(session: Session) -> dict[str, Any]:
     """Parts (records) by category, status and assignment; every breakdown sums to total."""
-    rows, outside = _rows(session)
-    breakdowns = _breakdowns(rows, weigh_units=False)
+    groups, outside = _groups(session)
+    breakdowns = _breakdowns(groups, weigh_units=False)
+    total = sum(group.parts for group in groups)
     # An empty string counts as assigned, as it always has on this endpoint.
-    assigned = sum(1 for row in rows if row.assigned is not None)
+    assigned = sum(group.parts for group in groups if group.assigned)
     return {
         "counts": "parts",
-        "total": len(rows),
-        "total_units": sum(row.units for row in rows),
+        "total": total,
+        "total_units": sum(group.units for group in groups),
         "by_category": breakdowns["by_category"],
         "by_status": breakdowns["by_status"],
-        "assignment": {"assigned": assigned, "unassigned": len(rows) - assigned},
+        "assignment": {"assigned": assigned, "unassigned": total - assigned},
         "outside_categories": outside,
     }
 
@@ -116,7 +135,7 @@ def _parse_time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _completion_hours(part: Part) -> float | None:
+def _completion_hours(part: Any) -> float | None:
     """Claim to the current completion; revert clears completed_at, so it is never stale."""
     if part.category != Category.COMPLETED or part.claimed_date is None:
         return None
@@ -136,12 +155,13 @@ def _completion_times(session: Session) -> tuple[float | None, dict[str, int]]:
     """Average hours per unit and the units per bucket, over claimed completed parts."""
     distribution = dict.fromkeys((label for label, _ in COMPLETION_BUCKETS), 0)
     hours_total, units = 0.0, 0
+    columns = (Part.category, Part.claimed_date, Part.updated_at, Part.misc_info, Part.amount)
     claimed = (
-        select(Part)
+        select(*columns)
         .where(Part.category == Category.COMPLETED, Part.claimed_date.is_not(None))
-        .order_by(Part.id)
+        .order_by(Part.id)  # the sum's order, so the average is the same to the last digit
     )
-    for part in session.execute(claimed).scalars():
+    for part in session.execute(claimed):
         hours = _completion_hours(part)
         if hours is not None:
             amount = part.amount or 1
@@ -150,32 +170,40 @@ def _completion_times(session: Session) -> tuple[float | None, dict[str, int]]:
     return (round(hours_total / units, 2) if units else None), distribution
 
 
-def _top_contributors(rows: list[_Row]) -> list[dict[str, Any]]:
-    contributors: Counter[str] = Counter()
-    for row in rows:
-        if row.category == Category.COMPLETED and row.assigned:
-            contributors[row.assigned] += row.units
-    return [{"name": name, "count": units} for name, units in contributors.most_common(5)]
+def _top_contributors(session: Session) -> list[dict[str, Any]]:
+    """The five assignees with the most completed units; ties go to the earliest part."""
+    category, name = exact(session, Part.category), exact(session, Part.assigned)
+    statement = (
+        select(category, name, func.sum(_units()), func.min(Part.id))
+        .where(Part.category == Category.COMPLETED, Part.assigned.is_not(None))
+        .group_by(category, name)
+    )
+    ranked = sorted(
+        (-int(units), first, assignee)
+        for found, assignee, units, first in session.execute(statement)
+        if found == Category.COMPLETED and assignee
+    )
+    return [{"name": assignee, "count": -units} for units, _, assignee in ranked[:5]]
 
 
 def detailed_stats(session: Session) -> dict[str, Any]:
     """Units (sums of amount) by category, status and type; completion times; top 5."""
-    rows, _ = _rows(session)
-    breakdowns = _breakdowns(rows, weigh_units=True)
-    total_units = sum(row.units for row in rows)
+    groups, _ = _groups(session)
+    breakdowns = _breakdowns(groups, weigh_units=True)
+    total_units = sum(group.units for group in groups)
     average, distribution = _completion_times(session)
     return {
         "counts": "units",
         "total_parts": total_units,
         "total_units": total_units,
-        "part_count": len(rows),
+        "part_count": sum(group.parts for group in groups),
         "completed_parts": breakdowns["by_category"][Category.COMPLETED],
         "in_progress_parts": breakdowns["by_status"]["in_progress"],
         "average_completion_time": average,
         "average_completion_time_hours": average,
         "completion_time_distribution": distribution,
         **breakdowns,
-        "top_contributors": _top_contributors(rows),
+        "top_contributors": _top_contributors(session),
     }
 
 

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from flask import current_app, jsonify
 from marshmallow import Schema
+from sqlalchemy.orm import Session
 
 from app.database import write_transaction
 from app.extensions import db
@@ -14,7 +15,7 @@ from models.maintenance import wipe_all_parts
 from models.stats import detailed_stats, leaderboard, summary_stats
 from routes import parts_bp
 from routes.responses import JSON_WRITE, errors, message
-from routes.services import request_actor, storage
+from routes.services import parts_cache, request_actor, storage
 from utils.actor import ACTOR_PARAMETER
 from utils.auth import keys_match, require_api_key
 from utils.errors import ForbiddenError
@@ -43,16 +44,22 @@ def _read_view(path: str, schema: type[Schema]) -> Callable[[View], View]:
     return register
 
 
+def _cached_stats(name: str, compute: Callable[[Session], Any]) -> Any:
+    """The statistics body of the committed parts revision (kept until the next write)."""
+    body = parts_cache().stats(db.session, name, compute)
+    return current_app.response_class(body, mimetype="application/json")
+
+
 @_read_view("/stats", StatsSchema)
 def get_stats() -> Any:
     """Parts (records) by category, status and assignment; each adds up to total."""
-    return jsonify(summary_stats(db.session))
+    return _cached_stats("summary", summary_stats)
 
 
 @_read_view("/stats/detailed", DetailedStatsSchema)
 def get_detailed_stats() -> Any:
     """Units (sums of amount) by category, status and type; completion times in hours."""
-    return jsonify(detailed_stats(db.session))
+    return _cached_stats("detailed", detailed_stats)
 
 
 @_read_view("/leaderboard", LeaderboardSchema)

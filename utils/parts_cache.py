@@ -13,9 +13,10 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from contextlib import suppress
 from dataclasses import dataclass, field
+from typing import Any
 
 from cachetools import LRUCache
 from sqlalchemy import select
@@ -57,6 +58,7 @@ class Tricks:
     list_bodies: bool = True  # keep list envelopes per (revision, query)
     part_bodies: bool = True  # keep single-part bodies of the newest revision
     revision_outside_pool: bool = True  # read the revision on a per-thread driver connection
+    stats_bodies: bool = True  # keep /stats and /stats/detailed bodies of the newest revision
 
 
 class ListBodies:
@@ -83,23 +85,24 @@ class ListBodies:
 
 
 class PartBodies:
-    """Single-part bodies of the newest revision seen; older revisions are dropped whole."""
+    """Bodies of the newest revision seen, by part id (or statistics name); older revisions
+    are dropped whole."""
 
     def __init__(self) -> None:
         self.revision = -1
-        self.bodies: dict[int, RenderedList] = {}
+        self.bodies: dict[Hashable, RenderedList] = {}
         self.lock = threading.Lock()
 
-    def get(self, revision: int, part_id: int) -> RenderedList | None:
+    def get(self, revision: int, key: Hashable) -> RenderedList | None:
         with self.lock:
-            return self.bodies.get(part_id) if revision == self.revision else None
+            return self.bodies.get(key) if revision == self.revision else None
 
-    def put(self, revision: int, part_id: int, rendered: RenderedList) -> None:
+    def put(self, revision: int, key: Hashable, rendered: RenderedList) -> None:
         with self.lock:
             if revision > self.revision:
                 self.revision, self.bodies = revision, {}
             if revision == self.revision:
-                self.bodies[part_id] = rendered
+                self.bodies[key] = rendered
 
 
 class PartsCache:
@@ -110,6 +113,7 @@ class PartsCache:
         self._reader = RevisionReader(engine) if tricks.revision_outside_pool else None
         self._lists = ListBodies(CACHE_ENTRIES)
         self._parts = PartBodies()
+        self._stats = PartBodies()
 
     def close(self) -> None:
         """Close the revision reader's connections (an app torn down in tests)."""
@@ -156,6 +160,17 @@ class PartsCache:
         if self.tricks.part_bodies:
             self._parts.put(revision, part_id, rendered)
         return rendered
+
+    def stats(self, session: Session, name: str, compute: Callable[[Session], Any]) -> bytes:
+        """A statistics body (`name` says which; `compute` makes it) at the committed
+        revision: computed once per revision, a lookup until the next write."""
+        revision = self.revision(session)
+        cached = self._stats.get(revision, name) if self.tricks.stats_bodies else None
+        if cached is None:
+            cached = RenderedList(json_body(compute(session)), "")
+            if self.tricks.stats_bodies:
+                self._stats.put(revision, name, cached)
+        return cached.body
 
 
 def json_body(payload: object) -> bytes:

@@ -1,0 +1,89 @@
+"""/stats and /stats/detailed are computed once per parts revision: a repeated read is a
+lookup, and every kind of write (create, update, workflow, delete, wipe) shows at once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import routes.stats as stats_views
+
+
+@pytest.fixture
+def computed(monkeypatch) -> dict[str, int]:
+    """How many times each statistics body was computed."""
+    counts = {"summary": 0, "detailed": 0}
+
+    def counting(name: str, compute: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(session: Any) -> Any:
+            counts[name] += 1
+            return compute(session)
+
+        return wrapper
+
+    monkeypatch.setattr(
+        stats_views, "summary_stats", counting("summary", stats_views.summary_stats)
+    )
+    monkeypatch.setattr(
+        stats_views, "detailed_stats", counting("detailed", stats_views.detailed_stats)
+    )
+    return counts
+
+
+def _both(call) -> tuple[dict[str, Any], dict[str, Any]]:
+    status, summary = call("GET", "/stats")
+    assert status == 200
+    status, detailed = call("GET", "/stats/detailed")
+    assert status == 200
+    return summary, detailed
+
+
+def test_repeated_reads_at_one_revision_compute_once(make_part, call, computed):
+    make_part(amount=3)
+    first = _both(call)
+    assert _both(call) == first
+    assert _both(call) == first
+    assert computed == {"summary": 1, "detailed": 1}
+    assert first[0]["total"] == 1 and first[1]["total_parts"] == 3
+
+
+def test_the_cached_body_is_the_bytes_jsonify_sends(client, auth_headers, make_part):
+    make_part()
+    first = client.get("/api/parts/stats", headers=auth_headers)
+    again = client.get("/api/parts/stats", headers=auth_headers)
+    assert first.data == again.data
+    assert first.data.endswith(b"}\n") and b'"by_category":{' in first.data
+    assert first.mimetype == "application/json"
+
+
+def test_each_kind_of_write_shows_in_the_next_read(make_part, call, api_key, computed):
+    part = make_part(type="hand", amount=2)
+    summary, detailed = _both(call)
+    assert (summary["total"], detailed["total_parts"]) == (1, 2)
+
+    make_part(amount=5)  # create
+    summary, detailed = _both(call)
+    assert (summary["total"], detailed["total_parts"]) == (2, 7)
+
+    assert call("PUT", f"/{part['id']}", {"amount": 4})[0] == 200  # update
+    assert _both(call)[1]["total_parts"] == 9
+
+    assert call("POST", f"/{part['id']}/approve", {})[0] == 200  # workflow
+    summary, detailed = _both(call)
+    assert summary["by_category"]["hand"] == 1 and detailed["by_category"]["hand"] == 4
+    assert call("POST", f"/{part['id']}/assign", {"assigned": "Zoë"})[0] == 200  # claim
+    assert _both(call)[0]["assignment"] == {"assigned": 1, "unassigned": 1}
+    assert call("POST", f"/{part['id']}/complete", {})[0] == 200
+    assert _both(call)[1]["top_contributors"] == [{"name": "Zoë", "count": 4}]
+
+    assert call("DELETE", f"/{part['id']}")[0] == 200  # delete
+    summary, detailed = _both(call)
+    assert (summary["total"], detailed["total_parts"]) == (1, 5)
+
+    assert call("POST", "/wipe", {"password": api_key})[0] == 200  # wipe
+    summary, detailed = _both(call)
+    assert (summary["total"], detailed["total_parts"]) == (0, 0)
+    # One computation per revision read: eight writes, eight reads of each body.
+    assert computed == {"summary": 8, "detailed": 8}
