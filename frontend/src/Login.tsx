@@ -1,18 +1,26 @@
-// Sign in with the team's API key (checked against the server before it is kept).
+// Sign in with the team's API key (checked against the server before it is kept), and
+// optionally your name (sent as X-Actor with every change).
 import { useState } from "preact/hooks";
-import { checkKey, explain } from "./api";
+import { actorProblem, checkKey, explain, getActor, setActor } from "./api";
+import { NameField } from "./Settings";
 import { ErrorText, TextField } from "./ui";
 
 export function Login(props: { onKey: (key: string) => void; reason: string | null }) {
   const [key, setKey] = useState("");
+  const [name, setName] = useState(getActor());
+  const [nameProblem, setNameProblem] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(props.reason);
   const [busy, setBusy] = useState(false);
   const submit = async (event: Event) => {
     event.preventDefault();
+    const problem = actorProblem(name);
+    setNameProblem(problem);
+    if (problem) return;
     setBusy(true);
     setError(null);
     try {
       await checkKey(key.trim());
+      setActor(name);
       props.onKey(key.trim());
     } catch (err) {
       const status = (err as { status?: number }).status;
@@ -26,6 +34,7 @@ export function Login(props: { onKey: (key: string) => void; reason: string | nu
         <h1 id="login-title">Aerie Part Management</h1>
         <p>Sign in with your team's API key.</p>
         <TextField label="API key" type="password" value={key} onInput={setKey} required autoFocus autoComplete="current-password" />
+        <NameField value={name} onInput={setName} problem={nameProblem} />
         <ErrorText message={error} />
         <button type="submit" class="button primary block" disabled={busy || !key.trim()}>
           Sign in

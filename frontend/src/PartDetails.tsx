@@ -3,7 +3,9 @@ import { useState } from "preact/hooks";
 import { blobUrl, explain, getPart, updatePart } from "./api";
 import type { ActionKind } from "./actions";
 import { partName, storageOf, TYPE_LABELS } from "./labels";
+import { History } from "./History";
 import { ModelPanel } from "./ModelPanel";
+import { OnshapeActions } from "./onshape";
 import type { Part } from "./types";
 import { Dialog, ErrorText } from "./ui";
 import { ActionButtons } from "./PartCard";
@@ -15,6 +17,7 @@ export function PartDetails(props: {
   onClose: () => void;
   onAction: (kind: ActionKind | "edit", part: Part) => void;
   onSaved: (part: Part) => void;
+  onSettings: () => void;
 }) {
   const { part } = props;
   const flagged = part.miscInfo?.completedIncorrectly === true;
@@ -105,6 +108,7 @@ export function PartDetails(props: {
         </dl>
         {part.file && STEP.test(part.file) ? <ModelPanel part={part} /> : null}
       </div>
+      <OnshapeActions part={part} onSaved={props.onSaved} onSettings={props.onSettings} />
       <ErrorText message={error} />
       <div class="button-row wrap">
         <ActionButtons part={part} onAction={props.onAction} />
@@ -120,6 +124,7 @@ export function PartDetails(props: {
           Delete
         </button>
       </div>
+      <History partId={part.id} version={`${part.updatedAt}|${part.modelStatus}|${part.file}`} />
     </Dialog>
   );
 }

@@ -1,12 +1,13 @@
 // The workflow actions, each a small dialog: approve, claim, unclaim, complete, revert, delete.
 import { useState } from "preact/hooks";
-import { action, explain, getPart, request, updatePart } from "./api";
+import { action, explain, getActor, getPart, request, updatePart } from "./api";
 import { partName, storageOf } from "./labels";
 import type { Part } from "./types";
 import { Dialog, ErrorText, TextField } from "./ui";
 
 export type ActionKind = "approve" | "claim" | "unclaim" | "complete" | "revert" | "delete";
 
+// The last name a claim was made for (a claim may be for someone else than the signed-in name).
 const NAME_STORAGE = "aerie.myName";
 
 const TITLES: Record<ActionKind, string> = {
@@ -61,7 +62,13 @@ export function ActionDialog(props: {
 }) {
   const { kind, part } = props;
   const initial =
-    kind === "claim" ? localStorage.getItem(NAME_STORAGE) ?? "" : kind === "complete" || kind === "unclaim" ? storageOf(part) ?? "" : "";
+    kind === "approve"
+      ? getActor()
+      : kind === "claim"
+        ? getActor() || (localStorage.getItem(NAME_STORAGE) ?? "")
+        : kind === "complete" || kind === "unclaim"
+          ? storageOf(part) ?? ""
+          : "";
   const [text, setText] = useState(initial);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);

@@ -1,7 +1,9 @@
-// The one place that talks to the server: the key header, error bodies, ETags.
+// The one place that talks to the server: the key and X-Actor headers, error bodies, ETags.
 import type { Part } from "./types";
 
 const KEY_STORAGE = "aerie.apiKey";
+const ACTOR_STORAGE = "aerie.actor";
+export const ACTOR_MAX_LENGTH = 100;
 
 /** The folder index.html was served from: "/" or "/<BASE_PATH>/". */
 export function basePath(): string {
@@ -17,12 +19,14 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string | null = null,
     readonly retryAfter: number | null = null,
+    readonly details: string | null = null,
   ) {
     super(message);
   }
 }
 
 let apiKey: string | null = localStorage.getItem(KEY_STORAGE);
+let actor: string | null = localStorage.getItem(ACTOR_STORAGE);
 let onUnauthorised: () => void = () => {};
 
 export function getKey(): string | null {
@@ -33,6 +37,42 @@ export function setKey(key: string | null): void {
   apiKey = key;
   if (key) localStorage.setItem(KEY_STORAGE, key);
   else localStorage.removeItem(KEY_STORAGE);
+}
+
+/** Who is using this browser: sent as X-Actor with every change, so the history names them. */
+export function getActor(): string {
+  return actor ?? "";
+}
+
+export function setActor(name: string): void {
+  actor = name.trim() || null;
+  if (actor) localStorage.setItem(ACTOR_STORAGE, actor);
+  else localStorage.removeItem(ACTOR_STORAGE);
+}
+
+// What the server refuses in X-Actor (utils/actor.py): control characters, invisible
+// direction marks and overrides, and commas (a repeated header arrives comma-joined).
+const ACTOR_REFUSED = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/;
+
+/** Why a name cannot be sent as X-Actor, or null when it can (empty: "api" is recorded). */
+export function actorProblem(name: string): string | null {
+  const trimmed = name.trim();
+  if ([...trimmed].length > ACTOR_MAX_LENGTH) return `Your name can be at most ${ACTOR_MAX_LENGTH} characters.`;
+  if (trimmed.includes(",")) return "Your name cannot contain a comma.";
+  if (ACTOR_REFUSED.test(trimmed)) return "Your name cannot contain control characters or invisible marks.";
+  return null;
+}
+
+/** A header value is a byte string: send the name's UTF-8 bytes, one character per byte
+ * (the server reads the bytes back as UTF-8, so "Zoë" arrives as "Zoë"). */
+export function actorHeader(name: string): string {
+  let bytes = "";
+  for (const byte of new TextEncoder().encode(name)) bytes += String.fromCharCode(byte);
+  return bytes;
+}
+
+function withActor(headers: Headers, method: string): void {
+  if (actor && method !== "GET" && method !== "HEAD") headers.set("X-Actor", actorHeader(actor));
 }
 
 export function whenUnauthorised(callback: () => void): void {
@@ -67,20 +107,25 @@ export function explain(error: unknown): string {
 async function failure(response: Response): Promise<ApiError> {
   let message = `${response.status} ${response.statusText}`;
   let code: string | null = null;
+  let details: string | null = null;
   let retry: number | null = Number(response.headers.get("Retry-After")) || null;
   if ((response.headers.get("Content-Type") || "").includes("application/json")) {
     const body = await response.json().catch(() => null);
     if (body && typeof body.error === "string") message = body.error;
-    if (body && typeof body.details === "string") message += ` (${body.details})`;
+    if (body && typeof body.details === "string") {
+      details = body.details;
+      message += ` (${body.details})`;
+    }
     if (body && typeof body.code === "string") code = body.code;
     if (body && typeof body.retry_after === "number") retry = body.retry_after;
   }
-  return new ApiError(message, response.status, code, retry);
+  return new ApiError(message, response.status, code, retry, details);
 }
 
 export async function request(path: string, init: RequestInit = {}): Promise<Response> {
   const headers = new Headers(init.headers);
   if (apiKey) headers.set("X-API-Key", apiKey);
+  withActor(headers, (init.method ?? "GET").toUpperCase());
   if (init.body && typeof init.body === "string") headers.set("Content-Type", "application/json");
   const response = await fetch(API + path, { ...init, headers, cache: "no-cache" });
   if (response.status === 401) {
@@ -140,6 +185,7 @@ export function upload(id: number, file: File, progress: (fraction: number) => v
     const xhr = new XMLHttpRequest();
     xhr.open("POST", `${API}/${id}/upload`);
     if (apiKey) xhr.setRequestHeader("X-API-Key", apiKey);
+    if (actor) xhr.setRequestHeader("X-Actor", actorHeader(actor));
     xhr.upload.onprogress = (event) => {
       if (event.lengthComputable) progress(event.loaded / event.total);
     };
@@ -163,4 +209,47 @@ export function upload(id: number, file: File, progress: (fraction: number) => v
 export async function blobUrl(path: string): Promise<string> {
   const response = await request(path);
   return URL.createObjectURL(await response.blob());
+}
+
+export interface PartEvent {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  part: { id: number; uuid: string };
+  details: Record<string, unknown>;
+}
+
+export interface HistoryPage {
+  events: PartEvent[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+/** One page of a part's history, newest first. */
+export function partHistory(id: number, limit: number, offset: number): Promise<HistoryPage> {
+  return json<HistoryPage>(`/${id}/history?limit=${limit}&offset=${offset}`);
+}
+
+export interface OnshapeStatus {
+  connected: boolean;
+  oauth_configured: boolean;
+  static_keys: boolean;
+  user?: { id: string | null; name: string | null; email: string | null };
+  authenticated_at?: string;
+  expires_at?: string;
+}
+
+export function onshapeStatus(): Promise<OnshapeStatus> {
+  return json<OnshapeStatus>("/auth/onshape/status");
+}
+
+/** Onshape's sign-in address (single-use, expires after 10 minutes). */
+export async function onshapeAuthorizationUrl(): Promise<string> {
+  return (await json<{ authorization_url: string }>("/auth/onshape/connect")).authorization_url;
+}
+
+export function onshapeDisconnect(): Promise<{ success: boolean; message: string }> {
+  return json("/auth/onshape/disconnect", "POST", {});
 }

@@ -6,9 +6,11 @@ import { ActionDialog, type ActionKind } from "./actions";
 import { Board } from "./Board";
 import { TABS } from "./labels";
 import { Leaderboard } from "./Leaderboard";
+import { SETTINGS_LABEL, takeOnshapeReturn } from "./onshape";
 import { Login } from "./Login";
 import { PartDetails } from "./PartDetails";
 import { PartForm } from "./PartForm";
+import { SettingsDialog } from "./Settings";
 import { Stats } from "./Stats";
 import { useBoard } from "./store";
 import type { Part } from "./types";
@@ -21,7 +23,11 @@ type Open =
   | { kind: "details"; id: number }
   | { kind: "form"; part: Part | null }
   | { kind: "action"; action: ActionKind; part: Part }
+  | { kind: "settings" }
   | null;
+
+// Back from Onshape's sign-in (?onshape_connected / ?onshape_error): said once, then forgotten.
+const ONSHAPE_RETURN = takeOnshapeReturn();
 
 function screenFromHash(): Screen {
   const id = window.location.hash.replace(/^#\/?/, "");
@@ -33,7 +39,7 @@ function App() {
   const [loginReason, setLoginReason] = useState<string | null>(null);
   const [screen, setScreen] = useState<Screen>(screenFromHash());
   const [open, setOpen] = useState<Open>(null);
-  const [notice, setNotice] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(ONSHAPE_RETURN);
   const board = useBoard(signedIn);
 
   useEffect(() => {
@@ -64,6 +70,7 @@ function App() {
   );
 
   const onOpen = useCallback((part: Part) => setOpen({ kind: "details", id: part.id }), []);
+  const onSettings = useCallback(() => setOpen({ kind: "settings" }), []);
   const onAction = useCallback((kind: ActionKind | "edit", part: Part) => {
     setOpen(kind === "edit" ? { kind: "form", part } : { kind: "action", action: kind, part });
   }, []);
@@ -106,6 +113,9 @@ function App() {
         <div class="top-actions">
           <button type="button" class="button primary" onClick={() => setOpen({ kind: "form", part: null })}>
             Add part
+          </button>
+          <button type="button" class="button secondary" onClick={onSettings}>
+            {SETTINGS_LABEL}
           </button>
           <button
             type="button"
@@ -160,7 +170,8 @@ function App() {
           <Board title={current.label} parts={byCategory[screen] ?? []} onOpen={onOpen} onAction={onAction} />
         )}
       </main>
-      {detailsPart ? <PartDetails part={detailsPart} onClose={() => setOpen(null)} onAction={onAction} onSaved={board.put} /> : null}
+      {detailsPart ? <PartDetails part={detailsPart} onClose={() => setOpen(null)} onAction={onAction} onSaved={board.put} onSettings={onSettings} /> : null}
+      {open?.kind === "settings" ? <SettingsDialog title={SETTINGS_LABEL} onClose={() => setOpen(null)} /> : null}
       {open?.kind === "form" ? (
         <PartForm
           part={open.part}
