@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import axe_violations, sign_in
+from tests.browser.conftest import PHONE, axe_violations, sign_in
 
 
 def _history(board, part_id: int) -> list[dict]:
@@ -130,3 +130,44 @@ def test_the_history_is_newest_first_and_shows_more_on_request(desktop_page, boa
         re.compile(r"notes: .* → Deburr the teeth")
     )  # follows the board
     expect(events).to_have_count(total + 1)  # what was shown stays shown
+
+
+SMALL_TARGETS = """(root) => [...root.querySelectorAll('button, input, select')]
+    .filter(el => el.offsetParent !== null)
+    .map(el => [el.textContent || el.getAttribute('aria-label') || el.id,
+                el.getBoundingClientRect().height])
+    .filter(([, height]) => height < 44)"""
+
+
+def test_settings_and_history_by_keyboard_in_dark_mode_with_44px_targets(browser, board):
+    context = browser.new_context(viewport=PHONE, color_scheme="dark")
+    try:
+        page = context.new_page()
+        sign_in(page, board)
+        page.get_by_role("button", name="Settings", exact=True).focus()
+        page.keyboard.press("Enter")
+        dialog = page.get_by_role("dialog", name="Settings")
+        expect(dialog.get_by_role("button", name="Close")).to_be_focused()
+        page.keyboard.press("Tab")
+        expect(dialog.get_by_label("Your name")).to_be_focused()
+        page.keyboard.type("Kai")
+        page.keyboard.press("Enter")
+        expect(dialog.get_by_role("status").filter(has_text="recorded as Kai")).to_be_visible()
+        assert axe_violations(page) == []
+        assert dialog.evaluate(SMALL_TARGETS) == []
+        page.keyboard.press("Escape")
+        expect(dialog).to_have_count(0)
+
+        page.get_by_role("button", name="Approve Drive Gear").click()
+        page.get_by_role("dialog", name="Approve part").get_by_role(
+            "button", name="Approve"
+        ).click()
+        page.get_by_role("link", name=re.compile(r"^CNC \(")).click()
+        page.get_by_role("button", name="Open Drive Gear").focus()
+        page.keyboard.press("Enter")
+        details = page.get_by_role("dialog", name="Drive Gear")
+        expect(details.get_by_role("listitem").filter(has_text="Kai approved")).to_be_visible()
+        assert axe_violations(page) == []
+        assert details.evaluate(SMALL_TARGETS) == []
+    finally:
+        context.close()
