@@ -18,10 +18,19 @@ from routes.services import notify_runner, request_actor, storage, upload_rules
 from utils.actor import ACTOR_PARAMETER
 from utils.auth import require_api_key
 from utils.errors import BadRequestError
+from utils.model_schemas import ModelQuerySchema
+from utils.model_variants import served_model, wanted_variant
 from utils.part_files import attach_upload, finish_replacement, stored_file, upload_summary
 from utils.part_models import ready_model, retry_after_seconds
 from utils.wire_schemas import ModelPendingSchema, UploadResultSchema
 
+# GET /model says which variant it sent (the asked one may not be stored).
+MODEL_VARIANT_HEADER = {
+    "Model-Variant": {
+        "description": "The variant sent: raw, quantized or meshopt",
+        "schema": {"type": "string", "enum": ["raw", "quantized", "meshopt"]},
+    }
+}
 # What /download and /file send: the upload's type (MIME_TYPES in utils.part_files).
 STORED_TYPES = ("application/step", "application/pdf", "application/octet-stream")
 
@@ -87,8 +96,9 @@ def view_file(part_id: int) -> Any:
 
 @parts_bp.route("/<int:part_id>/model", methods=["GET"])
 @require_api_key
-@parts_bp.doc(responses=errors(404, 416, e404="No such part, or it has no STEP file"))
-@parts_bp.doc(responses=files(200, "model/gltf-binary"))
+@parts_bp.arguments(ModelQuerySchema, location="query", as_kwargs=False, error_status_code=400)
+@parts_bp.doc(responses=errors(400, 404, 416, e404="No such part, or it has no STEP file"))
+@parts_bp.doc(responses=files(200, "model/gltf-binary", headers=MODEL_VARIANT_HEADER))
 @parts_bp.alt_response(
     202,
     schema=ModelPendingSchema,
@@ -97,17 +107,19 @@ def view_file(part_id: int) -> Any:
     success=True,
 )
 @parts_bp.doc(responses=errors(422, e422="The conversion failed (details says why)"))
-def get_model(part_id: int) -> Any:
-    """The GLB for the 3D viewer; 202 while converting, 422 if the conversion failed."""
+def get_model(args: dict[str, Any], part_id: int) -> Any:
+    """The GLB for the 3D viewer (variants: README); 202 while converting, 422 if it failed."""
     part = get_part_or_404(db.session, part_id)
     wait = float(current_app.config["MODEL_WAIT_SECONDS"])
     runner = current_app.extensions["conversion_runner"]
-    path = ready_model(db.session, part, runner, storage(), wait)
-    if path is None:
+    if ready_model(db.session, part, runner, storage(), wait) is None:
         return _model_pending(wait)
+    wanted = wanted_variant(args.get("variant"), args["compression"])
+    model = served_model(storage(), part.model_key, wanted)
     response = send_file(
-        path, mimetype="model/gltf-binary", conditional=True, etag=part.model_key, max_age=0
+        model.path, mimetype="model/gltf-binary", conditional=True, etag=model.etag, max_age=0
     )
+    response.headers["Model-Variant"] = model.variant
     return response.make_conditional(request)
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from models.base import db
 from models.part import Part
-from utils import step_converter
+from utils import model_variants, step_converter
 from utils.conversion_errors import SourceMissingError, StepConversionError, hide_paths
 from utils.storage import Storage
 
@@ -42,11 +42,28 @@ def convert_for_key(app: Flask, key: str) -> int:
                 )
             except SourceMissingError:
                 continue
-            storage.publish_model(staged, key)
+            _publish_with_variants(app, staged, key)
             return result.bytes_written
     finally:
         staged.unlink(missing_ok=True)
     raise SourceMissingError()
+
+
+def _publish_with_variants(app: Flask, staged: Path, key: str) -> None:
+    """Optimise (unless MODEL_OPTIMISE is off), then publish the variants before the raw
+    GLB: once the raw one is there, the model may be announced ready."""
+    storage = app.extensions["storage"]
+    variants: dict[str, Path] = {}
+    try:
+        if app.config["MODEL_OPTIMISE"]:
+            max_error = float(app.config["MODEL_MAX_ERROR"])
+            variants = model_variants.stage_variants(storage, key, staged, max_error)
+        for variant, path in variants.items():
+            storage.publish_model(path, key, variant)
+        storage.publish_model(staged, key)
+    finally:
+        for path in variants.values():
+            path.unlink(missing_ok=True)
 
 
 def _live_source(storage: Storage, key: str, tried: set[Path]) -> Path | None:

@@ -60,7 +60,7 @@ def remove_orphans(storage: Storage, audit: FileAudit) -> int:
     for part_uuid in audit.orphan_part_dirs:
         storage.remove_part(part_uuid)
     for key in audit.orphan_models:
-        storage.model_path(key).unlink(missing_ok=True)
+        storage.remove_model(key)
     for relative in audit.stray_files:
         (storage.root / relative).unlink(missing_ok=True)
     return len(audit.orphan_part_dirs) + len(audit.orphan_models) + len(audit.stray_files)

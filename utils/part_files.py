@@ -218,4 +218,4 @@ def remove_unused_model(session: Session, store: Storage, model_key: str) -> Non
     if not session.execute(select(Part.id).where(Part.model_key == model_key).limit(1)).first():
         # The job row stays as history; a later upload of the same content sees the GLB
         # missing and converts again.
-        store.model_path(model_key).unlink(missing_ok=True)
+        store.remove_model(model_key)

@@ -4,6 +4,7 @@ Layout under UPLOAD_FOLDER:
   parts/<part uuid>/<sha256>.<ext>       the uploaded STEP or PDF
   parts/<part uuid>/views/view_<n>.png   browser-rendered previews
   models/<content key>.glb               converted models, shared by equal content
+  models/<content key>.<variant>.glb     their optimised variants (MODEL_VARIANTS)
   tmp/<pid>/                             uploads and conversions in flight (a dead pid's swept)
   locks/<name>.lock                      host-wide locks (conversion slots), present while held
 """
@@ -30,6 +31,8 @@ except ImportError:  # Windows: no conversions there, so no slots to share
 
 CHUNK_BYTES = 1024 * 1024
 SNIFF_BYTES = 4096
+# Optimised variants stored beside a raw model (utils.model_variants says what each is).
+MODEL_VARIANTS = ("quantized", "meshopt")
 
 
 class StorageError(Exception):
@@ -71,8 +74,14 @@ class Storage:
     def view_path(self, part_uuid: str, index: int) -> Path:
         return self.views_dir(part_uuid) / f"view_{int(index)}.png"
 
-    def model_path(self, key: str) -> Path:
-        return self.root / "models" / f"{_safe_token(key)}.glb"
+    def model_path(self, key: str, variant: str | None = None) -> Path:
+        """The raw GLB of a model key, or (variant given) one of its MODEL_VARIANTS."""
+        return self.root / "models" / _model_name(key, variant)
+
+    def remove_model(self, key: str) -> None:
+        """The raw GLB and every variant of a model key."""
+        for variant in (None, *MODEL_VARIANTS):
+            self.model_path(key, variant).unlink(missing_ok=True)
 
     def lock_path(self, name: str) -> Path:
         return self.root / "locks" / f"{_safe_token(name)}.lock"
@@ -114,16 +123,16 @@ class Storage:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, data)
 
-    def staging_model_path(self, key: str) -> Path:
+    def staging_model_path(self, key: str, variant: str | None = None) -> Path:
         """Where a conversion writes before publish_model: this process's tmp folder, so a
         server killed mid-conversion leaves nothing under models/ and the next start sweeps it."""
         folder = self.tmp_dir
         folder.mkdir(parents=True, exist_ok=True)
-        return folder / f"{_safe_token(key)}.glb"
+        return folder / _model_name(key, variant)
 
-    def publish_model(self, staged: Path, key: str) -> Path:
-        """Move a finished GLB to its shared name in one atomic rename."""
-        final = self.model_path(key)
+    def publish_model(self, staged: Path, key: str, variant: str | None = None) -> Path:
+        """Move a finished GLB (or variant) to its shared name in one atomic rename."""
+        final = self.model_path(key, variant)
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staged, final)
         fsync_directory(final.parent)
@@ -171,7 +180,8 @@ class Storage:
     def model_keys_on_disk(self) -> Iterator[str]:
         models = self.root / "models"
         if models.is_dir():
-            yield from (entry.stem for entry in models.glob("*.glb"))
+            # A variant's name starts with its key: each key once, whatever it has.
+            yield from {entry.name.split(".", 1)[0] for entry in models.glob("*.glb")}
 
 
 def _copy_hashing(
@@ -239,6 +249,12 @@ def _same_file(path: Path, fd: int) -> bool:
 def _earlier_process_alive(pid: int) -> bool:
     # Our own pid is "dead" here: at start-up nothing of ours is in flight yet.
     return pid != os.getpid() and pid_alive(pid)
+
+
+def _model_name(key: str, variant: str | None) -> str:
+    if variant is not None and variant not in MODEL_VARIANTS:
+        raise StorageError(f"unknown model variant {variant!r}")
+    return f"{_safe_token(key)}.{variant}.glb" if variant else f"{_safe_token(key)}.glb"
 
 
 def _safe_token(value: str) -> str:

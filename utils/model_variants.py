@@ -1,0 +1,83 @@
+"""The stored variants of a converted model, and which one GET /model sends.
+
+Every conversion keeps cascadio's raw GLB (`models/<key>.glb`); after it, in the same job,
+the optimiser (utils.glb_optimize) adds `models/<key>.quantized.glb` (KHR_mesh_quantization:
+any three.js GLTFLoader reads it) and `models/<key>.meshopt.glb` (also EXT_meshopt_compression:
+needs a meshopt decoder). A model converted before the variants existed, or whose
+optimisation failed, has the raw GLB only, and every request gets that.
+
+Negotiation is by query string (the URL names the variant, so no Vary is needed):
+`compression=meshopt` (the client decodes meshopt) gets the meshopt variant, no parameter the
+quantised one, `variant=raw|quantized|meshopt` the one it names whatever else is asked. A
+variant not stored falls back to the next larger one: meshopt → quantised → raw.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from utils.files_io import write_atomic
+from utils.glb_optimize import ModelOptimisationError, optimise_glb
+from utils.storage import MODEL_VARIANTS, Storage
+
+log = logging.getLogger("aerie.convert")
+RAW = "raw"
+QUANTIZED, MESHOPT = MODEL_VARIANTS
+# Decoders a client may name in `compression`, and the variant each one unlocks.
+COMPRESSIONS = {MESHOPT: MESHOPT}
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """The file GET /model sends, which variant it is, and its validator."""
+
+    path: Path
+    variant: str
+    etag: str
+
+
+def stage_variants(store: Storage, key: str, raw: Path, max_error: float) -> dict[str, Path]:
+    """Write the optimised variants of the staged raw GLB next to it; {} (logged) when the
+    optimiser fails: the model is then served raw, never failed for it."""
+    started = time.monotonic()
+    try:
+        variants = optimise_glb(raw.read_bytes(), max_error)
+    except ModelOptimisationError as exc:
+        log.warning("model %s served unoptimised: %s", key, exc)
+        return {}
+    except Exception:  # noqa: BLE001 - a bug in the optimiser must not fail the model
+        log.exception("model %s served unoptimised: the optimiser failed", key)
+        return {}
+    staged = {QUANTIZED: variants.quantized, MESHOPT: variants.meshopt}
+    for variant, data in staged.items():
+        write_atomic(store.staging_model_path(key, variant), data)
+    log.info(
+        "model %s optimised in %.2f s: %d bytes raw, %d quantised, %d meshopt",
+        *(key, time.monotonic() - started, raw.stat().st_size),
+        *(len(variants.quantized), len(variants.meshopt)),
+    )
+    return {variant: store.staging_model_path(key, variant) for variant in staged}
+
+
+def wanted_variant(variant: str | None, compression: list[str]) -> str:
+    """The variant a request asks for: the one it names, else the smallest its decoders read."""
+    if variant is not None:
+        return variant
+    unlocked = [COMPRESSIONS[name] for name in compression if name in COMPRESSIONS]
+    return unlocked[0] if unlocked else QUANTIZED
+
+
+def served_model(store: Storage, key: str, wanted: str) -> ServedModel:
+    """The wanted variant's file, falling back (meshopt → quantised → raw) to what exists."""
+    for variant in _FALLBACKS[wanted]:
+        path = store.model_path(key, variant)
+        if path.is_file():
+            return ServedModel(path, variant, f"{key}-{variant}")
+    # The raw GLB keeps the validator it always had.
+    return ServedModel(store.model_path(key), RAW, key)
+
+
+_FALLBACKS = {RAW: (), QUANTIZED: (QUANTIZED,), MESHOPT: (MESHOPT, QUANTIZED)}
