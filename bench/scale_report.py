@@ -131,6 +131,7 @@ def _case_row(block: Any, measured: Any) -> list[str]:
         *(f"{_p(ours, percent):.1f}" for percent in (50, 95, 99)),
         f"{_p(bare, 95):.1f}",
         f"{_cpu_ms(ours):.2f} / {_cpu_ms(bare):.2f}",
+        f"{100 * ours.client_cpu / ours.seconds:.0f}" if ours.seconds else "—",
         f"{ours.errors} / {bare.errors}",
     ]
 
@@ -139,9 +140,9 @@ def render_cases(run: Any) -> str:
     """Every case of every block: ours against bare."""
     header = ["database", "parts", "server", "case", "ours req/s", "bare req/s", "ours/bare"]
     header += ["p50 ms", "p95 ms", "p99 ms", "bare p95 ms", "CPU ms/req ours / bare"]
-    header += ["errors ours / bare"]
+    header += ["client CPU %", "errors ours / bare"]
     rows = [_case_row(b, m) for b in run.blocks for m in b.measured.values()]
-    return markdown_table(header, "llll" + "r" * 9, rows)
+    return markdown_table(header, "llll" + "r" * 10, rows)
 
 
 def render_memory(run: Any) -> str:
