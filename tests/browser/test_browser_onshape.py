@@ -210,3 +210,23 @@ def test_coming_back_from_onshape_with_an_error_says_why_and_cleans_the_address(
     page.reload()
     expect(page.get_by_role("button", name="Open Controller Mounting Plate")).to_be_visible()
     expect(message).to_have_count(0)
+
+
+def test_an_old_link_that_is_no_document_link_is_explained(page, board):
+    from sqlalchemy import update
+
+    from app.extensions import db
+    from models.part import Part
+
+    part_id = board.part_named("Drive Gear")["id"]
+    with board.app.app_context():  # an old row: today's rule refuses this link on a write
+        old = "https://cad.onshape.com/documents/not-a-document"
+        db.session.execute(update(Part).where(Part.id == part_id).values(onshape_url=old))
+        db.session.commit()
+    sign_in(page, board)
+    page.get_by_role("button", name="Open Drive Gear").click()
+    details = page.get_by_role("dialog", name="Drive Gear")
+    details.get_by_role("button", name="Import STEP from Onshape").click()
+    alert = details.get_by_role("alert")
+    expect(alert).to_contain_text("This part's Onshape link cannot be exported")
+    expect(alert).to_contain_text("not an Onshape document link")
