@@ -18,8 +18,10 @@ revision) before every run on our server.
 
 from __future__ import annotations
 
+import http.client
 import json
 import random
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -28,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from bench.bench_parts_api import Case, fetch
 from bench.load import ANY_LENGTH, Call
-from bench.servers import Served
+from bench.servers import HOST, Served
 from models.part import Part
 from models.revision import write_parts
 from utils.schemas import SORT_FIELDS
@@ -186,9 +188,27 @@ def list_reads(port: int, headers: dict[str, str], ids: list[int]) -> Reference:
 
 
 def search_reads(port: int, headers: dict[str, str], count: int) -> Reference:
-    """Every search-tier read, fetched once from ours."""
+    """Every search-tier read, fetched once from ours; the keyset page too when ours offers
+    one (an X-Next-After header on the page before the deep offset)."""
+    paths = search_paths(count)
+    token = next_after(port, f"{LIST}?limit=25&offset={max(0, count // 2 - 25)}", headers)
+    if token:
+        query = urllib.parse.urlencode({"limit": 25, "after": token})
+        paths["keyset"] = (f"keyset page after {count // 2:,} parts, limit 25", f"{LIST}?{query}")
     bodies, cases = {}, []
-    for key, (name, path) in search_paths(count).items():
+    for key, (name, path) in paths.items():
         bodies[path] = fetch(port, path, headers, require_etag=False)
         cases.append(Case(key, name, [Call(path, headers, 200, len(bodies[path].body))], True))
     return Reference(bodies, {}, cases)
+
+
+def next_after(port: int, path: str, headers: dict[str, str]) -> str | None:
+    """The keyset token (X-Next-After) ours sends with this page, if it sends one."""
+    connection = http.client.HTTPConnection(HOST, port, timeout=60)
+    try:
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        return response.getheader("X-Next-After")
+    finally:
+        connection.close()

@@ -19,7 +19,7 @@ INTRO = (
     "Season-archive sizes: `.venv/bin/python -m bench.bench_scale` (method in `bench/README.md`)."
     " The block below is rewritten by `--write`."
 )
-SEARCH_KEYS_PREFIXES = ("search-", "category", "offset", "sort-")
+SEARCH_KEYS_PREFIXES = ("search-", "category", "offset", "sort-", "keyset")
 TEN_K, HUNDRED_K = 10_000, 100_000
 
 

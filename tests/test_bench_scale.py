@@ -24,7 +24,9 @@ def quick_run():
 
 def test_quick_run_measures_every_case_of_both_tiers(quick_run) -> None:
     measured = {block.tier: set(block.measured) for block in quick_run.blocks}
-    assert measured == {"list": LIST_TIER, "search": set(search_paths(PARTS))}
+    assert measured["list"] == LIST_TIER
+    # "keyset" joins once the list sends X-Next-After (keyset pages, issue 13)
+    assert measured["search"] - {"keyset"} == set(search_paths(PARTS))
 
 
 def test_every_case_answered_without_an_error_on_both_servers(quick_run) -> None:
