@@ -16,7 +16,8 @@ from tests.glb_decode import diagonal, farthest_miss, placed_meshes
 from tests.helpers import get_closed, upload_ok
 from tests.test_fixture_conversions import upload as upload_encoded
 from utils.file_audit import audit_files
-from utils.glb_container import read_glb
+from utils.glb_container import read_glb, write_glb
+from utils.glb_optimize import ModelOptimisationError, optimise_glb
 
 ASSEMBLY = FIXTURES / "step" / "occt_as1-oc-214-mat.stp"  # 18 named parts, 5 colours
 PLATE = FIXTURES / "step" / "occt_xr2-ct-214_plate.stp"
@@ -182,3 +183,42 @@ def test_the_file_audit_counts_variants_as_their_models_files(make_app):
     with app.app_context():
         audit = audit_files(db.session, app.extensions["storage"])
     assert (audit.orphan_models, audit.stray_files) == ([], [])
+
+
+def edited(glb: bytes, edit: Any) -> bytes:
+    """The GLB with its JSON changed by edit(gltf)."""
+    gltf, binary = read_glb(glb)
+    edit(gltf)
+    return write_glb(gltf, binary)
+
+
+def test_a_mesh_node_with_children_keeps_them_in_place(make_app):
+    client, headers, url = converted(make_app(), ASSEMBLY)
+    raw = model(client, headers, url, "?variant=raw").data
+
+    def nest(gltf: dict[str, Any]) -> None:
+        # nut_2 becomes a child of nut_1: both show meshes, so the child's transform must
+        # undo its parent's quantisation grid and add its own.
+        nodes = gltf["nodes"]
+        parent, child = (i for i, n in enumerate(nodes) if n.get("name") in ("nut_1", "nut_2"))
+        for node in nodes:
+            node["children"] = [c for c in node.get("children", []) if c != child]
+        nodes[parent]["children"] = [child]
+
+    nested = edited(raw, nest)
+    assert_same_model(nested, optimise_glb(nested, DEFAULT_MAX_ERROR).meshopt, DEFAULT_MAX_ERROR)
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (lambda g: g["meshes"][0]["primitives"][0].update(mode=1), "indexed triangle lists"),
+        (lambda g: g.update(animations=[{"channels": [], "samplers": []}]), "animations"),
+    ],
+    ids=["lines", "animations"],
+)
+def test_what_the_optimiser_does_not_take_on_is_refused_not_mangled(make_app, edit, reason):
+    client, headers, url = converted(make_app(), PLATE)
+    raw = model(client, headers, url, "?variant=raw").data
+    with pytest.raises(ModelOptimisationError, match=reason):
+        optimise_glb(edited(raw, edit), DEFAULT_MAX_ERROR)

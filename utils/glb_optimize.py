@@ -96,20 +96,21 @@ _REBUILT = ("meshes", "accessors", "bufferViews", "buffers", "nodes", "extension
 
 
 def _check_supported(gltf: dict[str, Any]) -> None:
-    unsupported = [key for key in ("extensionsRequired", "animations", "skins") if gltf.get(key)]
-    unsupported += ["images"] if gltf.get("images") else []
+    keys = ("extensionsRequired", "animations", "skins", "images")
+    unsupported = {key for key in keys if gltf.get(key)}
     for mesh in gltf.get("meshes", []):
         for primitive in mesh["primitives"]:
             if primitive.get("mode", 4) != 4 or "indices" not in primitive:
-                unsupported.append("primitives other than indexed triangle lists")
+                unsupported.add("primitives other than indexed triangle lists")
             if "targets" in primitive or set(primitive["attributes"]) - {"POSITION", "NORMAL"}:
-                unsupported.append("attributes other than POSITION and NORMAL")
+                unsupported.add("attributes other than POSITION and NORMAL")
             for name in primitive["attributes"].values():
                 accessor = gltf["accessors"][name]
                 if accessor["componentType"] != _FLOAT or accessor["type"] != "VEC3":
-                    unsupported.append("vertex attributes that are not float vectors")
+                    unsupported.add("vertex attributes that are not float vectors")
     if unsupported or not gltf.get("meshes"):
-        raise ModelOptimisationError(f"not optimised: {', '.join(unsupported) or 'no meshes'}")
+        found = ", ".join(sorted(unsupported)) or "no meshes"
+        raise ModelOptimisationError(f"not optimised: {found}")
 
 
 def _mesh_grids(gltf: dict[str, Any], binary: bytes, max_error: float) -> list[Grid]:
