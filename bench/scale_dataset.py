@@ -16,10 +16,10 @@ Reuse it (another benchmark, a shell)::
 
 100k parts (about 320k events) take about 25 s of CPU to build, half of it making the rows in
 Python: 20-30 s on a quiet 2-core machine, up to a minute when other work shares it. SQLite
-gets Core INSERT executemany in one transaction, with the parts table's indexes and triggers
-off during the load and rebuilt after (the FTS5 search table of migration 0005 filled by one
-INSERT ... SELECT); PostgreSQL gets COPY, then ANALYZE (what autovacuum would have done on a
-live server).
+gets Core INSERT executemany in one transaction, PostgreSQL COPY then ANALYZE (what autovacuum
+would have done on a live server); on both the tables' indexes and triggers are off during the
+load and rebuilt after (SQLite's FTS5 search table of migration 0005 filled by one INSERT ...
+SELECT, PostgreSQL's trigram indexes built once).
 
 `scratch_database("postgresql", ...)` creates a database of its own on POSTGRES_SERVER (trust
 auth) and drops it afterwards, even after an error.
@@ -128,9 +128,9 @@ def build_dataset(url: str, folder: str, count: int, seed: int = 2025) -> Datase
     with app.app_context():
         engine = db.engine
         parts, events = season_rows(rng, count, utcnow())
-        with bulk_load(engine, "parts"):
+        with bulk_load(engine, "parts"), bulk_load(engine, "part_events"):
             insert_rows(engine, Part.__table__, parts)
-        insert_rows(engine, PartEvent.__table__, events)
+            insert_rows(engine, PartEvent.__table__, events)
         bump_parts_revision(db.session)
         db.session.commit()
         if engine.dialect.name == "postgresql":
@@ -142,29 +142,32 @@ def build_dataset(url: str, folder: str, count: int, seed: int = 2025) -> Datase
     return Dataset(url, settings, key_header, count, len(events), seconds)
 
 
+# A table's own indexes and triggers as (kind, name, DDL); PostgreSQL's constraint indexes
+# (primary key, unique) stay, as COPY needs no help with those.
+_FOUND = {
+    "sqlite": "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = :table"
+    " AND sql IS NOT NULL AND type IN ('index', 'trigger')",
+    "postgresql": "SELECT 'index', indexname, indexdef FROM pg_indexes WHERE tablename = :table"
+    " AND indexname NOT IN (SELECT conname FROM pg_constraint)",
+}
+
+
 @contextmanager
 def bulk_load(engine: Engine, table_name: str) -> Iterator[None]:
-    """SQLite: the table's indexes and triggers off during the load, then back. Per-row
-    trigger work (the FTS5 search table, migration 0005) costs ~5x the rest of the load; each
-    INSERT trigger is replayed once as INSERT ... SELECT over the loaded rows instead."""
-    if engine.dialect.name != "sqlite":
-        yield
-        return
+    """The table's indexes and triggers off during the load, then back: per-row index and
+    trigger work (the FTS5 search table and trigram indexes of migration 0005) costs several
+    times the rest of the load. Each INSERT trigger is replayed once as INSERT ... SELECT."""
     with engine.begin() as connection:
-        found = connection.exec_driver_sql(
-            "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL"
-            " AND type IN ('index', 'trigger')",
-            (table_name,),
-        ).all()
-        for kind, name, _sql in found:
+        found = connection.execute(text(_FOUND[engine.dialect.name]), {"table": table_name}).all()
+        for kind, name, _ddl in found:
             connection.exec_driver_sql(f'DROP {kind.upper()} "{name}"')
     yield
     with engine.begin() as connection:
-        for _kind, _name, sql in found:
-            connection.exec_driver_sql(sql)
-        for kind, _name, sql in found:
-            if kind == "trigger" and re.search(r"\bAFTER\s+INSERT\s+ON\b", sql, re.I):
-                connection.exec_driver_sql(replayed_insert(sql, table_name))
+        for _kind, _name, ddl in found:
+            connection.exec_driver_sql(ddl)
+        for kind, _name, ddl in found:
+            if kind == "trigger" and re.search(r"\bAFTER\s+INSERT\s+ON\b", ddl, re.I):
+                connection.exec_driver_sql(replayed_insert(ddl, table_name))
 
 
 def replayed_insert(trigger_sql: str, table_name: str) -> str:
