@@ -80,7 +80,13 @@ def _register_extensions(app: Flask) -> None:
     cors.init_app(
         app,
         resources={f"{base}/api/*": {"origins": app.config["CORS_ORIGINS"]}},
-        expose_headers=["ETag", "Retry-After", "Content-Disposition", "X-Request-ID"],
+        expose_headers=[
+            "ETag",
+            "Retry-After",
+            "Content-Disposition",
+            "X-Request-ID",
+            "X-Next-After",
+        ],
     )
     # flask-smorest documents errors with its own schema (an integer code); ours is the body
     # every error really has.

@@ -45,6 +45,8 @@ TRIGRAM_INDEXES = tuple(
         _columns[name],
         postgresql_using="gin",
         postgresql_ops={name: "gin_trgm_ops"},
+        # No pending list: a search never scans unmerged entries while autovacuum lags.
+        postgresql_with={"fastupdate": "off"},
     ).ddl_if(dialect="postgresql")
     for name in SEARCH_COLUMNS
 )

@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from models.keyset import after_condition, decode_after
 from models.part import Part
 from models.part_indexes import INDEXED_SORTS, SEARCH_COLUMNS, SEARCH_TABLE, has_search_table
 from models.types import MAX_PART_ID
@@ -26,12 +27,12 @@ from utils.errors import NotFoundError
 
 __all__ = ["SEARCH_COLUMNS", "PartQuery", "find_parts", "get_part_or_404", "scan_condition"]
 
-# Shorter terms hold no trigram: they scan, with the same predicate.
+# Shorter terms hold no trigram: PostgreSQL scans; SQLite scans its search table's lowered copy.
 TRIGRAM = 3
 # SQLite: with more matches than this, walking the sort index finds a page sooner than
 # fetching and sorting every match (measured at 100k parts: bench/bench_search.py).
 WALK_INDEX_ABOVE = 1000
-_search_table = table(SEARCH_TABLE, column("rowid"))
+_search_table = table(SEARCH_TABLE, column("rowid"), *(column(name) for name in SEARCH_COLUMNS))
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class PartQuery:
     descending: bool = True
     limit: int | None = None
     offset: int = 0
+    after: str | None = None  # a keyset token (models.keyset): the page after that part
 
     @property
     def is_everything(self) -> bool:
@@ -69,19 +71,29 @@ def _search(session: Session, term: str) -> _Search:
     """The rows scan_condition finds, through the database's search index where it has one."""
     connection = session.connection()
     dialect = connection.dialect.name
-    if len(term.lower()) < TRIGRAM or dialect not in ("sqlite", "postgresql"):
-        return _Search(scan_condition(term))
-    if dialect == "postgresql":
+    short = len(term.lower()) < TRIGRAM
+    if dialect == "postgresql" and not short:
         # ILIKE is lower(column) LIKE lower(pattern) in a UTF-8 database; pg_trgm serves it.
-        escaped = term.replace("/", "//").replace("%", "/%").replace("_", "/_")
         columns = (getattr(Part, name) for name in SEARCH_COLUMNS)
-        return _Search(or_(*(c.ilike(f"%{escaped}%", escape="/") for c in columns)))
-    if not has_search_table(connection):
+        return _Search(or_(*(c.ilike(_pattern(term), escape="/") for c in columns)))
+    if dialect != "sqlite" or not has_search_table(connection):
         return _Search(scan_condition(term))
-    # One quoted phrase of the lowered term; a doubled " is the only escape FTS5 needs there.
-    phrase = '"' + term.lower().replace('"', '""') + '"'
-    ids = select(_search_table.c.rowid).where(literal_column(SEARCH_TABLE).op("MATCH")(phrase))
+    if short:
+        # No trigram to look up: LIKE over the table's lowered copies, without a Python
+        # lower() call per row (the term is lowered here by the same function).
+        lowered = _pattern(term.lower())
+        found = or_(*(_search_table.c[name].like(lowered, escape="/") for name in SEARCH_COLUMNS))
+    else:
+        # One quoted phrase of the lowered term; a doubled " is the only escape FTS5 needs.
+        phrase = '"' + term.lower().replace('"', '""') + '"'
+        found = literal_column(SEARCH_TABLE).op("MATCH")(phrase)
+    ids = select(_search_table.c.rowid).where(found)
     return _Search(Part.id.in_(ids), ids)
+
+
+def _pattern(term: str) -> str:
+    escaped = term.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return f"%{escaped}%"
 
 
 def _ordered(statement: Select[Any], query: PartQuery) -> Select[Any]:
@@ -108,16 +120,23 @@ def _count(
     return int(session.execute(counted).scalar_one())
 
 
-def find_parts(session: Session, query: PartQuery) -> tuple[int, list[Part]]:
-    """The total that match (before paging) and the requested page."""
+def find_parts(
+    session: Session, query: PartQuery, total: int | None = None
+) -> tuple[int, list[Part]]:
+    """The total that match (before paging; counted unless the caller knows it for these
+    filters at this revision) and the requested page."""
+    after = decode_after(query.after, query.sort_by, query.descending) if query.after else None
     search = _search(session, query.search) if query.search else None
     conditions: list[Any] = [Part.category == query.category] if query.category else []
     if search is not None:
         conditions.append(search.condition)
-    total = _count(session, query, conditions, search)
+    if total is None:
+        total = _count(session, query, conditions, search)
     if search is not None and search.ids is not None and _walk_sort_index(query, total):
         # id + 0 keeps SQLite from looking the matches up by id: it walks the sort index.
         conditions[-1] = (Part.id + 0).in_(search.ids)
+    if after is not None:
+        conditions.append(after_condition(query.sort_by, query.descending, *after))
     page = _ordered(select(Part).where(*conditions), query).offset(query.offset or None)
     if query.limit:
         page = page.limit(query.limit)

@@ -139,7 +139,7 @@ def _completion_hours(part: Any) -> float | None:
     """Claim to the current completion; revert clears completed_at, so it is never stale."""
     if part.category != Category.COMPLETED or part.claimed_date is None:
         return None
-    finished = _parse_time((part.misc_info or {}).get(COMPLETED_AT)) or part.updated_at
+    finished = _parse_time(part.completed_at) or part.updated_at
     hours = (finished - part.claimed_date).total_seconds() / 3600
     return hours if hours >= 0 else None
 
@@ -155,7 +155,10 @@ def _completion_times(session: Session) -> tuple[float | None, dict[str, int]]:
     """Average hours per unit and the units per bucket, over claimed completed parts."""
     distribution = dict.fromkeys((label for label, _ in COMPLETION_BUCKETS), 0)
     hours_total, units = 0.0, 0
-    columns = (Part.category, Part.claimed_date, Part.updated_at, Part.misc_info, Part.amount)
+    # Only miscInfo's completed_at, read by the database: no JSON document parsed here. A
+    # value that is not a string comes back as text no timestamp parses, as before.
+    completed_at = Part.misc_info[COMPLETED_AT].as_string().label("completed_at")
+    columns = (Part.category, Part.claimed_date, Part.updated_at, completed_at, Part.amount)
     claimed = (
         select(*columns)
         .where(Part.category == Category.COMPLETED, Part.claimed_date.is_not(None))

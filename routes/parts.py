@@ -11,6 +11,7 @@ from marshmallow import ValidationError as FieldError
 from app.database import write_transaction
 from app.extensions import db
 from models.events import record_event, recorded, tracked_fields
+from models.keyset import HEADER as NEXT_AFTER
 from models.part import Part
 from models.queries import PartQuery
 from routes import parts_bp
@@ -34,6 +35,13 @@ from utils.part_files import remove_part_files
 from utils.schemas import SORT_FIELDS, PartCreateSchema, PartQuerySchema, PartUpdateSchema
 from utils.wire_schemas import MessageSchema, PartListSchema, PartSchema
 
+NEXT_PAGE = {
+    NEXT_AFTER: {
+        "description": "On a full page (limit set): pass it as `after` for the next page, in "
+        "the same sort; absent on the last page",
+        "schema": {"type": "string"},
+    }
+}
 REFUSED_PUT = (
     "A change only a workflow action may make (allowed_actions and allowed_statuses say what may)"
 )
@@ -50,9 +58,13 @@ def list_response(args: dict[str, Any], category: str | None = None) -> Any:
         descending=args["sort_order"].lower() == "desc",
         limit=min(limit, max_page) if limit else None,
         offset=args.get("offset") or 0,
+        after=args.get("after") or None,
     )
     rendered = parts_cache().part_list(db.session, query)
-    return json_bytes(rendered.body, rendered.etag, rendered.gzipped)
+    response = json_bytes(rendered.body, rendered.etag, rendered.gzipped)
+    if rendered.next_after:
+        response.headers[NEXT_AFTER] = rendered.next_after
+    return response
 
 
 def listing(e400: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -61,7 +73,7 @@ def listing(e400: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         view = parts_bp.doc(responses=NOT_MODIFIED)(view)
         view = parts_bp.doc(responses=errors(400, e400=e400))(view)
-        view = parts_bp.response(200, PartListSchema)(view)
+        view = parts_bp.response(200, PartListSchema, headers=NEXT_PAGE)(view)
         query = parts_bp.arguments(
             PartQuerySchema, location="query", as_kwargs=False, error_status_code=400
         )

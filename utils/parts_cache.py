@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from models.keyset import encode_after
 from models.part import Part
 from models.queries import PartQuery, find_parts, get_part_or_404
 from models.revision import PARTS, Revision
@@ -44,6 +45,7 @@ class RenderedList:
 
     body: bytes
     etag: str
+    next_after: str | None = None  # a full list page: the keyset token of the page after it
     _gzip: GzipOnce = field(default_factory=GzipOnce, compare=False, repr=False)
 
     def gzipped(self, level: int) -> bytes:
@@ -59,6 +61,7 @@ class Tricks:
     part_bodies: bool = True  # keep single-part bodies of the newest revision
     revision_outside_pool: bool = True  # read the revision on a per-thread driver connection
     stats_bodies: bool = True  # keep /stats and /stats/detailed bodies of the newest revision
+    list_totals: bool = True  # keep list totals per (revision, category, search)
 
 
 class ListBodies:
@@ -82,6 +85,27 @@ class ListBodies:
         with self._lock:
             with suppress(ValueError):  # larger than the whole cache
                 self._entries[key] = entry
+
+
+class ListTotals:
+    """How many parts match a filter (category and search) at a revision: another sort or
+    page of the same filter skips the count (a COUNT over 100k rows on PostgreSQL)."""
+
+    def __init__(self, enabled: bool, size: int = 256) -> None:
+        self.enabled = enabled
+        self._entries: LRUCache[tuple[int, str | None, str | None], int] = LRUCache(size)
+        self._lock = threading.Lock()
+
+    def get(self, revision: int, query: PartQuery) -> int | None:
+        if not self.enabled:
+            return None
+        with self._lock:
+            return self._entries.get((revision, query.category, query.search))
+
+    def put(self, revision: int, query: PartQuery, total: int) -> None:
+        if self.enabled:
+            with self._lock:
+                self._entries[(revision, query.category, query.search)] = total
 
 
 class PartBodies:
@@ -114,6 +138,7 @@ class PartsCache:
         self._lists = ListBodies(CACHE_ENTRIES)
         self._parts = PartBodies()
         self._stats = PartBodies()
+        self._totals = ListTotals(tricks.list_totals)
 
     def close(self) -> None:
         """Close the revision reader's connections (an app torn down in tests)."""
@@ -136,7 +161,8 @@ class PartsCache:
         cached = self._lists.get(key) if self.tricks.list_bodies else None
         if cached is not None:
             return cached
-        total, parts = find_parts(session, query)
+        total, parts = find_parts(session, query, self._totals.get(key[0], query))
+        self._totals.put(key[0], query, total)
         payload = {
             "limit": query.limit or None,
             "offset": query.offset,
@@ -144,7 +170,12 @@ class PartsCache:
             "total": total,
         }
         body = json_body(payload)
-        rendered = RenderedList(body, hashlib.blake2b(body, digest_size=12).hexdigest())
+        full = bool(query.limit) and len(parts) == query.limit
+        rendered = RenderedList(
+            body,
+            hashlib.blake2b(body, digest_size=12).hexdigest(),
+            encode_after(query.sort_by, query.descending, parts[-1]) if full else None,
+        )
         if self.tricks.list_bodies:
             self._lists.put(key, rendered)
         return rendered

@@ -227,6 +227,15 @@ class PartQuerySchema(Schema):
         validate=validate.Range(min=0, error="limit must be 0 or more"),
         error_messages={"invalid": "limit must be a whole number"},
     )
+    after = fields.String(
+        load_default=None,
+        validate=validate.Length(max=1000),
+        metadata={
+            "description": "Keyset paging: the X-Next-After header of the previous page (same "
+            "sort_by and sort_order). A deep page costs what the first does; offset still works",
+            "pattern": NO_NUL,
+        },
+    )
     offset = fields.Integer(
         load_default=0,
         validate=validate.Range(

@@ -84,6 +84,7 @@ def _create_trigram_indexes():
             [name],
             postgresql_using="gin",
             postgresql_ops={name: "gin_trgm_ops"},
+            postgresql_with={"fastupdate": "off"},
         )
 
 
