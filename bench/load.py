@@ -67,6 +67,18 @@ def _own_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _exchange(connection: http.client.HTTPConnection, call: Call) -> bool | None:
+    """Send one call; whether the answer was right, or None when the connection failed."""
+    try:
+        connection.request(call.method, call.path, body=call.body, headers=call.headers)
+        response = connection.getresponse()
+        body = response.read()
+    except (OSError, http.client.HTTPException):
+        connection.close()
+        return None
+    return response.status == call.status and call.length in (ANY_LENGTH, len(body))
+
+
 def _client(
     port: int,
     calls: list[Call],
@@ -85,27 +97,39 @@ def _client(
         call = calls[index % len(calls)]
         index += 1
         began = clock()
-        try:
-            connection.request(call.method, call.path, body=call.body, headers=call.headers)
-            response = connection.getresponse()
-            body = response.read()
-        except (OSError, http.client.HTTPException):
-            out.errors += 1
-            connection.close()
-            continue
-        out.latencies.append(clock() - began)
-        if response.status == call.status and call.length in (ANY_LENGTH, len(body)):
+        right = _exchange(connection, call)
+        if right is not None:
+            out.latencies.append(clock() - began)
+        if right:
             out.requests += 1
         else:
             out.errors += 1
     connection.close()
 
 
-def _slices(calls: list[Call], clients: int) -> list[tuple[list[Call], int]]:
+def _slices(calls: list[Call], clients: int, own: bool) -> list[tuple[list[Call], int]]:
     """Each client's calls and where it starts: all calls from staggered starting points, or
-    with own_slices one contiguous slice each (writes that must not meet another client's)."""
+    with `own` one contiguous slice each (writes that must not meet another client's)."""
+    if not own:
+        return [(calls, number * len(calls) // clients) for number in range(clients)]
     size = len(calls) // clients
     return [(calls[number * size : (number + 1) * size], 0) for number in range(clients)]
+
+
+def _clients(
+    port: int, work: list[tuple[list[Call], int]], limit: int
+) -> tuple[list[threading.Thread], list[Sample], list[float], threading.Barrier]:
+    """The client threads, started and waiting at the barrier; their samples; the stop time
+    they read once the barrier opens."""
+    per_client = [Sample() for _ in work]
+    stop_at, start = [0.0], threading.Barrier(len(work) + 1)
+    threads = [
+        threading.Thread(target=_client, args=(port, *calls, stop_at, limit, start, out))
+        for calls, out in zip(work, per_client, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    return threads, per_client, stop_at, start
 
 
 def run_load(
@@ -119,39 +143,19 @@ def run_load(
 ) -> Sample:
     """Drive `clients` threads for `seconds` (or `max_requests` in all) and measure; the
     server's CPU is that of `server_pid` (one process or several)."""
-    shared = [(calls, number * len(calls) // clients) for number in range(clients)]
-    work = _slices(calls, clients) if own_slices else shared
-    per_client = [Sample() for _ in range(clients)]
-    stop_at = [0.0]
-    start = threading.Barrier(clients + 1)
-    threads = [
-        threading.Thread(
-            target=_client,
-            args=(
-                port,
-                *work[number],
-                stop_at,
-                max(1, max_requests // clients),
-                start,
-                per_client[number],
-            ),
-            daemon=True,
-        )
-        for number in range(clients)
-    ]
-    for thread in threads:
-        thread.start()
+    work = _slices(calls, clients, own_slices)
+    threads, per_client, stop_at, start = _clients(port, work, max(1, max_requests // clients))
     server_before, client_before = processes_cpu_seconds(server_pid), _own_cpu_seconds()
     began = time.perf_counter()
     stop_at[0] = began + seconds
     start.wait()
     for thread in threads:
         thread.join()
-    total = Sample(seconds=time.perf_counter() - began)
-    total.server_cpu = processes_cpu_seconds(server_pid) - server_before
-    total.client_cpu = _own_cpu_seconds() - client_before
+    total = Sample(
+        seconds=time.perf_counter() - began,
+        server_cpu=processes_cpu_seconds(server_pid) - server_before,
+        client_cpu=_own_cpu_seconds() - client_before,
+    )
     for sample in per_client:
-        total.requests += sample.requests
-        total.errors += sample.errors
-        total.latencies.extend(sample.latencies)
+        total.add(sample)  # requests, errors, latencies (a client's times and CPU are zero)
     return total

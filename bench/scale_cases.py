@@ -45,6 +45,7 @@ SEARCHES = {
 SORTED_FIELDS = tuple(sorted(set(SORT_FIELDS.values())))
 STATS = {"stats": "/api/parts/stats", "stats-detailed": "/api/parts/stats/detailed"}
 CLAIMER = "Bench Claimer"
+APPROVE = "approve (a review part each time)"
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,13 @@ def _json(body: dict[str, object]) -> tuple[bytes, dict[str, str]]:
     return json.dumps(body).encode(), {"Content-Type": "application/json"}
 
 
+def _post(path: str, headers: dict[str, str], body: dict[str, object] | None = None) -> Call:
+    if body is None:
+        return Call(path, headers, 200, ANY_LENGTH, "POST")
+    data, json_type = _json(body)
+    return Call(path, {**headers, **json_type}, 200, ANY_LENGTH, "POST", data)
+
+
 def write_cases(pools: Pools, headers: dict[str, str], engine: Engine) -> list[Case]:
     """PUT, claim and approve: each client cycles over its own slice of its pool."""
     notes = [_json({"notes": f"Bench note {side}"}) for side in "AB"]
@@ -108,30 +116,20 @@ def write_cases(pools: Pools, headers: dict[str, str], engine: Engine) -> list[C
         for pid in pools.put
         for body, kind in notes
     ]
-    assign, json_type = _json({"assigned": CLAIMER})
     claim = [
         call
         for pid in pools.claim
         for call in (
-            Call(f"{LIST}{pid}/assign", {**headers, **json_type}, 200, ANY_LENGTH, "POST", assign),
-            Call(f"{LIST}{pid}/unclaim", headers, 200, ANY_LENGTH, "POST"),
+            _post(f"{LIST}{pid}/assign", headers, {"assigned": CLAIMER}),
+            _post(f"{LIST}{pid}/unclaim", headers),
         )
     ]
-    approve = [
-        Call(f"{LIST}{pid}/approve", headers, 200, ANY_LENGTH, "POST") for pid in pools.approve
-    ]
+    approve = [_post(f"{LIST}{pid}/approve", headers) for pid in pools.approve]
+    reset = approve_reset(engine, pools.approve)
     return [
         Case("put", "PUT one part (notes)", put, False, own_slices=True),
         Case("claim", "claim + unclaim (alternating)", claim, False, own_slices=True),
-        Case(
-            "approve",
-            "approve (a review part each time)",
-            approve,
-            False,
-            own_slices=True,
-            pool=len(approve),
-            reset=approve_reset(engine, pools.approve),
-        ),
+        Case("approve", APPROVE, approve, False, True, len(approve), reset),
     ]
 
 
@@ -162,6 +160,7 @@ def list_reads(port: int, headers: dict[str, str], ids: list[int]) -> Reference:
     step = max(1, len(ids) // SAMPLED_PARTS)
     parts = {f"{LIST}{pid}": fetch(port, f"{LIST}{pid}", headers) for pid in ids[::step]}
     revalidate = {**headers, "If-None-Match": f'"{plain.etag}"'}
+    one = [Call(path, headers, 200, len(served.body)) for path, served in parts.items()]
     cases = [
         Case("list", "GET the full list", [Call(LIST, headers, 200, len(plain.body))], True),
         Case(
@@ -176,12 +175,7 @@ def list_reads(port: int, headers: dict[str, str], ids: list[int]) -> Reference:
             [Call(LIST, gzip_headers, 200, len(gzipped.body))],
             False,
         ),
-        Case(
-            "one",
-            "GET one part",
-            [Call(path, headers, 200, len(s.body)) for path, s in parts.items()],
-            True,
-        ),
+        Case("one", "GET one part", one, True),
     ]
     compressed = {LIST: gzipped} if gzipped.encoding else {}
     return Reference({LIST: plain, **parts}, compressed, cases)
