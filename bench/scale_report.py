@@ -181,7 +181,7 @@ def render_scale(run: Any) -> str:
         f"bare alike), {args['clients']} keep-alive clients in a separate process, "
         f"{args['seconds']:g} s measured per case and server in {args['rounds']} alternating "
         f"rounds after {args['warmup']:g} s warm-up. p50/p95/p99 are ours, as the client saw them."
-        " List tier (≤ 10k parts): ours as deployed. Search tier (100k): ours without the"
+        " List tier: ours as deployed. Search tier: ours without the"
         " list-body cache, so every request runs its query."
     )
     return "\n".join(
