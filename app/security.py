@@ -108,9 +108,11 @@ API_POLICY = _csp("default-src 'none'", "frame-ancestors 'none'")
 # button), so that one folder is allowed; nothing else off-site, and no inline script.
 # Previews are blob: URLs of fetched files: images, the GLB (three.js fetches it, hence
 # connect-src) and PDFs shown in an iframe (hence frame-src; checked in Chromium).
+# 'wasm-unsafe-eval' lets the 3D viewer compile three.js's meshopt decoder (WebAssembly,
+# bundled with the viewer); it allows no eval() and no inline script.
 SPA_POLICY = _csp(
     "default-src 'self'",
-    "script-src 'self' https://cdnjs.cloudflare.com/ajax/libs/font-awesome/",
+    "script-src 'self' 'wasm-unsafe-eval' https://cdnjs.cloudflare.com/ajax/libs/font-awesome/",
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data: blob:",
     "connect-src 'self' blob: data:",

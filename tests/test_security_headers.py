@@ -101,8 +101,12 @@ def test_spa_policy_runs_no_inline_or_foreign_script():
     scripts = directives(SPA_POLICY)["script-src"]
     assert scripts[0] == "'self'"
     assert not {"'unsafe-inline'", "'unsafe-eval'", "*", "https:", "data:", "blob:"} & set(scripts)
-    # Only Font Awesome's folder on cdnjs, which the shipped index.html loads.
-    assert scripts[1:] == ["https://cdnjs.cloudflare.com/ajax/libs/font-awesome/"]
+    # WebAssembly for the viewer's meshopt decoder (no eval), and only Font Awesome's folder
+    # on cdnjs, which the shipped index.html loads.
+    assert scripts[1:] == [
+        "'wasm-unsafe-eval'",
+        "https://cdnjs.cloudflare.com/ajax/libs/font-awesome/",
+    ]
     assert directives(SPA_POLICY)["object-src"] == ["'none'"]
     assert directives(SPA_POLICY)["frame-ancestors"] == ["'self'"]
 

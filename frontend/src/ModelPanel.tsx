@@ -11,6 +11,9 @@ type State =
   | { kind: "failed"; message: string }
   | { kind: "ready"; names: string[] };
 
+// The smallest GLB (meshopt-compressed, README "3D models") where the viewer's decoder can run.
+const MODEL_QUERY = typeof WebAssembly === "object" ? "?compression=meshopt" : "";
+
 /** Save a preview image once, so the board's card shows a thumbnail of the model. */
 async function saveThumbnail(part: Part, viewer: Viewer): Promise<void> {
   if (hasViews(part)) return;
@@ -33,7 +36,7 @@ export function ModelPanel(props: { part: Part }) {
     let timer = 0;
     const load = async () => {
       try {
-        const response = await request(`/${part.id}/model`);
+        const response = await request(`/${part.id}/model${MODEL_QUERY}`);
         if (stopped) return;
         if (response.status === 202) {
           setState({ kind: "pending" });

@@ -15,6 +15,8 @@ import {
   type Object3D,
 } from "three";
 import { GLTFLoader } from "three/examples/jsm/loaders/GLTFLoader.js";
+// Bundled into this lazy chunk (no CDN); its WebAssembly needs 'wasm-unsafe-eval' in the CSP.
+import { MeshoptDecoder } from "three/examples/jsm/libs/meshopt_decoder.module.js";
 import { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
 
 export interface Viewer {
@@ -44,7 +46,9 @@ function nameOf(mesh: Object3D): string {
 }
 
 export async function mountViewer(container: HTMLElement, glb: ArrayBuffer): Promise<Viewer> {
-  const gltf = await new GLTFLoader().parseAsync(glb, "");
+  // The server sends the meshopt-compressed GLB when asked (ModelPanel); any other GLB
+  // loads the same way.
+  const gltf = await new GLTFLoader().setMeshoptDecoder(MeshoptDecoder).parseAsync(glb, "");
   const dark = window.matchMedia("(prefers-color-scheme: dark)").matches;
   const scene = new Scene();
   scene.background = new Color(dark ? 0x1b2430 : 0xf1f4f8);

@@ -34,8 +34,15 @@ def test_the_sample_part_shows_its_model_and_gets_a_thumbnail(desktop_page, boar
     page = desktop_page
     sign_in(page, board)
     page.get_by_role("link", name=re.compile(r"^CNC \(")).click()
+    models = []
+    page.on("response", lambda r: "/model" in r.url and models.append((r.url, r.status, r)))
     details = _open(page, "Controller Mounting Plate")
     expect(details.get_by_role("button", name="Fit to view")).to_be_visible(timeout=30_000)
+    # The viewer asked for the meshopt-compressed GLB and decoded it (WebAssembly, under the
+    # SPA's CSP: a refusal would be a console error, which fails every browser test).
+    url, status, response = models[-1]
+    assert (url.endswith("/model?compression=meshopt"), status) == (True, 200)
+    assert response.headers["model-variant"] == "meshopt"
     expect(details.get_by_role("img", name=re.compile("^3D model"))).to_be_visible()
     page.wait_for_timeout(300)
     assert page.evaluate(CANVAS_COLOURS) > 8
@@ -64,7 +71,7 @@ def test_upload_shows_progress_then_conversion_status_until_the_model_is_ready(d
         else:
             route.continue_()
 
-    page.route(re.compile(r".*/api/parts/\d+/model$"), first_two_still_converting)
+    page.route(re.compile(r".*/api/parts/\d+/model(\?.*)?$"), first_two_still_converting)
     sign_in(page, board)
     page.evaluate(
         """() => {
