@@ -87,3 +87,30 @@ def test_each_kind_of_write_shows_in_the_next_read(make_part, call, api_key, com
     assert (summary["total"], detailed["total_parts"]) == (0, 0)
     # One computation per revision read: eight writes, eight reads of each body.
     assert computed == {"summary": 8, "detailed": 8}
+
+
+def test_requests_arriving_together_compute_one_body(app, make_part, computed, monkeypatch):
+    import threading
+    import time
+
+    make_part()
+    slow = stats_views.summary_stats
+
+    def slowly(session: Any) -> Any:
+        time.sleep(0.2)  # long enough for every thread to arrive while it runs
+        return slow(session)
+
+    monkeypatch.setattr(stats_views, "summary_stats", slowly)
+    headers = {"X-API-Key": app.config["SECRET_KEY"]}
+    answers: list[int] = []
+
+    def read() -> None:
+        answers.append(app.test_client().get("/api/parts/stats", headers=headers).status_code)
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [200] * 4
+    assert computed["summary"] == 1

@@ -138,6 +138,7 @@ class PartsCache:
         self._lists = ListBodies(CACHE_ENTRIES)
         self._parts = PartBodies()
         self._stats = PartBodies()
+        self._stats_computing = threading.Lock()
         self._totals = ListTotals(tricks.list_totals)
 
     def close(self) -> None:
@@ -196,11 +197,17 @@ class PartsCache:
         """A statistics body (`name` says which; `compute` makes it) at the committed
         revision: computed once per revision, a lookup until the next write."""
         revision = self.revision(session)
-        cached = self._stats.get(revision, name) if self.tricks.stats_bodies else None
+        if not self.tricks.stats_bodies:
+            return json_body(compute(session))
+        cached = self._stats.get(revision, name)
         if cached is None:
-            cached = RenderedList(json_body(compute(session)), "")
-            if self.tricks.stats_bodies:
-                self._stats.put(revision, name, cached)
+            # One computation per revision: requests arriving together after a write wait
+            # for it instead of each aggregating 100k rows at once.
+            with self._stats_computing:
+                cached = self._stats.get(revision, name)
+                if cached is None:
+                    cached = RenderedList(json_body(compute(session)), "")
+                    self._stats.put(revision, name, cached)
         return cached.body
 
 
