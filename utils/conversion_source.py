@@ -58,8 +58,7 @@ def _publish_with_variants(app: Flask, staged: Path, key: str) -> None:
         if app.config["MODEL_OPTIMISE"]:
             max_error = float(app.config["MODEL_MAX_ERROR"])
             variants = model_variants.stage_variants(storage, key, staged, max_error)
-        for variant, path in variants.items():
-            storage.publish_model(path, key, variant)
+        model_variants.publish_variants(storage, key, variants)
         storage.publish_model(staged, key)
     finally:
         for path in variants.values():

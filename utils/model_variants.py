@@ -20,12 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from utils.files_io import write_atomic
-from utils.glb_optimize import ModelOptimisationError, optimise_glb
+from utils.glb_optimize import ModelOptimisationError, ModelVariants, optimise_glb
 from utils.storage import MODEL_VARIANTS, Storage
 
 log = logging.getLogger("aerie.convert")
 RAW = "raw"
 QUANTIZED, MESHOPT = MODEL_VARIANTS
+# Larger raw GLBs are served as they are: the optimiser runs in the job's own process (not
+# the capped conversion child) and needs about 4 times the GLB's size in memory.
+OPTIMISE_MAX_BYTES = 256 * 1024 * 1024
 # Decoders a client may name in `compression`, and the variant each one unlocks.
 COMPRESSIONS = {MESHOPT: MESHOPT}
 
@@ -41,25 +44,50 @@ class ServedModel:
 
 def stage_variants(store: Storage, key: str, raw: Path, max_error: float) -> dict[str, Path]:
     """Write the optimised variants of the staged raw GLB next to it; {} (logged) when the
-    optimiser fails: the model is then served raw, never failed for it."""
+    optimiser fails or they cannot be written: the model is then served raw, never failed."""
     started = time.monotonic()
-    try:
-        variants = optimise_glb(raw.read_bytes(), max_error)
-    except ModelOptimisationError as exc:
-        log.warning("model %s served unoptimised: %s", key, exc)
-        return {}
-    except Exception:  # noqa: BLE001 - a bug in the optimiser must not fail the model
-        log.exception("model %s served unoptimised: the optimiser failed", key)
+    variants = _optimised(key, raw, max_error)
+    if variants is None:
         return {}
     staged = {QUANTIZED: variants.quantized, MESHOPT: variants.meshopt}
-    for variant, data in staged.items():
-        write_atomic(store.staging_model_path(key, variant), data)
+    paths = {variant: store.staging_model_path(key, variant) for variant in staged}
+    try:
+        for variant, data in staged.items():
+            write_atomic(paths[variant], data)
+    except OSError:
+        log.exception("model %s served unoptimised: its variants could not be written", key)
+        for path in paths.values():
+            path.unlink(missing_ok=True)
+        return {}
     log.info(
         "model %s optimised in %.2f s: %d bytes raw, %d quantised, %d meshopt",
         *(key, time.monotonic() - started, raw.stat().st_size),
         *(len(variants.quantized), len(variants.meshopt)),
     )
-    return {variant: store.staging_model_path(key, variant) for variant in staged}
+    return paths
+
+
+def publish_variants(store: Storage, key: str, staged: dict[str, Path]) -> None:
+    """Move staged variants to their shared names; one that cannot be moved is logged and
+    left out (GET /model falls back to a larger variant)."""
+    for variant, path in staged.items():
+        try:
+            store.publish_model(path, key, variant)
+        except OSError:
+            log.exception("model %s: its %s variant could not be published", key, variant)
+
+
+def _optimised(key: str, raw: Path, max_error: float) -> ModelVariants | None:
+    if raw.stat().st_size > OPTIMISE_MAX_BYTES:
+        log.warning("model %s served unoptimised: larger than %d bytes", key, OPTIMISE_MAX_BYTES)
+        return None
+    try:
+        return optimise_glb(raw.read_bytes(), max_error)
+    except ModelOptimisationError as exc:
+        log.warning("model %s served unoptimised: %s", key, exc)
+    except Exception:  # noqa: BLE001 - a bug in the optimiser must not fail the model
+        log.exception("model %s served unoptimised: the optimiser failed", key)
+    return None
 
 
 def wanted_variant(variant: str | None, compression: list[str]) -> str:
