@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
 from flask import Flask
@@ -18,18 +19,31 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     app.config.update(settings)
     # Derived values fill in extension settings the caller did not set explicitly.
     app.config.update({k: v for k, v in _derived_settings(settings).items() if k not in settings})
-    _register_logging(app)
+    _attach(app, "app.logging:configure_logging")
     _register_extensions(app)
-    _register_read_path(app)
+    _attach(app, "app.read_path:register_read_path")
     _register_blueprints(app)
-    _register_error_handlers(app)
-    _register_security(app)
-    _register_compression(app)
-    _register_cli(app)
-    _register_frontend(app)
-    _register_file_services(app)
-    _register_onshape(app)
+    for step in HOOKS:
+        _attach(app, step)
     return app
+
+
+# Bound after the blueprints, in this order: each is "module:function(app)", imported only
+# when the app is built (the modules read the settings and services bound before them).
+HOOKS = (
+    "app.errors:register_error_handlers",
+    "app.security:register_security",
+    "app.compression:register_compression",
+    "app.cli:register_cli",
+    "app.spa:register_spa",
+    "app.files:register_file_services",
+    "app.onshape:register_onshape",
+)
+
+
+def _attach(app: Flask, step: str) -> None:
+    module, function = step.split(":")
+    getattr(import_module(module), function)(app)
 
 
 def _derived_settings(settings: dict[str, Any]) -> dict[str, Any]:
@@ -57,12 +71,6 @@ def _derived_settings(settings: dict[str, Any]) -> dict[str, Any]:
         "OPENAPI_SWAGGER_UI_URL": f"{base}/api/docs/assets/",
         "API_SPEC_OPTIONS": openapi_options(),
     }
-
-
-def _register_logging(app: Flask) -> None:
-    from app.logging import configure_logging
-
-    configure_logging(app)
 
 
 def _register_extensions(app: Flask) -> None:
@@ -94,12 +102,6 @@ def _register_extensions(app: Flask) -> None:
     api.init_app(app)
 
 
-def _register_read_path(app: Flask) -> None:
-    from app.read_path import register_read_path
-
-    register_read_path(app)
-
-
 def _register_blueprints(app: Flask) -> None:
     from app.docs import register_docs_assets
     from app.health import health_bp
@@ -112,45 +114,3 @@ def _register_blueprints(app: Flask) -> None:
             health_bp, url_prefix=app.config["BASE_PATH"], name="health_under_base"
         )
     register_docs_assets(app)
-
-
-def _register_error_handlers(app: Flask) -> None:
-    from app.errors import register_error_handlers
-
-    register_error_handlers(app)
-
-
-def _register_security(app: Flask) -> None:
-    from app.security import register_security
-
-    register_security(app)
-
-
-def _register_compression(app: Flask) -> None:
-    from app.compression import register_compression
-
-    register_compression(app)
-
-
-def _register_cli(app: Flask) -> None:
-    from app.cli import register_cli
-
-    register_cli(app)
-
-
-def _register_frontend(app: Flask) -> None:
-    from app.spa import register_spa
-
-    register_spa(app)
-
-
-def _register_file_services(app: Flask) -> None:
-    from app.files import register_file_services
-
-    register_file_services(app)
-
-
-def _register_onshape(app: Flask) -> None:
-    from app.onshape import register_onshape
-
-    register_onshape(app)
