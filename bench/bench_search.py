@@ -122,7 +122,10 @@ def measure_server(run: SearchRun, database: str, data: Any, server: str) -> Non
     )
     try:
         paths = case_paths(process.port, data.key_header, data.parts)
+        chosen = [c for c in args["cases"].split(",") if c] if args.get("cases") else []
         for case, path in paths.items():
+            if chosen and not any(part in case for part in chosen):
+                continue
             body, _ = _get(process.port, path, data.key_header)
             total = json.loads(body).get("total") if path.startswith(LIST) else None
             call = Call(path, data.key_header, 200, len(body))
@@ -145,7 +148,7 @@ def run_benchmark(args: argparse.Namespace) -> SearchRun:
             with scratch_database(database, folder) as url:
                 data = build_dataset(url, folder, run.args["parts"])
                 run.builds[database] = data.build_seconds
-                for server in SERVERS:
+                for server in args.servers.split(","):
                     measure_server(run, database, data, server)
     run.load, run.finished = (started, os.getloadavg()[0]), time.time()
     return run
@@ -218,6 +221,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--warmup", type=float, default=0.5)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument(
+        "--servers", default=",".join(SERVERS), help="a subset of " + ", ".join(SERVERS)
+    )
+    parser.add_argument("--cases", default="", help="only cases whose name contains one of these")
     parser.add_argument("--write", action="store_true", help="record the run in BENCHMARKS.md")
     return parser.parse_args(argv)
 

@@ -62,9 +62,12 @@ def _typed(sort_by: str, value: Any) -> Any:
     raise _refused()
 
 
-def after_condition(sort_by: str, descending: bool, value: Any, part_id: int) -> Any:
+def after_condition(
+    sort_by: str, descending: bool, value: Any, part_id: int, valued_only: bool = False
+) -> Any:
     """The rows that come after (value, id) in the list's order (models.queries._ordered):
-    NULLs last, text compared lowered, id breaking ties."""
+    NULLs last, text compared lowered, id breaking ties. `valued_only`: the caller already
+    keeps to rows with a value (the NULLs come after them)."""
     column = getattr(Part, sort_by)
     text = isinstance(column.type, String)
     key = func.lower(column) if text else column
@@ -75,11 +78,10 @@ def after_condition(sort_by: str, descending: bool, value: Any, part_id: int) ->
     if value is None:  # only NULL keys remain, in id order
         return and_(column.is_(None), beyond(Part.id, part_id))
     bound = func.lower(literal(value, column.type)) if text else literal(value, column.type)
-    if not column.nullable:
-        # A row value: PostgreSQL and SQLite seek the (key, id) index with it.
-        return beyond(tuple_(key, Part.id), tuple_(bound, literal(part_id)))
-    later = or_(beyond(key, bound), and_(key == bound, beyond(Part.id, part_id)))
-    return or_(column.is_(None), later)
+    # A row value: PostgreSQL and SQLite seek the (key, id) index with it; a NULL key makes
+    # it unknown, so the NULLs (which come after every value) are added by name.
+    later = beyond(tuple_(key, Part.id), tuple_(bound, literal(part_id)))
+    return later if valued_only or not column.nullable else or_(column.is_(None), later)
 
 
 def _refused(message: str = "after is not a page token of this list") -> ValidationError:

@@ -96,14 +96,14 @@ def _pattern(term: str) -> str:
     return f"%{escaped}%"
 
 
-def _ordered(statement: Select[Any], query: PartQuery) -> Select[Any]:
+def _ordered(statement: Select[Any], query: PartQuery, nulls_last: bool = True) -> Select[Any]:
     column_ = getattr(Part, query.sort_by)
     # Text sorts alike everywhere: MariaDB's collation ignores case, SQLite's and C's do not.
     key = func.lower(column_) if isinstance(column_.type, String) else column_
     # id breaks ties so pages are stable; a NOT NULL key needs no NULLs-last term, which
     # leaves (key, id) for an index to serve.
     keys = (key.desc(), Part.id.desc()) if query.descending else (key.asc(), Part.id.asc())
-    if column_.nullable:
+    if column_.nullable and nulls_last:
         # NULLs last in both directions on every database.
         keys = (case((column_.is_(None), 1), else_=0), *keys)
     return statement.order_by(*keys)
@@ -135,12 +135,54 @@ def find_parts(
     if search is not None and search.ids is not None and _walk_sort_index(query, total):
         # id + 0 keeps SQLite from looking the matches up by id: it walks the sort index.
         conditions[-1] = (Part.id + 0).in_(search.ids)
+    if query.limit and getattr(Part, query.sort_by).nullable and _lower_indexed(session):
+        return total, _nulls_apart(session, query, conditions, after)
     if after is not None:
         conditions.append(after_condition(query.sort_by, query.descending, *after))
     page = _ordered(select(Part).where(*conditions), query).offset(query.offset or None)
     if query.limit:
         page = page.limit(query.limit)
     return total, list(session.execute(page).scalars())
+
+
+def _lower_indexed(session: Session) -> bool:
+    return session.get_bind().dialect.name in ("sqlite", "postgresql")
+
+
+def _nulls_apart(
+    session: Session, query: PartQuery, conditions: list[Any], after: tuple[Any, int] | None
+) -> list[Part]:
+    """A page of a nullable text sort as two walks of its (lower(column), id) index: the rows
+    with a value in order, then the NULLs by id; the same rows as the one ORDER BY with its
+    NULLs-last term, which no index can serve."""
+    column_ = getattr(Part, query.sort_by)
+    valued: list[Any] | None = [*conditions, func.lower(column_).is_not(None)]
+    empty = [*conditions, column_.is_(None)]
+    if after is not None and after[0] is None:
+        valued = None  # the previous page ended among the NULLs
+        empty.append(after_condition(query.sort_by, query.descending, *after))
+    elif after is not None and valued is not None:
+        valued.append(after_condition(query.sort_by, query.descending, *after, valued_only=True))
+    rows: list[Part] = []
+    skip = query.offset
+    if valued is not None:
+        walk = _ordered(select(Part).where(*valued), query, nulls_last=False)
+        rows = _rows(session, walk, skip, query.limit)
+        skip = 0 if rows or not skip else max(0, skip - _counted(session, valued))
+    wanted = int(query.limit or 0) - len(rows)
+    if wanted > 0:
+        by_id = Part.id.desc() if query.descending else Part.id.asc()
+        rows += _rows(session, select(Part).where(*empty).order_by(by_id), skip, wanted)
+    return rows
+
+
+def _rows(session: Session, statement: Select[Any], skip: int, limit: int | None) -> list[Part]:
+    return list(session.execute(statement.offset(skip or None).limit(limit)).scalars())
+
+
+def _counted(session: Session, conditions: list[Any]) -> int:
+    counted = select(func.count()).select_from(Part).where(*conditions)
+    return int(session.execute(counted).scalar_one())
 
 
 def _walk_sort_index(query: PartQuery, total: int) -> bool:

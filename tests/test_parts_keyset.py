@@ -112,3 +112,16 @@ def test_a_write_moves_the_total_every_sort_and_page_reports(listed, client, aut
     after = _get(client, auth_headers, search="alp", sort_by="amount", limit=1).get_json()
     again = _get(client, auth_headers, search="alp", sort_by="name", limit=1).get_json()
     assert after["total"] == again["total"] == before["total"] + 1
+
+
+@pytest.mark.parametrize("sort_by", ["name", "material", "assigned", "status"])
+def test_every_offset_page_is_the_slice_of_the_whole_list(listed, client, auth_headers, sort_by):
+    for order in ("asc", "desc"):
+        whole = _get(client, auth_headers, sort_by=sort_by, sort_order=order).get_json()["parts"]
+        for limit in (1, 3, 5):
+            for offset in range(len(whole) + 2):
+                page = _get(
+                    client, auth_headers, sort_by=sort_by, sort_order=order, limit=limit,
+                    offset=offset,
+                ).get_json()["parts"]  # fmt: skip
+                assert page == whole[offset : offset + limit], (order, limit, offset)
