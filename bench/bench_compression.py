@@ -19,7 +19,7 @@ import zlib
 from typing import Any
 
 from bench.bench_parts_api import bench_database
-from bench.load import Call, Sample, run_load
+from bench.load import Call, Sample, add_load_arguments, run_load
 from bench.report import markdown_table, percentile_ms, run_context
 from bench.servers import HOST, THREADS, ServerProcess, start_ours
 from utils.compressed_bodies import gzip_bytes
@@ -42,11 +42,7 @@ for (const q of JSON.parse(process.argv[1])) { let best = Infinity, out;
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", type=int, default=10_000, help="parts in the database")
-    parser.add_argument("--seconds", type=float, default=10.0, help="measured s per variant")
-    parser.add_argument("--clients", type=int, default=8, help="client threads (connections)")
-    parser.add_argument("--rounds", type=int, default=4, help="alternating rounds (ABBA)")
-    parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured s per variant")
+    add_load_arguments(parser, parts=10_000, seconds=10.0, warmup=2.0, per="variant")
     parser.add_argument("--first", type=int, default=5, help="writes for the first-read cost")
     return parser.parse_args(argv)
 

@@ -92,6 +92,8 @@ class Bench:
         self.headers = {"X-API-Key": str(self.app.config["SECRET_KEY"])}
         self.fresh_ids: Iterator[int] = itertools.count(1)
         self.server: ServerProcess | None = None
+        # Settings a variant of this benchmark gives its server on top (bench_models).
+        self.server_settings: dict[str, object] = {}
 
     def start(self, workers: int) -> ServerProcess:
         self.stop()
@@ -101,6 +103,7 @@ class Bench:
                 "CONVERSION_IN_BACKGROUND": True,
                 "CONVERSION_WORKERS": workers,
                 "MODEL_WAIT_SECONDS": 60.0,
+                **self.server_settings,
             }
         )
         return self.server

@@ -25,7 +25,7 @@ from typing import Any
 from bench.bench_files import FIXTURES, GEAR, PLATE, Bench
 from bench.files_report import FileRun
 from bench.report import markdown_table, run_context
-from bench.servers import HOST, ServerProcess, start_ours
+from bench.servers import HOST
 from utils.glb_optimize import optimise_glb
 
 SMALL_PLATE = FIXTURES / "step" / "occt_xr2-ct-214_plate.stp"
@@ -42,6 +42,7 @@ class ModelBench(Bench):
         folder.mkdir()
         super().__init__(folder)
         self.optimise = optimise
+        self.server_settings = {"MODEL_OPTIMISE": optimise}
         self.last_part = 0
         self.fresh_ids = self._numbered()
 
@@ -50,19 +51,6 @@ class ModelBench(Bench):
         while True:
             self.last_part += 1
             yield self.last_part
-
-    def start(self, workers: int) -> ServerProcess:
-        self.stop()
-        self.server = start_ours(
-            {
-                **self.settings,
-                "CONVERSION_IN_BACKGROUND": True,
-                "CONVERSION_WORKERS": workers,
-                "MODEL_WAIT_SECONDS": 60.0,
-                "MODEL_OPTIMISE": self.optimise,
-            }
-        )
-        return self.server
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

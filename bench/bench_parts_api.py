@@ -20,7 +20,7 @@ from werkzeug.http import unquote_etag
 from app import create_app
 from app.startup import prepare
 from bench.dataset import populate_parts
-from bench.load import Call, Sample, run_load
+from bench.load import Call, Sample, add_load_arguments, run_load
 from bench.report import Measured, Run, render_run, run_and_record, write_benchmarks
 from bench.servers import HOST, Served, ServerProcess, our_settings, start_bare, start_ours
 
@@ -50,23 +50,7 @@ class Case:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line; the defaults are the numbers the issue asks for."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", type=int, default=5000, help="parts in the database")
-    parser.add_argument(
-        "--seconds",
-        type=float,
-        default=10.0,
-        help="measured seconds per case and server (split over the rounds)",
-    )
-    parser.add_argument("--clients", type=int, default=8, help="client threads (connections)")
-    parser.add_argument(
-        "--rounds", type=int, default=4, help="alternating ours/bare rounds per case (ABBA order)"
-    )
-    parser.add_argument(
-        "--warmup",
-        type=float,
-        default=2.0,
-        help="unmeasured seconds per case and server before the rounds",
-    )
+    add_load_arguments(parser, parts=5000, seconds=10.0, warmup=2.0, per="case and server")
     parser.add_argument(
         "--max-requests", type=int, default=500_000, help="upper bound on requests in one timed run"
     )

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from bench.bench_parts_api import bench_database, build_cases, fetch_reference, measure_case
-from bench.load import Sample
+from bench.load import Sample, add_load_arguments
 from bench.report import markdown_table, replace_block, run_and_record, run_context
 from bench.servers import TRICKS, ServerProcess, start_bare, start_ours
 
@@ -24,11 +24,7 @@ END = "<!-- /bench_tricks:latest -->"
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line; shorter runs than bench_parts_api, as there are six servers."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", type=int, default=5000, help="parts in the database")
-    parser.add_argument("--seconds", type=float, default=6.0, help="measured s per case/server")
-    parser.add_argument("--clients", type=int, default=8, help="client threads (connections)")
-    parser.add_argument("--rounds", type=int, default=4, help="rounds, order reversed each time")
-    parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured s per case/server")
+    add_load_arguments(parser, parts=5000, seconds=6.0, warmup=1.0, per="case and server")
     parser.add_argument("--max-requests", type=int, default=500_000, help="cap per timed run")
     parser.add_argument("--write", action="store_true", help="record the run in BENCHMARKS.md")
     return parser.parse_args(argv)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import os
 import resource
@@ -159,3 +160,15 @@ def run_load(
     for sample in per_client:
         total.add(sample)  # requests, errors, latencies (a client's times and CPU are zero)
     return total
+
+
+def add_load_arguments(
+    parser: argparse.ArgumentParser, *, parts: int, seconds: float, warmup: float, per: str
+) -> None:
+    """--parts, --seconds, --clients, --rounds and --warmup, as every read benchmark takes
+    them; `per` names what one measurement is of ("case and server", "variant")."""
+    parser.add_argument("--parts", type=int, default=parts, help="parts in the database")
+    parser.add_argument("--seconds", type=float, default=seconds, help=f"measured s per {per}")
+    parser.add_argument("--clients", type=int, default=8, help="client threads (connections)")
+    parser.add_argument("--rounds", type=int, default=4, help="rounds, alternating (ABBA)")
+    parser.add_argument("--warmup", type=float, default=warmup, help=f"unmeasured s per {per}")
