@@ -48,7 +48,9 @@ def test_backup_wipe_restore_gives_back_every_part_and_file(make_app, tmp_path):
     assert before["pdf"][1] == sha(PDF) and before["view_3"][0] == 200
     uploads = Path(app.config["UPLOAD_FOLDER"])
     files_before = durable_tree(uploads)
-    assert len(files_before) == 5  # STEP, GLB, two previews, PDF
+    # STEP; the GLB with its quantised and meshopt variants; two previews; PDF.
+    assert len(files_before) == 7, sorted(files_before)
+    assert sum(name.startswith("models/") for name in files_before) == 3
     result = cli(app, "backup", "--dest", str(tmp_path / "bk"))
     assert result.exit_code == 0, result.output
     archive = only_archive(tmp_path / "bk")

@@ -13,7 +13,8 @@ _RAW_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # After decoding: C0/C1 controls, and the invisible marks that reorder or hide text.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 
-NO_CONTROL = "^[^\\x00-\\x1f\\x7f-\\x9f,]*$"
+# What the OpenAPI document allows: no controls, direction marks or commas (as parse_actor).
+NO_CONTROL = "^[^\\x00-\\x1f\\x7f-\\x9f,\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2069\\ufeff]*$"
 # The OpenAPI description of the header, for every operation that records a change.
 ACTOR_PARAMETER = {
     "in": "header",
@@ -21,13 +22,14 @@ ACTOR_PARAMETER = {
     "required": False,
     "description": (
         'Who makes the change, recorded in the part\'s history (default "api"). UTF-8, at '
-        f"most {MAX_ACTOR_LENGTH} characters, surrounding spaces trimmed; control characters "
-        "and bidirectional overrides are refused with 400."
+        f"most {MAX_ACTOR_LENGTH} characters, surrounding spaces trimmed; control characters, "
+        "bidirectional overrides and commas (a repeated header arrives joined by one) are "
+        "refused with 400."
     ),
     "schema": {
         "type": "string",
         "maxLength": MAX_ACTOR_LENGTH,
-        "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]*$",
+        "pattern": NO_CONTROL,
     },
 }
 

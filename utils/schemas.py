@@ -232,8 +232,9 @@ class PartQuerySchema(Schema):
         validate=validate.Length(max=1000),
         metadata={
             "description": "Keyset paging: the X-Next-After header of the previous page (same "
-            "sort_by and sort_order). A deep page costs what the first does; offset still works",
-            "pattern": NO_NUL,
+            "sort_by and sort_order), opaque URL-safe base64; any other value is a 400 on "
+            "field after. A deep page costs what the first does; offset still works",
+            "pattern": "^[A-Za-z0-9_-]*$",
         },
     )
     offset = fields.Integer(
