@@ -3,7 +3,9 @@ change's own transaction, kept after the part is deleted."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime
+from io import BytesIO
 from typing import Any
 
 import pytest
@@ -110,7 +112,7 @@ def test_a_new_file_over_an_old_one_is_recorded_as_a_replacement(send, client, a
     for content in (PDF, PDF + b"%v2\n"):
         response = client.post(
             f"{PARTS}{part['id']}/upload",
-            data={"file": (__import__("io").BytesIO(content), "plate.pdf")},
+            data={"file": (BytesIO(content), "plate.pdf")},
             headers={**auth_headers, "X-Actor": "Rita"},
             content_type="multipart/form-data",
         )
@@ -219,26 +221,30 @@ def test_a_failing_event_write_leaves_no_change(app, send, part_in, monkeypatch)
     assert event_count(app) == before
 
 
-def test_a_part_deleted_just_after_a_change_commits_still_gets_its_answer(
-    app, send, part_in, monkeypatch
-):
-    """The answer is rendered inside the transaction: a DELETE landing between the commit and
-    the rendering (seen in the soak as a 500) cannot take the part away from it."""
-    from contextlib import contextmanager
-
-    import routes.workflow
-
-    real = routes.workflow.write_transaction
-    part = part_in("cnc")
+def delete_after_commit(monkeypatch: Any, module: Any, part_id: int) -> None:
+    """Make `module`'s write_transaction delete the part right after its commit: the DELETE
+    of another request landing between the commit and the rendering of the answer."""
+    real = module.write_transaction
 
     @contextmanager
     def deleted_after_commit(*args: Any, **kwargs: Any) -> Any:
         with real(*args, **kwargs) as session:
             yield session
         with db.engine.begin() as connection:
-            connection.execute(text("DELETE FROM parts WHERE id = :id"), {"id": part["id"]})
+            connection.execute(text("DELETE FROM parts WHERE id = :id"), {"id": part_id})
 
-    monkeypatch.setattr(routes.workflow, "write_transaction", deleted_after_commit)
+    monkeypatch.setattr(module, "write_transaction", deleted_after_commit)
+
+
+def test_a_part_deleted_just_after_a_change_commits_still_gets_its_answer(
+    app, send, part_in, monkeypatch
+):
+    """The answer is rendered inside the transaction: a DELETE landing between the commit and
+    the rendering (seen in the soak as a 500) cannot take the part away from it."""
+    import routes.workflow
+
+    part = part_in("cnc")
+    delete_after_commit(monkeypatch, routes.workflow, part["id"])
     status, body = send("PUT", f"{part['id']}", "Ed", {"notes": "last words"})
     assert (status, body["notes"], body["id"]) == (200, "last words", part["id"])
 
@@ -248,22 +254,10 @@ def test_a_part_deleted_just_after_an_upload_commits_still_gets_its_answer(
 ):
     """POST /upload renders its answer inside the transaction too, and removes what the
     upload displaced by the uuid it read there (the soak's one 500 was this race)."""
-    from contextlib import contextmanager
-    from io import BytesIO
-
     import routes.files
 
-    real = routes.files.write_transaction
     part = make_part()
-
-    @contextmanager
-    def deleted_after_commit(*args: Any, **kwargs: Any) -> Any:
-        with real(*args, **kwargs) as session:
-            yield session
-        with db.engine.begin() as connection:
-            connection.execute(text("DELETE FROM parts WHERE id = :id"), {"id": part["id"]})
-
-    monkeypatch.setattr(routes.files, "write_transaction", deleted_after_commit)
+    delete_after_commit(monkeypatch, routes.files, part["id"])
     response = client.post(
         f"{PARTS}{part['id']}/upload",
         data={"file": (BytesIO(PDF), "plate.pdf")},
