@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, update
+from sqlalchemy import MetaData, delete, update
 
 from app import create_app
 from app.database import prepare_schema
@@ -307,3 +307,23 @@ class LiveServer:
 def live_server(app) -> Iterator[LiveServer]:
     with LiveServer(app) as server:
         yield server
+
+
+# An app on a database with no tables (test_migrations, test_search_sync build theirs on it).
+def _drop_everything() -> None:
+    reflected = MetaData()
+    reflected.reflect(bind=db.engine)
+    reflected.drop_all(bind=db.engine)
+
+
+@pytest.fixture
+def empty_app(test_database, tmp_path: Path):
+    application = build_app(test_database, tmp_path)
+    with application.app_context():
+        _drop_everything()
+    yield application
+    with application.app_context():
+        _drop_everything()
+        db.engine.dispose()
+    # The next test on this server rebuilds the schema from the models.
+    _schema_ready.discard(test_database.name)

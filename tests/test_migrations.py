@@ -1,39 +1,15 @@
 """Alembic migrations: a populated database upgrades from the first revision without losing
 rows, and the migrated schema is exactly what the models declare."""
 
-from pathlib import Path
-
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import upgrade
-from sqlalchemy import MetaData, text
+from sqlalchemy import text
 
-import tests.conftest as fixtures
 from app.extensions import db
 from models.part_indexes import compared_on
-from tests.conftest import build_app
 
 FIRST_REVISION = "0001"
-
-
-def _drop_everything() -> None:
-    reflected = MetaData()
-    reflected.reflect(bind=db.engine)
-    reflected.drop_all(bind=db.engine)
-
-
-@pytest.fixture
-def empty_app(test_database, tmp_path: Path):
-    application = build_app(test_database, tmp_path)
-    with application.app_context():
-        _drop_everything()
-    yield application
-    with application.app_context():
-        _drop_everything()
-        db.engine.dispose()
-    # The next test on this server rebuilds the schema from the models.
-    fixtures._schema_ready.discard(test_database.name)
 
 
 def _insert_part(n: int) -> None:

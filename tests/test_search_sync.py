@@ -3,7 +3,6 @@ and removes the search and sort indexes on every database without changing an an
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +12,7 @@ from sqlalchemy import inspect, text
 from app.extensions import db
 from app.sample_data import load_sample_parts
 from models.part_indexes import SEARCH_COLUMNS, SEARCH_TABLE
-from tests.conftest import build_app
-from tests.test_migrations import _drop_everything, _insert_part
+from tests.test_migrations import _insert_part
 
 LISTED = ", ".join(SEARCH_COLUMNS)
 
@@ -67,20 +65,6 @@ def test_search_table_follows_each_kind_of_write(sqlite_only, app, make_part, ca
     _assert_in_step(app, added)
     status, body = call("GET", "/?search=" + "drive gear")
     assert status == 200 and body["total"] >= 1
-
-
-@pytest.fixture
-def empty_app(test_database, tmp_path: Path):
-    import tests.conftest as fixtures
-
-    application = build_app(test_database, tmp_path)
-    with application.app_context():
-        _drop_everything()
-    yield application
-    with application.app_context():
-        _drop_everything()
-        db.engine.dispose()
-    fixtures._schema_ready.discard(test_database.name)
 
 
 def _indexes() -> set[str]:
