@@ -60,8 +60,12 @@ class BaseConfig:
     LOG_FILE = ""
     # The built web UI served at the root (or BASE_PATH).
     FRONTEND_DIST = "dist"
-    # Where uploaded files, models and previews live.
+    # Where uploaded files, models and previews live (with an object store: this host's cache).
     UPLOAD_FOLDER = "uploads"
+    # Files: empty = in UPLOAD_FOLDER; a folder = there; s3://bucket/prefix = object store.
+    FILE_STORE_URL = ""
+    # The S3 server's URL for a non-AWS store (MinIO, Garage, Ceph); empty = AWS itself.
+    S3_ENDPOINT_URL = ""
     # Largest accepted request body (uploads included), in bytes.
     UPLOAD_MAX_BYTES = 200 * 1024 * 1024
     # File extensions accepted by the upload endpoint.
@@ -260,9 +264,10 @@ def _checked(settings: dict[str, Any]) -> dict[str, Any]:
     if settings["DATABASE_URL"]:
         settings["DATABASE_URL"] = resolve_database_url(settings["DATABASE_URL"], PROJECT_ROOT)
         check_database_url(settings["DATABASE_URL"])
-    for key in ("UPLOAD_FOLDER", "FRONTEND_DIST"):
+    for key in ("UPLOAD_FOLDER", "FRONTEND_DIST", "FILE_STORE_URL"):
         folder = Path(settings[key])
-        settings[key] = str(folder if folder.is_absolute() else PROJECT_ROOT / folder)
+        if key != "FILE_STORE_URL" or settings[key] and "://" not in settings[key]:
+            settings[key] = str(folder if folder.is_absolute() else PROJECT_ROOT / folder)
     return settings
 
 

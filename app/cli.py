@@ -87,6 +87,7 @@ def backup(dest: Path | None, keep_days: int, files_only: bool) -> None:
         live=db.engine,
         upload_root=current_app.extensions["storage"].root,
         files_only=files_only,
+        store=current_app.extensions["storage"],
     )
     try:
         result = write_backup(source, dest or default_destination(source), keep_days)
@@ -116,6 +117,7 @@ def worker() -> None:
         )
     try:
         check_reachable(app.extensions["task_queue"])
+        app.extensions["storage"].check_reachable()  # the STEP files and GLBs live there
         # Migrated under the same lock as servers: a worker may start first. No sweep
         # of the upload folder: a server may be receiving into it right now.
         with database_errors_as_config_errors(app):
@@ -144,6 +146,7 @@ def restore(archive: Path, yes: bool) -> None:
             archive,
             current_app.config["SQLALCHEMY_DATABASE_URI"],
             current_app.extensions["storage"].root,
+            current_app.extensions["storage"],
         )
     except BackupError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -5,21 +5,26 @@ from __future__ import annotations
 
 from flask import Flask
 
+from utils.file_store_url import build_storage
 from utils.jobs import ConversionRunner
 from utils.step_converter import DEFAULT_SETTINGS
-from utils.storage import Storage
 from utils.tasks import build_queue
 
 
 def register_file_services(app: Flask) -> None:
-    """Storage under UPLOAD_FOLDER, the task queue TASK_QUEUE_URL picks (nothing connected
+    """The file store FILE_STORE_URL picks (local disk, or S3 with UPLOAD_FOLDER as this host's
+    cache; nothing connected yet), the task queue TASK_QUEUE_URL picks (nothing connected
     yet) and a conversion runner that is not running yet.
 
     app.startup.start_background starts the runner in serving processes (embedded mode) and
     `flask worker` in worker processes (shared mode); elsewhere (tests, CLI commands) jobs
     wait until something calls `app.extensions["conversion_runner"].run_one()`.
     """
-    app.extensions["storage"] = Storage(app.config["UPLOAD_FOLDER"])
+    app.extensions["storage"] = build_storage(
+        str(app.config["UPLOAD_FOLDER"]),
+        str(app.config["FILE_STORE_URL"]),
+        str(app.config["S3_ENDPOINT_URL"]),
+    )
     app.extensions["conversion_settings"] = DEFAULT_SETTINGS
     app.extensions["task_queue"] = build_queue(str(app.config["TASK_QUEUE_URL"]))
     runner = ConversionRunner(app)

@@ -27,7 +27,8 @@ log = logging.getLogger("aerie.startup")
 
 
 def check_services(app: Flask) -> None:
-    """Refuse to start when the shared rate-limit storage cannot be reached."""
+    """Refuse to start when the shared rate-limit storage or the file store cannot be reached."""
+    app.extensions["storage"].check_reachable()  # FILE_STORE_URL's bucket
     storage_uri = str(app.config["RATELIMIT_STORAGE_URI"])
     # Limits are only shared when every worker reaches the storage.
     if storage_uri != "memory://" and not limiter.check(app):

@@ -43,7 +43,8 @@ class _ChangedDuringBackup(Exception):
 
 @dataclass(frozen=True, kw_only=True)
 class BackupSource:
-    """What a backup reads: the database (its URL and the live engine) and UPLOAD_FOLDER.
+    """What a backup reads: the database (its URL and the live engine) and the file store
+    (local disk under UPLOAD_FOLDER unless `store` is an object store).
 
     Built by keyword only: a URL and a folder are easy to swap by position."""
 
@@ -51,6 +52,11 @@ class BackupSource:
     live: Engine
     upload_root: Path
     files_only: bool = False
+    store: Storage | None = None
+
+    @property
+    def files(self) -> Storage:
+        return self.store or Storage(self.upload_root)
 
     @property
     def kind(self) -> str:
@@ -130,9 +136,11 @@ def _write_once(source: BackupSource, dest: Path) -> tuple[Path, list[str]]:
         # an orphan that `flask files --clean` removes.
         db_copy = None if source.files_only else copy_sqlite(source, Path(work, DATABASE_MEMBER))
         referenced = _referenced_in_copy(db_copy, source)
-        missing = _missing_before_copy(referenced, source)
+        # Local disk: the folder itself; an object store: its objects fetched into work/.
+        files_root = source.files.snapshot(Path(work, "uploads"))
+        missing = _missing_before_copy(referenced, source, files_root)
         try:
-            write_archive(partial, _manifest(source, db_copy, missing), db_copy, source.upload_root)
+            write_archive(partial, _manifest(source, db_copy, missing), db_copy, files_root)
             absent = referenced - missing - archived_uploads(partial)
             if absent:
                 raise _ChangedDuringBackup(", ".join(sorted(absent)[:5]))
@@ -186,11 +194,11 @@ def _referenced_in_copy(db_copy: Path | None, source: BackupSource) -> set[str]:
         engine.dispose()
 
 
-def _missing_before_copy(referenced: set[str], source: BackupSource) -> set[str]:
+def _missing_before_copy(referenced: set[str], source: BackupSource, files: Path) -> set[str]:
     """Files already gone before the copy: recorded, not fatal (the archive is still the best
     copy there is). One the live database no longer points at was deleted since the database
     copy: that attempt starts over."""
-    missing = {path for path in referenced if not (source.upload_root / path).is_file()}
+    missing = {path for path in referenced if not (files / path).is_file()}
     if missing:
         deleted_since = missing - referenced_files(source.live, source.upload_root)
         if deleted_since:

@@ -26,6 +26,7 @@ from utils.backup import (
 )
 from utils.backup_archive import DATABASE_MEMBER, DURABLE_FOLDERS, MANIFEST, UPLOADS
 from utils.files_io import fsync_directory
+from utils.storage import Storage, StorageError
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 # Our own names only: uuids, hashes, model keys, view_<n>.png. Rules out "..", "", "/x".
@@ -42,31 +43,37 @@ class Restored:
     missing_files: list[str] = field(default_factory=list)
 
 
-def restore_backup(archive: Path, database_url: str, upload_root: Path) -> Restored:
+def restore_backup(
+    archive: Path, database_url: str, upload_root: Path, store: Storage | None = None
+) -> Restored:
     """Put an archive (or an old *.sqlite3.bak database file) back; stop the server first.
 
     Nothing live changes until the whole archive is unpacked and checked; then the database
     and parts/, models/ are renamed into place, the replaced ones kept as .pre-restore-<time>
-    until every rename succeeded (a failed one undoes the others).
+    until every rename succeeded (a failed one undoes the others). With an object store the
+    archive's files are put first, and the objects it lacks are deleted once the swap is done.
     """
     stamp = datetime.now(UTC).strftime(STAMP_FORMAT)
     try:
         if is_sqlite_file(archive):
             _put_back(archive, None, database_url, upload_root, stamp)
             return Restored(sqlite_path(database_url), files=False)
-        return _restore_archive(archive, database_url, upload_root, stamp)
-    except (OSError, sqlite3.Error) as exc:
+        return _restore_archive(archive, database_url, store or Storage(upload_root), stamp)
+    except (OSError, sqlite3.Error, StorageError) as exc:
         raise BackupError(f"restore failed: {exc}") from exc
 
 
-def _restore_archive(archive: Path, database_url: str, upload_root: Path, stamp: str) -> Restored:
+def _restore_archive(archive: Path, database_url: str, store: Storage, stamp: str) -> Restored:
+    upload_root = store.root
     upload_root.mkdir(parents=True, exist_ok=True)
     staging = upload_root / f".restore-{stamp}"
     try:
         manifest = _extract_checked(archive, staging)
         _check_manifest(manifest, database_kind(database_url), staging)
         db_file = staging / DATABASE_MEMBER if manifest["database_included"] else None
+        restored = store.upload_restored(staging / UPLOADS)
         _put_back(db_file, staging / UPLOADS, database_url, upload_root, stamp)
+        store.prune_restored(restored)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     database = sqlite_path(database_url) if db_file else None

@@ -12,7 +12,7 @@ from models.base import db
 from models.part import Part
 from utils import model_variants, step_converter
 from utils.conversion_errors import SourceMissingError, StepConversionError, hide_paths
-from utils.storage import Storage
+from utils.storage import Storage, StorageError
 
 log = logging.getLogger("aerie.jobs")
 # A job's error when no part's file holds its content any more; used only while parts still
@@ -75,7 +75,9 @@ def _live_source(storage: Storage, key: str, tried: set[Path]) -> Path | None:
     ).all()
     db.session.rollback()
     paths = (storage.file_path(uuid, sha, ext) for uuid, ext in holders)
-    return next((path for path in paths if path not in tried and path.is_file()), None)
+    # Through the store: with an object store, this host fetches the STEP into its cache.
+    fetched = (storage.local_copy(path) for path in paths if path not in tried)
+    return next((path for path in fetched if path is not None), None)
 
 
 def attempt_conversion(app: Flask, key: str) -> tuple[str | None, int | None]:
@@ -87,7 +89,7 @@ def attempt_conversion(app: Flask, key: str) -> tuple[str | None, int | None]:
         return SOURCE_GONE, None
     except StepConversionError as exc:
         return hide_paths(str(exc)), None
-    except OSError:
+    except (OSError, StorageError):
         log.exception("conversion %s: file error", key)
         return "The server could not read or write this conversion's files", None
     except Exception:  # noqa: BLE001 - the job must end, not stay "running" for ever

@@ -28,7 +28,7 @@ class FileAudit:
 
 
 def audit_files(session: Session, storage: Storage) -> FileAudit:
-    """Compare the upload folder with the parts table."""
+    """Compare the store (one listing: a folder walk, or the bucket's objects) with the parts."""
     rows = session.execute(
         select(Part.id, Part.uuid, Part.file_sha256, Part.file_ext, Part.model_key)
     ).all()
@@ -37,22 +37,28 @@ def audit_files(session: Session, storage: Storage) -> FileAudit:
     used_models = {row.model_key for row in rows if row.model_key}
     audit.orphan_part_dirs = sorted(set(storage.part_uuids_on_disk()) - known_uuids)
     audit.orphan_models = sorted(set(storage.model_keys_on_disk()) - used_models)
+    in_part_folder = _files_by_part(storage.stored_files("parts"))
     for row in rows:
         current = (
-            storage.file_path(row.uuid, row.file_sha256, row.file_ext)
+            f"parts/{row.uuid}/{row.file_sha256}.{row.file_ext}"
             if row.file_sha256 and row.file_ext
             else None
         )
-        if current is not None and not current.is_file():
+        held = in_part_folder.get(row.uuid, [])
+        if current is not None and current not in held:
             audit.missing_files.append(row.id)
-        folder = storage.part_dir(row.uuid)
-        if folder.is_dir():
-            audit.stray_files.extend(
-                str(path.relative_to(storage.root))
-                for path in folder.iterdir()
-                if path.is_file() and path != current
-            )
+        audit.stray_files.extend(name for name in held if name != current)
     return audit
+
+
+def _files_by_part(names: list[str]) -> dict[str, list[str]]:
+    """Files right inside each parts/<uuid>/ folder (previews are in views/, below it)."""
+    found: dict[str, list[str]] = {}
+    for name in names:
+        segments = name.split("/")
+        if len(segments) == 3:
+            found.setdefault(segments[1], []).append(name)
+    return found
 
 
 def remove_orphans(storage: Storage, audit: FileAudit) -> int:
@@ -62,5 +68,5 @@ def remove_orphans(storage: Storage, audit: FileAudit) -> int:
     for key in audit.orphan_models:
         storage.remove_model(key)
     for relative in audit.stray_files:
-        (storage.root / relative).unlink(missing_ok=True)
+        storage.remove_file(storage.root / relative)
     return len(audit.orphan_part_dirs) + len(audit.orphan_models) + len(audit.stray_files)

@@ -28,9 +28,9 @@ from models import conversion
 from models.base import db, write_transaction
 from utils import conversion_source, tasks
 from utils.conversion_capacity import warn_if_memory_overcommitted, worker_count
+from utils.host_locks import try_lock, unlock
 from utils.part_files import remove_unused_model
 from utils.part_models import repair_model_states
-from utils.storage import try_lock, unlock
 
 log = logging.getLogger("aerie.jobs")
 HEARTBEAT_SECONDS = 10.0

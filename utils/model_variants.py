@@ -19,9 +19,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from utils.errors import NotFoundError
 from utils.files_io import write_atomic
 from utils.glb_optimize import ModelOptimisationError, ModelVariants, optimise_glb
-from utils.storage import MODEL_VARIANTS, Storage
+from utils.storage import MODEL_VARIANTS, Storage, StorageError
 
 log = logging.getLogger("aerie.convert")
 RAW = "raw"
@@ -73,7 +74,7 @@ def publish_variants(store: Storage, key: str, staged: dict[str, Path]) -> None:
     for variant, path in staged.items():
         try:
             store.publish_model(path, key, variant)
-        except OSError:
+        except (OSError, StorageError):
             log.exception("model %s: its %s variant could not be published", key, variant)
 
 
@@ -101,11 +102,14 @@ def wanted_variant(variant: str | None, compression: list[str]) -> str:
 def served_model(store: Storage, key: str, wanted: str) -> ServedModel:
     """The wanted variant's file, falling back (meshopt → quantised → raw) to what exists."""
     for variant in _FALLBACKS[wanted]:
-        path = store.model_path(key, variant)
-        if path.is_file():
+        path = store.local_copy(store.model_path(key, variant))
+        if path is not None:
             return ServedModel(path, variant, f"{key}-{variant}")
+    raw = store.local_copy(store.model_path(key))
+    if raw is None:  # deleted since the model was found ready
+        raise NotFoundError("The 3D model is no longer stored; upload the file again")
     # The raw GLB keeps the validator it always had.
-    return ServedModel(store.model_path(key), RAW, key)
+    return ServedModel(raw, RAW, key)
 
 
 _FALLBACKS = {RAW: (), QUANTIZED: (QUANTIZED,), MESHOPT: (MESHOPT, QUANTIZED)}

@@ -134,7 +134,7 @@ class OnshapeExporter:
             and row.file_sha256
             and row.file_sha256 == part.file_sha256
             and path is not None
-            and path.is_file()
+            and store.has(path)
         )
 
     def _translate(self, client: OnshapeClient, link: DocumentLink, kind: str, name: str) -> Any:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -28,6 +30,7 @@ from utils.errors import (
 from utils.fields import sanitise_display_name
 from utils.step_converter import looks_like_step
 from utils.storage import (
+    FileStoreUnavailableError,
     FileTooLargeError,
     Storage,
     StoredFile,
@@ -138,7 +141,7 @@ def _point_at_model(session: Session, store: Storage, part: Part, key: str | Non
         part.model_key, part.model_status, part.model_error = None, ModelStatus.NONE, None
         return
     job = request_conversion(session, key, part.file_sha256 or key.split("-", 1)[0])
-    if job.status == READY and not store.model_path(key).is_file():
+    if job.status == READY and not store.has(store.model_path(key)):
         job.status = PENDING  # the cached GLB vanished: convert again
     part.model_key, part.model_status, part.model_error = key, PART_STATUS[job.status], job.error
 
@@ -162,12 +165,23 @@ def finish_replacement(
     """After commit: remove what the new upload displaced (its model too, if unshared).
 
     Takes the uuid read inside the transaction: the part may be deleted by now."""
-    if replaced.old_path is not None:
-        replaced.old_path.unlink(missing_ok=True)
-    if replaced.views_invalidated:
-        store.remove_views(part_uuid)
-    if replaced.old_model_key:
-        remove_unused_model(session, store, replaced.old_model_key)
+    with _left_for_cleanup(part_uuid):
+        if replaced.old_path is not None:
+            store.remove_file(replaced.old_path)
+        if replaced.views_invalidated:
+            store.remove_views(part_uuid)
+        if replaced.old_model_key:
+            remove_unused_model(session, store, replaced.old_model_key)
+
+
+@contextmanager
+def _left_for_cleanup(part_uuid: str) -> Iterator[None]:
+    """After a commit the change stands: a file the store could not delete is an orphan
+    for `flask files --clean`, not an error for the client."""
+    try:
+        yield
+    except FileStoreUnavailableError:
+        log.warning("files of part %s left in the store: run `flask files --clean`", part_uuid)
 
 
 def current_path(store: Storage, part: Part) -> Path | None:
@@ -182,9 +196,10 @@ def stored_file(store: Storage, part: Part) -> tuple[Path, str]:
     if not part.file:
         raise NotFoundError("No file associated with this part")
     path = current_path(store, part)
-    if path is None or not path.is_file():
+    local = store.local_copy(path) if path is not None else None
+    if local is None:
         raise NotFoundError("File not found on server")
-    return path, MIME_TYPES.get(part.file_ext or "", "application/octet-stream")
+    return local, MIME_TYPES.get(part.file_ext or "", "application/octet-stream")
 
 
 def upload_summary(part: Part) -> dict[str, Any]:
@@ -208,9 +223,10 @@ def remove_part_files(
     session: Session, store: Storage, part_uuid: str, model_key: str | None
 ) -> None:
     """After a delete is committed: the part's folder, and its model if nobody shares it."""
-    store.remove_part(part_uuid)
-    if model_key:
-        remove_unused_model(session, store, model_key)
+    with _left_for_cleanup(part_uuid):
+        store.remove_part(part_uuid)
+        if model_key:
+            remove_unused_model(session, store, model_key)
 
 
 def remove_unused_model(session: Session, store: Storage, model_key: str) -> None:

@@ -73,7 +73,7 @@ def repair_model_states(session: Session, store: Storage) -> int:
             repaired += reconcile_part(session, part)
     ready = select(Part.model_key).where(Part.model_status == ModelStatus.READY).distinct()
     for key in session.scalars(ready).all():
-        if key and not store.model_path(key).is_file():
+        if key and not store.has(store.model_path(key)):
             requeue_job(session, key)
             repaired += 1
     return repaired
@@ -132,7 +132,7 @@ def ready_model(
     if state.status == ModelStatus.FAILED:
         raise UnprocessableError("Model conversion failed", details=state.error)
     path = store.model_path(part.model_key)
-    if state.status == ModelStatus.READY and path.is_file():
+    if state.status == ModelStatus.READY and store.has(path):
         return path
     if state.status == ModelStatus.READY:
         runner.notify()  # the GLB vanished

@@ -53,5 +53,4 @@ def view_file(store: Storage, part: Part, index: int) -> Path | None:
     """The stored preview, or None."""
     if index not in VIEW_SLOTS:
         return None
-    path = store.view_path(part.uuid, index)
-    return path if path.is_file() else None
+    return store.local_copy(store.view_path(part.uuid, index))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -21,13 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from utils.errors import ApiError
 from utils.files_io import fsync_directory, write_atomic
+from utils.host_locks import try_lock, unlock  # noqa: F401 - their old home, still imported
 from utils.processes import pid_alive
-
-try:
-    import fcntl
-except ImportError:  # Windows: no conversions there, so no slots to share
-    fcntl = None  # type: ignore[assignment]
 
 CHUNK_BYTES = 1024 * 1024
 SNIFF_BYTES = 4096
@@ -45,6 +43,15 @@ class FileTooLargeError(StorageError):
 
 class WrongContentError(StorageError):
     """The bytes are not what the extension claims."""
+
+
+class FileStoreUnavailableError(
+    StorageError, ApiError, status_code=503, code="file_store_unavailable"
+):
+    """The object store could not be reached or refused a request: the API's JSON 503."""
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "5"}
 
 
 @dataclass(frozen=True)
@@ -109,19 +116,58 @@ class Storage:
         temp = Path(temp_name)
         try:
             digest, size = _copy_hashing(stream, handle, max_bytes, check_head)
-            final_dir.mkdir(parents=True, exist_ok=True)
             final = final_dir / f"{digest}.{_safe_token(ext)}"
-            os.replace(temp, final)
-            fsync_directory(final_dir)
+            self.place(temp, final)
             return StoredFile(final, digest, size)
         except BaseException:
             temp.unlink(missing_ok=True)
             raise
 
+    def place(self, finished: Path, final: Path) -> None:
+        """Move a finished local file to its stored name in one rename (fsynced)."""
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(finished, final)
+        fsync_directory(final.parent)
+
     def write_atomic(self, path: Path, data: bytes) -> None:
         """Small files (previews): temp file in the same folder, fsync, rename."""
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, data)
+
+    def has(self, path: Path) -> bool:
+        """Whether the store holds this file: the source of truth, for decisions."""
+        return path.is_file()
+
+    def local_copy(self, path: Path) -> Path | None:
+        """A local file with the stored content (to send or convert), or None if not stored."""
+        return path if path.is_file() else None
+
+    def remove_file(self, path: Path) -> None:
+        path.unlink(missing_ok=True)
+
+    def stored_files(self, folder: str) -> list[str]:
+        """Names (relative to the root, with /) of every file stored under parts/ or models/."""
+        found = []
+        for where, _dirs, names in os.walk(self.root / folder):  # never follows links
+            for name in names:
+                path = Path(where, name)
+                if stat.S_ISREG(path.lstat().st_mode):
+                    found.append(path.relative_to(self.root).as_posix())
+        return found
+
+    def check_reachable(self) -> None:
+        """Refuse to start when the store cannot be used (local disk: nothing to check)."""
+
+    def snapshot(self, into: Path) -> Path:
+        """A folder holding parts/ and models/ as stored now, for a backup to read."""
+        return self.root
+
+    def upload_restored(self, uploads: Path) -> set[str]:
+        """Before a restore swaps folders: put the archive's files into a remote store."""
+        return set()
+
+    def prune_restored(self, keep: set[str]) -> None:
+        """After a restore: remove what a remote store holds beyond the archive's files."""
 
     def staging_model_path(self, key: str, variant: str | None = None) -> Path:
         """Where a conversion writes before publish_model: this process's tmp folder, so a
@@ -133,9 +179,7 @@ class Storage:
     def publish_model(self, staged: Path, key: str, variant: str | None = None) -> Path:
         """Move a finished GLB (or variant) to its shared name in one atomic rename."""
         final = self.model_path(key, variant)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staged, final)
-        fsync_directory(final.parent)
+        self.place(staged, final)
         return final
 
     def clear_tmp(self) -> int:
@@ -204,46 +248,6 @@ def _copy_hashing(
         out.flush()
         os.fsync(out.fileno())
     return digest.hexdigest(), size
-
-
-def try_lock(path: Path) -> int | None:
-    """Take an exclusive flock on `path` without waiting: the descriptor holding it, or None
-    when another thread or process holds it. Release with unlock()."""
-    if fcntl is None:
-        return -1
-    path.parent.mkdir(parents=True, exist_ok=True)
-    while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return None
-        except BaseException:
-            os.close(fd)
-            raise
-        # unlock() removes the file: if the holder before us did so after we opened it, our
-        # lock is on a name nobody else can find, so take the current file instead.
-        if _same_file(path, fd):
-            return fd
-        os.close(fd)
-
-
-def unlock(path: Path, fd: int) -> None:
-    """Release a try_lock(); the file goes first, so the folder holds only locks in use."""
-    if fd < 0:
-        return
-    path.unlink(missing_ok=True)
-    os.close(fd)
-
-
-def _same_file(path: Path, fd: int) -> bool:
-    try:
-        named = path.stat()
-    except FileNotFoundError:
-        return False
-    held = os.fstat(fd)
-    return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
 
 
 def _earlier_process_alive(pid: int) -> bool:
