@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from app.extensions import limiter
 from tests.helpers import get_closed
+from utils.rate_limits import SweptMemoryStorage
 
 STATS = "/api/parts/stats"
 CHECK = "/api/parts/auth/check"
@@ -93,3 +96,32 @@ def test_limits_are_kept_under_the_key_prefix(make_app):
 
 def test_memory_storage_always_answers_the_start_up_check(make_app):
     assert limiter.check(make_app()) is True
+
+
+def test_memory_storage_starts_no_thread_per_hit(make_app):
+    # limits' own memory storage starts a new 10 ms timer thread once the last has ended:
+    # a request every 11 ms would start one each. Ours keeps one sweeper for 5 s.
+    app = make_app()
+    storage = limiter.storage_for(app)
+    assert isinstance(storage, SweptMemoryStorage)
+    client, key = app.test_client(), {"X-API-Key": app.config["SECRET_KEY"]}
+    timers = []
+    for _ in range(30):
+        assert client.get(STATS, headers=key).status_code == 200
+        if not any(timer is storage.timer for timer in timers):
+            timers.append(storage.timer)
+        time.sleep(0.011)
+    assert len(timers) <= 2  # the one the library starts when built, then ours
+
+
+def test_memory_storage_sweep_drops_expired_windows(make_app):
+    app = make_app(RATELIMIT_DEFAULT="1 per second")
+    storage = limiter.storage_for(app)
+    client, key = app.test_client(), {"X-API-Key": app.config["SECRET_KEY"]}
+    assert client.get(STATS, headers=key).status_code == 200
+    assert client.get(STATS, headers=key).status_code == 429
+    assert list(storage.storage)
+    time.sleep(1.1)
+    storage._sweep()
+    assert not list(storage.storage)
+    assert client.get(STATS, headers=key).status_code == 200
