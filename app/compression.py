@@ -39,21 +39,32 @@ def _may_vary(response: Response) -> bool:
     return (
         response.is_json
         and not response.direct_passthrough
-        and not response.is_streamed
         and "Content-Encoding" not in response.headers
+        and not response.is_streamed
     )
 
 
+def _vary_on_accept_encoding(response: Response) -> None:
+    # Most responses have no Vary yet: set it without parsing one into a HeaderSet.
+    if "Vary" in response.headers:
+        response.vary.add("Accept-Encoding")
+    else:
+        response.headers["Vary"] = "Accept-Encoding"
+
+
 def _worth_compressing(response: Response) -> bool:
+    """Cheapest tests first: most JSON answers are small, or the client asked for no gzip."""
     length = response.content_length
+    if length is None or length < current_app.config["COMPRESSION_MIN_BYTES"]:
+        return False
+    headers = response.headers
     return (
         response.status_code == 200
+        and bool(request.headers.get("Accept-Encoding"))  # without it, nothing is accepted
         and request.method != "HEAD"
         and "Range" not in request.headers
-        and "Content-Range" not in response.headers
-        and not response.cache_control.no_transform
-        and length is not None
-        and length >= current_app.config["COMPRESSION_MIN_BYTES"]
+        and "Content-Range" not in headers
+        and not ("Cache-Control" in headers and response.cache_control.no_transform)
         and accepts_gzip(request)
     )
 
@@ -66,7 +77,7 @@ def compress_response(response: Response) -> Response:
     """
     if not _may_vary(response):
         return response
-    response.vary.add("Accept-Encoding")
+    _vary_on_accept_encoding(response)
     if not _worth_compressing(response):
         return response
     etag, weak = response.get_etag()
