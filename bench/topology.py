@@ -188,7 +188,7 @@ class Topology:
         self.apps = [self._start_app(n) for n in range(1, self.app_count + 1)]
         for app in self.apps:
             self._wait_healthy(app)
-        self.others.append(self._start_balancer())
+        self.port = self.start_balancer(self.apps).port or 0
         for _ in range(self.worker_count):
             self.workers.append(self.start_worker())
 
@@ -248,15 +248,16 @@ class Topology:
 
         wait_until(healthy, START_SECONDS, f"/health from {app.name}")
 
-    def _start_balancer(self) -> Service:
-        folder, self.port = self.root / "haproxy", free_port()
+    def start_balancer(self, apps: list[Service], name: str = "haproxy") -> Service:
+        """HAProxy on a free port over `apps` (the benchmark adds balancers over 1 and 2)."""
+        folder, port = self.root / name, free_port()
         folder.mkdir(parents=True, exist_ok=True)
-        ports = [app.port or 0 for app in self.apps]
-        (folder / "haproxy.cfg").write_text(haproxy_config(self.port, ports))
+        (folder / "haproxy.cfg").write_text(haproxy_config(port, [a.port or 0 for a in apps]))
         command = ["haproxy", "-db", "-f", str(folder / "haproxy.cfg")]
-        service = start("haproxy", command, folder, {"PATH": os.environ.get("PATH", "")})
-        service.port = self.port
-        wait_until(lambda: port_open(self.port), START_SECONDS, "HAProxy listening")
+        service = start(name, command, folder, {"PATH": os.environ.get("PATH", "")})
+        service.port = port
+        self.others.append(service)
+        wait_until(lambda: port_open(port), START_SECONDS, f"{name} listening")
         return service
 
     def start_worker(self) -> Service:
