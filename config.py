@@ -104,14 +104,15 @@ class BaseConfig:
     CONVERSION_MEMORY_MB = 12 * 1024
     # Conversions at once on this host, over every process sharing UPLOAD_FOLDER (0 = CPUs - 1).
     CONVERSION_WORKERS = 0
+    # Seconds without a heartbeat before a running conversion is taken over (at least 30).
+    JOB_STALE_SECONDS = 60
     # Seconds GET /model waits for a pending conversion before answering 202.
     MODEL_WAIT_SECONDS = 10.0
     # GET /model requests per process allowed to wait at once; the rest get 202 at once.
     MODEL_WAITERS_MAX = 2
     # Store quantised and meshopt-compressed variants of each new GLB (GET /model, README).
     MODEL_OPTIMISE: bool = True
-    # Largest position error of those variants, as a fraction of the model's bounding-box
-    # diagonal (0.0005 = 0.05%, half of the 0.1% that starts to show).
+    # Largest variant position error per bounding-box diagonal (0.05%: half of what shows).
     MODEL_MAX_ERROR: float = 0.0005
     # Onshape OAuth app (README "Onshape OAuth App Setup"); empty client id = OAuth off.
     ONSHAPE_CLIENT_ID = ""
@@ -254,8 +255,7 @@ def _layered(
 
 def _checked(settings: dict[str, Any]) -> dict[str, Any]:
     """Normalised paths and URL, refused when production cannot run with them."""
-    # Imported here: create_config.py imports this module on the system Python, without
-    # SQLAlchemy.
+    # Imported here: create_config.py imports this module on the system Python (no SQLAlchemy).
     from utils.database_url import check_database_url, resolve_database_url
 
     settings["BASE_PATH"] = normalise_base_path(settings["BASE_PATH"])

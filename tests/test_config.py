@@ -87,6 +87,19 @@ def test_unknown_config_file_key_is_warned_and_ignored(tmp_path, caplog):
     assert any("SECRET_KYE" in r.getMessage() for r in caplog.records)
 
 
+# Settings added for the scale-out (issue 14), each with a value unlike its default.
+SCALE_OUT_VALUES = {"JOB_STALE_SECONDS": 45}
+
+
+@pytest.mark.parametrize(("key", "value"), SCALE_OUT_VALUES.items())
+def test_scale_out_setting_in_config_file_is_read_without_a_warning(tmp_path, caplog, key, value):
+    config_file = _write(tmp_path / "config.json", {key: value})
+    with caplog.at_level(logging.WARNING):
+        settings = load_settings("development", environ={}, config_file=config_file)
+    assert settings[key] == value
+    assert not [r.getMessage() for r in caplog.records if key in r.getMessage()]
+
+
 def test_testing_ignores_machine_environment(monkeypatch):
     monkeypatch.setenv("PORT", "1234")
     assert load_settings("testing")["PORT"] == 5000

@@ -8,13 +8,21 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from app.extensions import db
+from config import ConfigError, load_settings
 from models.conversion import ConversionJob, recover_stale_jobs
 from models.types import utcnow
 from tests.helpers import upload_ok
+from utils.jobs import stale_after
 
 STEP = b"ISO-10303-21;\nHEADER;\n" + b"x" * 64
+PART = {"name": "Bracket", "type": "cnc", "material": "6061 Aluminum", "subsystem": "Drive"}
+# What a production process needs besides the setting under test.
+ENVIRON = {"SECRET_KEY": "k" * 40, "DATABASE_URL": "sqlite://"}
 
 
 def process_state(pid: int) -> str:
@@ -46,3 +54,46 @@ def test_start_up_recovery_takes_a_zombie_workers_job_for_dead(
             assert (job.status, job.worker) == ("pending", None)
     finally:
         zombie.wait()
+
+
+def run_beat_on_job_aged(application: Any, age_seconds: float) -> tuple[str, str | None]:
+    """Upload a STEP, make its job another host's with a heartbeat `age_seconds` old, let
+    this process's runner beat once; the job's (status, worker) after it."""
+    client, headers = application.test_client(), {"X-API-Key": application.config["SECRET_KEY"]}
+    created = client.post("/api/parts/", json=PART, headers=headers)
+    assert created.status_code == 201, created.get_json()
+    upload_ok(client, headers, created.get_json()["id"], STEP, "a.step")
+    with application.app_context():
+        job = db.session.execute(db.select(ConversionJob)).scalar_one()
+        job.status, job.worker = "running", "another-host:4242"
+        job.heartbeat_at = utcnow() - timedelta(seconds=age_seconds)
+        db.session.commit()
+    application.extensions["conversion_runner"].beat()
+    with application.app_context():
+        job = db.session.execute(db.select(ConversionJob)).scalar_one()
+        return job.status, job.worker
+
+
+@pytest.mark.parametrize(
+    ("stale_seconds", "age", "taken_over"),
+    [(None, 45, False), (None, 75, True), (30, 45, True), (30, 20, False), (120, 75, False)],
+)
+def test_beat_takes_over_a_job_once_its_heartbeat_is_job_stale_seconds_old(
+    make_app, stale_seconds, age, taken_over
+):
+    settings = {} if stale_seconds is None else {"JOB_STALE_SECONDS": stale_seconds}
+    status, worker = run_beat_on_job_aged(make_app(**settings), age)
+    expected = ("pending", None) if taken_over else ("running", "another-host:4242")
+    assert (status, worker) == expected
+
+
+@pytest.mark.parametrize("value", [29, 0, -60, "soon", True])
+def test_job_stale_seconds_below_three_heartbeats_is_refused(make_app, value):
+    with pytest.raises(ConfigError, match="JOB_STALE_SECONDS must be a number of seconds"):
+        make_app(JOB_STALE_SECONDS=value)
+
+
+def test_job_stale_seconds_from_the_environment_is_a_number():
+    settings = load_settings("production", environ=ENVIRON | {"JOB_STALE_SECONDS": "45"})
+    assert settings["JOB_STALE_SECONDS"] == 45
+    assert stale_after(settings["JOB_STALE_SECONDS"]) == timedelta(seconds=45)

@@ -40,7 +40,9 @@ SMALL = [
     "so101_WaveShare_Mounting_Plate_SO101.step",
 ]
 WRONG_KEY_LIMIT = 12
-# A job whose worker died is taken over after its heartbeat is 60 s old (utils/jobs.py).
+# A job whose worker died is taken over once its heartbeat is JOB_STALE_SECONDS old: the
+# shortest allowed (3 heartbeats) rather than the default 60 s, so the test ends sooner.
+JOB_STALE_SECONDS = 30
 TAKEOVER_SECONDS = 150
 
 
@@ -55,6 +57,7 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
         "AUTH_FAILURE_LIMIT": f"{WRONG_KEY_LIMIT} per minute",
         "RATELIMIT_DEFAULT": "100000 per minute",
         "AUTH_CHECK_INTERVAL_SECONDS": "0",
+        "JOB_STALE_SECONDS": str(JOB_STALE_SECONDS),
     }
     try:
         with Topology(tmp_path_factory.mktemp("topology"), settings=settings) as running:

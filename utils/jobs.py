@@ -31,13 +31,16 @@ from utils.conversion_capacity import warn_if_memory_overcommitted, worker_count
 from utils.host_locks import try_lock, unlock
 from utils.part_files import remove_unused_model
 from utils.part_models import repair_model_states
+from utils.settings_values import ConfigError
 
 log = logging.getLogger("aerie.jobs")
 HEARTBEAT_SECONDS = 10.0
 # The repair of stuck model states scans parts and stats GLB files: every third beat (and the
 # first), not on every one.
 REPAIR_EVERY_BEATS = 3
-STALE_AFTER = timedelta(seconds=60)
+# JOB_STALE_SECONDS may not be shorter than this many heartbeats: a live worker whose beat
+# runs late (a slow database, a busy host) must not lose its job to another.
+MIN_STALE_BEATS = 3
 # How often a consumer checks the table for pending jobs that no queued message covers.
 IDLE_POLL_SECONDS = 2.0
 
@@ -56,6 +59,7 @@ class ConversionRunner:
         self.worker_id = f"{self.host_prefix}{os.getpid()}"
         # Conversions at once on this host, over every process sharing UPLOAD_FOLDER.
         self.slots = worker_count(int(app.config["CONVERSION_WORKERS"]))
+        self.stale_after = stale_after(app.config["JOB_STALE_SECONDS"])
         self.queue = app.extensions["task_queue"]
         # The task's name is its wire name: servers and workers must register the same one.
         self._convert_task = self.queue.task(name="convert_pending")(self._convert_pending)
@@ -81,7 +85,7 @@ class ConversionRunner:
     def run_worker(self) -> None:
         """Be a `flask worker` until a signal: SIGINT lets running conversions finish, SIGTERM
         stops at once (their children die with us; the next worker on this host resumes the
-        jobs at its start, one elsewhere after STALE_AFTER). Huey's loop runs in the main
+        jobs at its start, one elsewhere after JOB_STALE_SECONDS). Huey's loop runs in the main
         thread: it owns the signals and restarts dead threads."""
         self._begin(embedded=False)
         try:
@@ -94,7 +98,9 @@ class ConversionRunner:
         `slots` threads, start the heartbeat and send the wake-ups pending jobs need."""
 
         with self.app.app_context():
-            recovered = conversion.recover_stale_jobs(db.session, STALE_AFTER, self.host_prefix)
+            recovered = conversion.recover_stale_jobs(
+                db.session, self.stale_after, self.host_prefix
+            )
             db.session.commit()
         if recovered:
             log.info("re-queued %d conversions left unfinished by a stopped process", recovered)
@@ -183,7 +189,7 @@ class ConversionRunner:
             converting = set(self._in_progress)
         with self.app.app_context():
             conversion.touch_heartbeats(db.session, self.worker_id, converting)
-            recovered = conversion.recover_stale_jobs(db.session, STALE_AFTER)
+            recovered = conversion.recover_stale_jobs(db.session, self.stale_after)
             db.session.commit()
             recovered += self._repair_models()
         if recovered:
@@ -279,3 +285,11 @@ class ConversionRunner:
     def _announce_finish(self) -> None:
         with self._finished:
             self._finished.notify_all()
+
+
+def stale_after(seconds: Any) -> timedelta:
+    """JOB_STALE_SECONDS as a timedelta, refused below MIN_STALE_BEATS heartbeats."""
+    least = MIN_STALE_BEATS * HEARTBEAT_SECONDS
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < least:
+        raise ConfigError(f"JOB_STALE_SECONDS must be a number of seconds, at least {least:g}")
+    return timedelta(seconds=seconds)
