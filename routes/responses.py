@@ -44,11 +44,14 @@ def check_if_match(part: Part) -> None:
         )
 
 
-def json_bytes(body: bytes, etag: str, gzipped: Callable[[int], bytes] | None = None) -> Response:
-    """Pre-serialised JSON with a conditional-GET validator; `gzipped(level)` gives the body's
-    gzip made once (a cached body), for clients that accept it."""
+def json_bytes(
+    body: bytes, etag: str | None, gzipped: Callable[[int], bytes] | None = None
+) -> Response:
+    """Pre-serialised JSON with a conditional-GET validator (None: none); `gzipped(level)`
+    gives the body's gzip made once (a cached body), for clients that accept it."""
     response = current_app.response_class(body, mimetype="application/json")
-    response.set_etag(etag)
+    if etag is not None:
+        response.set_etag(etag)
     if gzipped is not None:
         offer_gzip(response, gzipped)
     # Only a conditional request can turn into a 304; the check is not free on hot paths.
@@ -114,10 +117,22 @@ def errors(*statuses: int, **meanings: str) -> dict[int | str, Any]:
     return responses
 
 
+# With FILE_STORE_URL=s3://…, a write the bucket refuses (utils.storage.FileStoreUnavailableError).
+FILE_STORE_UNAVAILABLE: dict[int | str, Any] = {
+    503: {
+        **_error(
+            "The object store (FILE_STORE_URL=s3://…) could not be reached or refused the write "
+            "(code file_store_unavailable): nothing was stored; retry after Retry-After seconds"
+        ),
+        "headers": {"Retry-After": {"description": "Seconds", "schema": {"type": "integer"}}},
+    }
+}
+
+
 def upload_errors(**meanings: str) -> dict[int | str, Any]:
     """The errors of a multipart upload: no file (400), no part (404), too large (413), wrong
-    type (415); `meanings` as for errors()."""
-    return errors(400, 404, 413, 415, **meanings)
+    type (415), the object store refused the write (503); `meanings` as for errors()."""
+    return errors(400, 404, 413, 415, **meanings) | FILE_STORE_UNAVAILABLE
 
 
 def files(status: int, *content_types: str, ranges: bool = True, **extra: Any) -> dict[int, Any]:

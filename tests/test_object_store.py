@@ -93,6 +93,8 @@ def test_failed_put_answers_503_and_leaves_no_row_pointing_at_it(s3, tmp_path):
     response = post_upload(app.test_client(), headers(app), part_id, PDF, "drawing.pdf")
     assert response.status_code == 503
     assert response.get_json()["code"] == "file_store_unavailable"
+    # As the OpenAPI document says (tests/test_openapi_document.py): whole seconds.
+    assert int(response.headers["Retry-After"]) > 0
     part = app.test_client().get(f"/api/parts/{part_id}", headers=headers(app)).get_json()
     assert part["file"] is None
     assert not any(Path(app.config["UPLOAD_FOLDER"]).rglob("*.pdf"))

@@ -136,3 +136,14 @@ def test_request_bodies_document_the_snake_case_aliases(spec):
     update = _schema(spec, "PartUpdate")
     assert update["minProperties"] == 1
     assert {"partId", "part_id"} <= set(update["properties"])
+
+
+@pytest.mark.parametrize("path", ["/api/parts/{part_id}/upload", "/api/parts/{part_id}/views"])
+def test_uploads_document_the_file_store_503_with_retry_after(spec, path):
+    # FILE_STORE_URL=s3://…: a write the bucket refuses (tests/test_object_store.py answers it).
+    response = spec["paths"][path]["post"]["responses"]["503"]
+    assert response["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Error"
+    }
+    assert "file_store_unavailable" in response["description"]
+    assert response["headers"]["Retry-After"]["schema"] == {"type": "integer"}
