@@ -14,7 +14,7 @@ from app.extensions import db
 from models.maintenance import wipe_all_parts
 from models.stats import detailed_stats, leaderboard, summary_stats
 from routes import parts_bp
-from routes.responses import JSON_WRITE, errors, message
+from routes.responses import JSON_WRITE, errors, json_bytes, message
 from routes.services import parts_cache, request_actor, storage
 from utils.actor import ACTOR_PARAMETER
 from utils.auth import keys_match, require_api_key
@@ -45,9 +45,10 @@ def _read_view(path: str, schema: type[Schema]) -> Callable[[View], View]:
 
 
 def _cached_stats(name: str, compute: Callable[[Session], Any]) -> Any:
-    """The statistics body of the committed parts revision (kept until the next write)."""
-    body = parts_cache().stats(db.session, name, compute)
-    return current_app.response_class(body, mimetype="application/json")
+    """The statistics body of the committed parts revision and its gzip (kept until the
+    next write)."""
+    rendered = parts_cache().stats(db.session, name, compute)
+    return json_bytes(rendered.body, None, rendered.gzipped)
 
 
 @_read_view("/stats", StatsSchema)

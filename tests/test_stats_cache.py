@@ -1,14 +1,17 @@
-"""/stats and /stats/detailed are computed once per parts revision: a repeated read is a
-lookup, and every kind of write (create, update, workflow, delete, wipe) shows at once."""
+"""/stats and /stats/detailed are computed (and gzipped) once per parts revision: a repeated
+read is a lookup, and every kind of write (create, update, workflow, delete, wipe) shows at
+once."""
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 import routes.stats as stats_views
+from app.extensions import db
 
 
 @pytest.fixture
@@ -114,3 +117,37 @@ def test_requests_arriving_together_compute_one_body(app, make_part, computed, m
         thread.join()
     assert answers == [200] * 4
     assert computed["summary"] == 1
+
+
+@pytest.mark.parametrize(("path", "name"), [("/stats", "summary"), ("/stats/detailed", "detailed")])
+def test_the_gzip_of_a_stats_body_is_made_once_per_revision(make_app, path, name):
+    app = make_app(COMPRESSION_MIN_BYTES=64)  # one part's statistics are a few hundred bytes
+    client, headers = app.test_client(), {"X-API-Key": app.config["SECRET_KEY"]}
+    gzip_headers = {**headers, "Accept-Encoding": "gzip"}
+
+    def add_part(part_name: str) -> None:
+        body = {"name": part_name, "material": "PLA", "subsystem": "Arm", "type": "hand"}
+        assert client.post("/api/parts/", json=body, headers=headers).status_code == 201
+
+    def cached() -> Any:
+        """The cache's entry at the committed revision; it must not be computed again here."""
+        with app.app_context():
+            return app.extensions["parts_cache"].stats(db.session, name, pytest.fail)
+
+    add_part("Bracket")
+    plain = client.get("/api/parts" + path, headers=headers).data
+    packed = [client.get("/api/parts" + path, headers=gzip_headers) for _ in range(3)]
+    assert {response.headers["Content-Encoding"] for response in packed} == {"gzip"}
+    assert {gzip.decompress(response.data) for response in packed} == {plain}
+    first = cached()
+    # Three gzip requests, one compression, and it is the one the cache holds.
+    assert (first.body, first.gzips_made) == (plain, 1)
+    assert first.gzipped(app.config["COMPRESSION_LEVEL"]) == packed[0].data
+
+    add_part("Spacer")  # a write moves the revision: a new body and a new gzip
+    fresh = client.get("/api/parts" + path, headers=gzip_headers)
+    assert gzip.decompress(fresh.data) == client.get("/api/parts" + path, headers=headers).data
+    assert gzip.decompress(fresh.data) != plain
+    second = cached()
+    assert second is not first and second.gzips_made == 1
+    assert first.gzips_made == 1

@@ -32,6 +32,7 @@ class GzipOnce:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._bodies: dict[int, bytes] = {}
+        self.made = 0  # gzips made so far (one per level asked): the cache's own count
 
     def get(self, body: bytes, level: int) -> bytes:
         """The gzip of `body` (always the same body for one instance) at `level`."""
@@ -39,4 +40,5 @@ class GzipOnce:
             packed = self._bodies.get(level)
             if packed is None:
                 packed = self._bodies[level] = gzip_bytes(body, level)
+                self.made += 1
             return packed

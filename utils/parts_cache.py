@@ -52,6 +52,11 @@ class RenderedList:
         """The body gzipped at `level`, compressed at most once."""
         return self._gzip.get(self.body, level)
 
+    @property
+    def gzips_made(self) -> int:
+        """How many times this body has been gzipped (once per level asked)."""
+        return self._gzip.made
+
 
 @dataclass(frozen=True)
 class Tricks:
@@ -193,12 +198,13 @@ class PartsCache:
             self._parts.put(revision, part_id, rendered)
         return rendered
 
-    def stats(self, session: Session, name: str, compute: Callable[[Session], Any]) -> bytes:
+    def stats(self, session: Session, name: str, compute: Callable[[Session], Any]) -> RenderedList:
         """A statistics body (`name` says which; `compute` makes it) at the committed
-        revision: computed once per revision, a lookup until the next write."""
+        revision: computed once per revision, a lookup until the next write; its gzip is
+        kept with it, so it is compressed once per revision too."""
         revision = self.revision(session)
         if not self.tricks.stats_bodies:
-            return json_body(compute(session))
+            return RenderedList(json_body(compute(session)), "")
         cached = self._stats.get(revision, name)
         if cached is None:
             # One computation per revision: requests arriving together after a write wait
@@ -208,7 +214,7 @@ class PartsCache:
                 if cached is None:
                     cached = RenderedList(json_body(compute(session)), "")
                     self._stats.put(revision, name, cached)
-        return cached.body
+        return cached
 
 
 def json_body(payload: object) -> bytes:
