@@ -66,6 +66,8 @@ class BaseConfig:
     FILE_STORE_URL = ""
     # The S3 server's URL for a non-AWS store (MinIO, Garage, Ceph); empty = AWS itself.
     S3_ENDPOINT_URL = ""
+    # With an object store: cap on this host's cached copies, in MB (0 = no cap).
+    FILE_CACHE_MAX_MB = 2048
     # Largest accepted request body (uploads included), in bytes.
     UPLOAD_MAX_BYTES = 200 * 1024 * 1024
     # File extensions accepted by the upload endpoint.
@@ -238,8 +240,7 @@ def _layered(
     environ: Mapping[str, str],
     overrides: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """Each setting from the last layer that gives it (an empty environment value gives none);
-    text from the file or the environment takes the type of the default."""
+    """Each setting from the last layer giving it (empty env gives none), typed as its default."""
     settings: dict[str, Any] = {}
     for key in setting_names():
         default = getattr(cls, key)
@@ -283,8 +284,7 @@ def values_for_environment(name: str, file_values: dict[str, Any], path: Path) -
 
 
 def writable_folders(values: Mapping[str, Any], default_database_url: str) -> list[Path]:
-    """Folders a server with these config.json values writes to: data, instance, uploads,
-    the SQLite database's folder and the log file's (for the systemd unit)."""
+    """Folders (for the systemd unit) a server with these config.json values writes to."""
     upload = Path(values.get("UPLOAD_FOLDER") or BaseConfig.UPLOAD_FOLDER)
     found = [PROJECT_ROOT / "data", PROJECT_ROOT / "instance", PROJECT_ROOT / upload]
     url = str(values.get("DATABASE_URL") or default_database_url)

@@ -24,6 +24,7 @@ def register_file_services(app: Flask) -> None:
         str(app.config["UPLOAD_FOLDER"]),
         str(app.config["FILE_STORE_URL"]),
         str(app.config["S3_ENDPOINT_URL"]),
+        app.config["FILE_CACHE_MAX_MB"],
     )
     app.extensions["conversion_settings"] = DEFAULT_SETTINGS
     app.extensions["task_queue"] = build_queue(str(app.config["TASK_QUEUE_URL"]))

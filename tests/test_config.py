@@ -88,7 +88,7 @@ def test_unknown_config_file_key_is_warned_and_ignored(tmp_path, caplog):
 
 
 # Settings added for the scale-out (issue 14), each with a value unlike its default.
-SCALE_OUT_VALUES = {"JOB_STALE_SECONDS": 45}
+SCALE_OUT_VALUES = {"JOB_STALE_SECONDS": 45, "FILE_CACHE_MAX_MB": 512}
 
 
 @pytest.mark.parametrize(("key", "value"), SCALE_OUT_VALUES.items())

@@ -76,14 +76,20 @@ def check_endpoint_url(endpoint_url: str) -> str:
     return endpoint_url.rstrip("/")
 
 
-def build_storage(upload_folder: str, store_url: str, endpoint_url: str) -> Storage:
-    """The store FILE_STORE_URL picks; connects to nothing yet (check_reachable does)."""
+def build_storage(
+    upload_folder: str, store_url: str, endpoint_url: str, cache_max_mb: int = 0
+) -> Storage:
+    """The store FILE_STORE_URL picks; connects to nothing yet (check_reachable does). An
+    object store keeps this host's cache under cache_max_mb (FILE_CACHE_MAX_MB; 0 = no cap);
+    local disk holds the only copy, so nothing there is ever trimmed."""
     from utils.storage import Storage
 
+    if isinstance(cache_max_mb, bool) or not isinstance(cache_max_mb, int) or cache_max_mb < 0:
+        raise ConfigError("FILE_CACHE_MAX_MB must be a whole number of MB (0 = no cap)")
     if not is_object_store(store_url):
         return Storage(Path(store_url) if store_url else Path(upload_folder))
     location = parse_s3_url(store_url, endpoint_url)
     # Imported only here: a local-disk server never loads boto3.
     from utils.object_store import ObjectStorage
 
-    return ObjectStorage(upload_folder, location)
+    return ObjectStorage(upload_folder, location, cache_max_mb * 1024 * 1024)

@@ -1,7 +1,8 @@
 """The S3-compatible object store behind FILE_STORE_URL=s3://bucket/prefix (boto3).
 
 The bucket is the source of truth; UPLOAD_FOLDER is this host's disposable read-through
-cache, tmp and lock folder (no folder is shared between hosts). Object key = prefix + the path
+cache (kept under FILE_CACHE_MAX_MB by utils.file_cache), tmp and lock folder (no folder is
+shared between hosts). Object key = prefix + the path
 under UPLOAD_FOLDER: parts/<uuid>/<sha256>.<ext>, models/<key>[.<variant>].glb,
 parts/<uuid>/views/view_<n>.png. A write finishes locally, PUTs the object (S3 shows an object
 only once its upload completed, so none is ever served half-written), and only then renames
@@ -26,6 +27,7 @@ from typing import Any
 from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError
 
+from utils import file_cache
 from utils.file_store_url import S3Location
 from utils.s3_client import new_client
 from utils.settings_values import ConfigError
@@ -41,9 +43,10 @@ DURABLE_FOLDERS = ("parts", "models")
 class ObjectStorage(Storage):
     """Storage whose files live in a bucket; the local root is only this host's cache."""
 
-    def __init__(self, root: str | Path, location: S3Location) -> None:
+    def __init__(self, root: str | Path, location: S3Location, cache_max_bytes: int = 0) -> None:
         super().__init__(root)
         self.location = location
+        self.cache_max_bytes = cache_max_bytes  # FILE_CACHE_MAX_MB; 0 = no cap
         self._client: Any = None
         self._client_pid = 0
         self._client_lock = threading.Lock()
@@ -76,12 +79,14 @@ class ObjectStorage(Storage):
         with self._calls("upload", key):
             self.client.upload_file(str(finished), self.location.bucket, key)
         super().place(finished, final)
+        self._trim_cache(final)
 
     def write_atomic(self, path: Path, data: bytes) -> None:
         key = self.key(path)
         with self._calls("upload", key):
             self.client.put_object(Bucket=self.location.bucket, Key=key, Body=data)
         super().write_atomic(path, data)
+        self._trim_cache(path)
 
     # Reads.
 
@@ -103,7 +108,7 @@ class ObjectStorage(Storage):
         """The cached file, fetched first when missing; a preview is checked every time."""
         if path.parent.name == "views":
             return self._fetch(path, etag=_md5_etag(path))
-        return path if path.is_file() else self._fetch(path)
+        return path if file_cache.touch(path) else self._fetch(path)
 
     def _fetch(self, path: Path, etag: str | None = None) -> Path | None:
         """Download into this process's tmp folder, then rename into the cache; None when the
@@ -113,7 +118,7 @@ class ObjectStorage(Storage):
             answer = self.client.get_object(Bucket=self.location.bucket, Key=key, **extra)
         except ClientError as exc:
             if _error_code(exc) in ("304", "NotModified"):
-                return path
+                return path if file_cache.touch(path) else self._fetch(path)
             if _error_code(exc) in MISSING_CODES:
                 path.unlink(missing_ok=True)  # deleted by another host
                 return None
@@ -124,7 +129,16 @@ class ObjectStorage(Storage):
                 raise
         with self._calls("download", key):
             self._write_cached(answer["Body"], path)
+        self._trim_cache(path)
         return path
+
+    def _trim_cache(self, keep: Path) -> None:
+        """Keep this host's copies under FILE_CACHE_MAX_MB (utils.file_cache); a failed trim
+        only leaves the cache larger, it never fails the request."""
+        try:
+            file_cache.trim(self.root, self.cache_max_bytes, keep, self.has)
+        except (OSError, FileStoreUnavailableError) as exc:
+            log.warning("file cache: trim stopped: %s", exc)
 
     def _write_cached(self, body: Any, path: Path) -> None:
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
