@@ -15,7 +15,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import config
+from utils.file_store_url import is_object_store
 from utils.files_io import write_atomic
+from utils.setting_checks import check_value, secret_key_problem
 
 # The settings worth asking about, in prompt order, with the question shown for each.
 PROMPTS: dict[str, str] = {
@@ -26,15 +28,21 @@ PROMPTS: dict[str, str] = {
     "CORS_ORIGINS": "Browser origins allowed to call the API, comma-separated",
     "BASE_PATH": "Sub-path the app is served under, e.g. /pms (empty = site root)",
     "UPLOAD_FOLDER": "Folder for uploaded files (relative = inside the project folder)",
+    "FILE_STORE_URL": "File store: empty = UPLOAD_FOLDER, a folder, or s3://bucket/prefix "
+    "(its AWS_* keys: in the environment only)",
+    "S3_ENDPOINT_URL": "S3 server of a non-AWS store, e.g. http://minio:9000 (empty = AWS S3)",
     "ONSHAPE_CLIENT_ID": "Onshape OAuth client id (empty = no Onshape connection)",
     "ONSHAPE_CLIENT_SECRET": "Onshape OAuth client secret",
     "ONSHAPE_REDIRECT_URI": "Onshape OAuth redirect URI (https://HOST/api/parts/auth/onshape/callback)",
     "ONSHAPE_ACCESS_KEY": "Onshape API access key (fallback when not connected by OAuth)",
     "ONSHAPE_SECRET_KEY": "Onshape API secret key",
     "RATELIMIT_STORAGE_URI": "Rate-limit storage: memory:// for one process, redis://host:6379",
+    "TASK_QUEUE_URL": "Task queue: empty = in each server, redis://host:6379/0 = `flask worker`s",
 }
 # Values never shown on screen, not even as a prompt default.
 SECRET_SETTINGS = frozenset({"SECRET_KEY", "ONSHAPE_SECRET_KEY", "ONSHAPE_CLIENT_SECRET"})
+# URLs whose password (if any) a prompt default shows as ***.
+URL_SETTINGS = frozenset({"DATABASE_URL", "RATELIMIT_STORAGE_URI", "TASK_QUEUE_URL"})
 # Defaults for a shop server where they differ from config.BaseConfig; data/ keeps the
 # database out of the project folder so a hardened service can leave the code read-only.
 SERVER_DEFAULTS: dict[str, Any] = {
@@ -111,32 +119,6 @@ def parse_value(key: str, text: str) -> Any:
     return check_value(key, value)
 
 
-def check_value(key: str, value: Any) -> Any:
-    """Reject values the server would refuse later; messages never repeat the value."""
-    if key == "SECRET_KEY" and (problem := secret_key_problem(value)):
-        raise config.ConfigError(problem)
-    if key == "FLASK_ENV":
-        value = value.lower()
-        if value not in config.CONFIG_CLASSES:
-            raise config.ConfigError(f"FLASK_ENV must be one of {', '.join(config.CONFIG_CLASSES)}")
-    if key == "PORT" and not 1 <= value <= 65535:
-        raise config.ConfigError("PORT must be between 1 and 65535")
-    if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
-        raise config.ConfigError(f"{key} must not be negative")
-    return value
-
-
-def secret_key_problem(key: Any) -> str | None:
-    """Why this SECRET_KEY cannot protect a server, or None when it can."""
-    if not isinstance(key, str) or not key:
-        return "SECRET_KEY is empty"
-    if key in config.PLACEHOLDER_SECRET_KEYS or key.lower() in config.PLACEHOLDER_SECRET_KEYS:
-        return "SECRET_KEY is a published placeholder"
-    if len(key) < config.MIN_SECRET_KEY_LENGTH:
-        return f"SECRET_KEY is shorter than {config.MIN_SECRET_KEY_LENGTH} characters"
-    return None
-
-
 def given_values(args: argparse.Namespace) -> dict[str, Any]:
     """Values from the named flags and --set KEY=VALUE, parsed and checked."""
     raw = {key: getattr(args, key) for key in PROMPTS if getattr(args, key, None) is not None}
@@ -167,14 +149,14 @@ def default_for(key: str, existing: Mapping[str, Any], rotate: bool) -> Any:
 
 
 def shown_default(key: str, default: Any) -> str:
-    """The default as printed in a prompt: secrets and database passwords stay hidden."""
+    """The default as printed in a prompt: secrets and passwords in URLs stay hidden."""
     if key == "SECRET_KEY":
         return "keep the current key" if default else "generate a strong random key"
     if key in SECRET_SETTINGS:
         return "keep the current value" if default else "none"
     if isinstance(default, list):
         return ",".join(str(item) for item in default)
-    if key == "DATABASE_URL" and default and urlsplit(default).password:
+    if key in URL_SETTINGS and default and urlsplit(str(default)).password:
         parts = urlsplit(default)
         return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()
     return str(default)
@@ -213,11 +195,16 @@ def build_config(
         if key in given:
             continue
         default = default_for(key, existing, rotate)
-        values[key] = ask(key, default) if interactive else default
+        values[key] = ask(key, default) if interactive and asked(key, values) else default
     generated = values["SECRET_KEY"] is None
     if generated:
         values["SECRET_KEY"] = secrets.token_urlsafe(48)
     return values, generated
+
+
+def asked(key: str, values: Mapping[str, Any]) -> bool:
+    """S3_ENDPOINT_URL means something only with an object store: not asked about otherwise."""
+    return key != "S3_ENDPOINT_URL" or is_object_store(str(values.get("FILE_STORE_URL") or ""))
 
 
 def write_config_atomically(path: Path, values: Mapping[str, Any]) -> None:

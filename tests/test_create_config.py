@@ -24,12 +24,15 @@ PROMPT_ORDER = [
     "CORS_ORIGINS",
     "BASE_PATH",
     "UPLOAD_FOLDER",
+    "FILE_STORE_URL",
+    "S3_ENDPOINT_URL",  # asked only when FILE_STORE_URL is s3://…
     "ONSHAPE_CLIENT_ID",
     "ONSHAPE_CLIENT_SECRET",
     "ONSHAPE_REDIRECT_URI",
     "ONSHAPE_ACCESS_KEY",
     "ONSHAPE_SECRET_KEY",
     "RATELIMIT_STORAGE_URI",
+    "TASK_QUEUE_URL",
 ]
 
 
@@ -40,6 +43,8 @@ STANDALONE_FILES = (
     "utils/__init__.py",
     "utils/settings_values.py",
     "utils/files_io.py",
+    "utils/setting_checks.py",
+    "utils/file_store_url.py",
 )
 
 

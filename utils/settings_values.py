@@ -7,9 +7,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+# What TASK_QUEUE_URL may name: a Redis server (Huey's RedisHuey, utils.tasks).
+QUEUE_SCHEMES = ("redis", "rediss", "unix")
 
 
 class ConfigError(RuntimeError):
@@ -72,3 +75,11 @@ def normalise_base_path(value: str) -> str:
     if value and not value.startswith("/"):
         value = "/" + value
     return value
+
+
+def check_task_queue_url(url: str) -> str:
+    """TASK_QUEUE_URL as given (empty = in each server process), or ConfigError; the message
+    never repeats the URL, which may hold the Redis password."""
+    if url and urlsplit(url).scheme not in QUEUE_SCHEMES:
+        raise ConfigError("TASK_QUEUE_URL: use redis://host:6379/0, or leave it empty")
+    return url

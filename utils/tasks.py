@@ -21,12 +21,12 @@ from huey.api import Huey
 from huey.consumer import Consumer
 
 from config import ConfigError
+from utils.settings_values import check_task_queue_url
 
 log = logging.getLogger("aerie.tasks")
 # Redis key names start with this queue name; `?queue=name` in the URL picks another, so
 # several deployments (or test runs) can share one Redis database.
 DEFAULT_QUEUE_NAME = "aerie"
-REDIS_SCHEMES = ("redis", "rediss", "unix")
 # Idle consumer threads of the memory queue look again after at most this many seconds
 # (Redis consumers block on the list instead of polling).
 MAX_POLL_SECONDS = 0.5
@@ -36,9 +36,7 @@ def build_queue(url: str) -> Huey:
     """The queue for TASK_QUEUE_URL; connects to nothing yet (create_app only wires)."""
     if not url:
         return MemoryHuey(DEFAULT_QUEUE_NAME, results=False, utc=True)
-    parts = urlsplit(url)
-    if parts.scheme not in REDIS_SCHEMES:
-        raise ConfigError("TASK_QUEUE_URL: use redis://host:6379/0, or leave it empty")
+    parts = urlsplit(check_task_queue_url(url))
     query = parse_qsl(parts.query)
     name = next((value for key, value in query if key == "queue"), DEFAULT_QUEUE_NAME)
     rest = urlunsplit(parts._replace(query=urlencode([kv for kv in query if kv[0] != "queue"])))

@@ -1,0 +1,43 @@
+"""The values create_config.py refuses before writing config.json: those the server would
+refuse at start, checked by the server's own code. The standard library only (create_config.py
+runs on the system Python before the venv exists); messages never repeat a value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import config
+from utils.file_store_url import check_endpoint_url, is_object_store, parse_s3_url
+from utils.settings_values import check_task_queue_url
+
+
+def check_value(key: str, value: Any) -> Any:
+    """Reject values the server would refuse later; messages never repeat the value."""
+    if key == "SECRET_KEY" and (problem := secret_key_problem(value)):
+        raise config.ConfigError(problem)
+    if key == "FLASK_ENV":
+        value = value.lower()
+        if value not in config.CONFIG_CLASSES:
+            raise config.ConfigError(f"FLASK_ENV must be one of {', '.join(config.CONFIG_CLASSES)}")
+    if key == "PORT" and not 1 <= value <= 65535:
+        raise config.ConfigError("PORT must be between 1 and 65535")
+    if key == "FILE_STORE_URL" and is_object_store(value):
+        parse_s3_url(value, "")  # the endpoint is checked as S3_ENDPOINT_URL
+    if key == "S3_ENDPOINT_URL":
+        check_endpoint_url(value)
+    if key == "TASK_QUEUE_URL":
+        check_task_queue_url(value)
+    if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+        raise config.ConfigError(f"{key} must not be negative")
+    return value
+
+
+def secret_key_problem(key: Any) -> str | None:
+    """Why this SECRET_KEY cannot protect a server, or None when it can."""
+    if not isinstance(key, str) or not key:
+        return "SECRET_KEY is empty"
+    if key in config.PLACEHOLDER_SECRET_KEYS or key.lower() in config.PLACEHOLDER_SECRET_KEYS:
+        return "SECRET_KEY is a published placeholder"
+    if len(key) < config.MIN_SECRET_KEY_LENGTH:
+        return f"SECRET_KEY is shorter than {config.MIN_SECRET_KEY_LENGTH} characters"
+    return None
