@@ -122,14 +122,15 @@ def test_copies_used_recently_stay_even_over_the_cap(s3, tmp_path):
 def test_a_copy_the_bucket_lacks_is_never_dropped(s3, tmp_path):
     made = uploaded(s3_host(tmp_path, s3, "writer"), 2)
     reader = s3_host(tmp_path, s3, "reader", FILE_CACHE_MAX_MB=1)
-    # Left from local-disk days, never put in the bucket: the only copy there is.
-    only_here = Path(reader.config["UPLOAD_FOLDER"]) / "parts" / ("f" * 32) / ("e" * 64 + ".pdf")
-    only_here.parent.mkdir(parents=True)
-    only_here.write_bytes(pdf(99))
-    used_long_ago(reader, only_here.name)
     (one, first, one_name), (two, second, two_name) = made
     assert download(reader, one).data == first
     used_long_ago(reader, one_name)
+    # Left from local-disk days, never put in the bucket: the only copy there is. Older
+    # than any other copy, so the first to go if it were in the bucket.
+    only_here = Path(reader.config["UPLOAD_FOLDER"]) / "parts" / ("f" * 32) / ("e" * 64 + ".pdf")
+    only_here.parent.mkdir(parents=True)
+    only_here.write_bytes(pdf(99))
+    os.utime(only_here, (time.time() - 3600, only_here.stat().st_mtime))
     assert download(reader, two).data == second
     assert set(cached(reader)) == {only_here.name, two_name}
     assert only_here.read_bytes() == pdf(99)

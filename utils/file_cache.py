@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,6 +26,8 @@ log = logging.getLogger("aerie.files")
 RECENT_USE_SECONDS = 60.0
 # A copy's access time is rewritten at most this often (one utime, not one per request).
 TOUCH_EVERY_SECONDS = 10.0
+# A process walks the folder at least this often (the host's other processes add copies too).
+RESYNC_SECONDS = 60.0
 CACHED_FOLDERS = ("parts", "models")
 
 
@@ -58,35 +61,70 @@ def cached_copies(root: Path) -> Iterator[tuple[float, int, Path]]:
                 yield found.st_atime, found.st_size, Path(where, name)
 
 
-def trim(root: Path, max_bytes: int, keep: Path, still_stored: Callable[[Path], bool]) -> int:
-    """Drop least recently used copies until the cache fits max_bytes (0 = no cap); one
-    process of the host at a time (the others skip). Returns the bytes freed."""
-    if max_bytes <= 0:
-        return 0
-    lock = root / "locks" / "file-cache-trim.lock"
-    held = try_lock(lock)
-    if held is None:
-        return 0
-    try:
-        return _drop_oldest(root, max_bytes, keep, still_stored)
-    finally:
-        unlock(lock, held)
+class HostCache:
+    """This host's copies kept under max_bytes (0 = no cap). Walking the folder costs about
+    50 us a file, so a process walks it only when its running estimate (the last walk's total
+    plus what it added since) passes the cap, and every RESYNC_SECONDS for what the host's
+    other processes added; after a walk that could not get under the cap (every copy in
+    recent use), not again for RECENT_USE_SECONDS."""
+
+    def __init__(self, root: Path, max_bytes: int) -> None:
+        self.root, self.max_bytes = root, max_bytes
+        self._lock = threading.Lock()
+        self._estimate: int | None = None
+        self._walked_at = 0.0
+
+    def added(self, path: Path, still_stored: Callable[[Path], bool]) -> int:
+        """After `path` entered the cache: trim when due; returns the bytes freed."""
+        if self.max_bytes <= 0 or not self._walk_due(path):
+            return 0
+        lock = self.root / "locks" / "file-cache-trim.lock"
+        held = try_lock(lock)
+        if held is None:  # another process of the host is trimming
+            return 0
+        try:
+            freed, left = _drop_oldest(self.root, self.max_bytes, path, still_stored)
+        finally:
+            unlock(lock, held)
+        with self._lock:
+            self._estimate = left
+        return freed
+
+    def _walk_due(self, path: Path) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            since = now - self._walked_at
+            if self._estimate is not None and since < RESYNC_SECONDS:
+                was_over = self._estimate > self.max_bytes
+                self._estimate += _size(path)
+                if self._estimate <= self.max_bytes or (was_over and since < RECENT_USE_SECONDS):
+                    return False
+            self._walked_at = now
+            return True
 
 
 def _drop_oldest(
     root: Path, max_bytes: int, keep: Path, still_stored: Callable[[Path], bool]
-) -> int:
+) -> tuple[int, int]:
+    """Drop least recently used copies until the cache fits; (bytes freed, bytes left)."""
     copies = sorted(cached_copies(root))
-    over = sum(size for _atime, size, _path in copies) - max_bytes
+    total = sum(size for _atime, size, _path in copies)
     freed = 0
     for _atime, size, path in copies:
-        if freed >= over:
+        if total - freed <= max_bytes:
             break
         if path != keep and _unused(path) and still_stored(path) and _drop(path):
             freed += size
-    if freed < over:
-        log.info("file cache: %d bytes over the cap, all in recent use or only here", over - freed)
-    return freed
+    if total - freed > max_bytes:
+        log.info("file cache: %d bytes over the cap, in recent use or only here", total - freed)
+    return freed, total - freed
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def _unused(path: Path) -> bool:

@@ -46,7 +46,7 @@ class ObjectStorage(Storage):
     def __init__(self, root: str | Path, location: S3Location, cache_max_bytes: int = 0) -> None:
         super().__init__(root)
         self.location = location
-        self.cache_max_bytes = cache_max_bytes  # FILE_CACHE_MAX_MB; 0 = no cap
+        self.cache = file_cache.HostCache(self.root, cache_max_bytes)  # FILE_CACHE_MAX_MB
         self._client: Any = None
         self._client_pid = 0
         self._client_lock = threading.Lock()
@@ -136,7 +136,7 @@ class ObjectStorage(Storage):
         """Keep this host's copies under FILE_CACHE_MAX_MB (utils.file_cache); a failed trim
         only leaves the cache larger, it never fails the request."""
         try:
-            file_cache.trim(self.root, self.cache_max_bytes, keep, self.has)
+            self.cache.added(keep, self.has)
         except (OSError, FileStoreUnavailableError) as exc:
             log.warning("file cache: trim stopped: %s", exc)
 
