@@ -62,8 +62,8 @@ def cached_copies(root: Path) -> Iterator[tuple[float, int, Path]]:
 
 
 class HostCache:
-    """This host's copies kept under max_bytes (0 = no cap). Walking the folder costs about
-    50 us a file, so a process walks it only when its running estimate (the last walk's total
+    """This host's copies kept under max_bytes (0 = no cap). Walking the folder costs 25-70
+    us a file here, so a process walks it only when its running estimate (the last walk's total
     plus what it added since) passes the cap, and every RESYNC_SECONDS for what the host's
     other processes added; after a walk that could not get under the cap (every copy in
     recent use), not again for RECENT_USE_SECONDS."""
