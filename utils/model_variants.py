@@ -1,10 +1,11 @@
 """The stored variants of a converted model, and which one GET /model sends.
 
 Every conversion keeps cascadio's raw GLB (`models/<key>.glb`); after it, in the same job,
-the optimiser (utils.glb_optimize) adds `models/<key>.quantized.glb` (KHR_mesh_quantization:
-any three.js GLTFLoader reads it) and `models/<key>.meshopt.glb` (also EXT_meshopt_compression:
-needs a meshopt decoder). A model converted before the variants existed, or whose
-optimisation failed, has the raw GLB only, and every request gets that.
+the optimiser (utils.glb_optimize, in a capped child process: utils.glb_worker) adds
+`models/<key>.quantized.glb` (KHR_mesh_quantization: any three.js GLTFLoader reads it) and
+`models/<key>.meshopt.glb` (also EXT_meshopt_compression: needs a meshopt decoder). A model
+converted before the variants existed, or whose optimisation failed, has the raw GLB only,
+and every request gets that (`flask models optimise` adds what is missing).
 
 Negotiation is by query string (the URL names the variant, so no Vary is needed):
 `compression=meshopt` (the client decodes meshopt) gets the meshopt variant, no parameter the
@@ -15,20 +16,23 @@ variant not stored falls back to the next larger one: meshopt → quantised → 
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from utils.errors import NotFoundError
-from utils.files_io import write_atomic
-from utils.glb_optimize import ModelOptimisationError, ModelVariants, optimise_glb
+from utils.glb_optimize import ModelOptimisationError
+from utils.glb_worker import OptimiserCaps, optimise_in_child
 from utils.storage import MODEL_VARIANTS, Storage, StorageError
 
 log = logging.getLogger("aerie.convert")
 RAW = "raw"
 QUANTIZED, MESHOPT = MODEL_VARIANTS
-# Larger raw GLBs are served as they are: the optimiser runs in the job's own process (not
-# the capped conversion child) and needs about 4 times the GLB's size in memory.
+# Larger raw GLBs are served as they are: the optimiser (in a child capped like a conversion,
+# utils.glb_worker) needs about 4 times the GLB's size in memory.
 OPTIMISE_MAX_BYTES = 256 * 1024 * 1024
 # Decoders a client may name in `compression`, and the variant each one unlocks.
 COMPRESSIONS = {MESHOPT: MESHOPT}
@@ -43,28 +47,30 @@ class ServedModel:
     etag: str
 
 
-def stage_variants(store: Storage, key: str, raw: Path, max_error: float) -> dict[str, Path]:
-    """Write the optimised variants of the staged raw GLB next to it; {} (logged) when the
-    optimiser fails or they cannot be written: the model is then served raw, never failed."""
+def stage_variants(
+    store: Storage, key: str, raw: Path, max_error: float, caps: OptimiserCaps
+) -> dict[str, Path]:
+    """Stage the optimised variants of a raw GLB, made by a capped child process; {} (logged)
+    when the optimiser refuses, fails, runs out of memory or time, or they cannot be written:
+    the model is then served raw, never failed."""
     started = time.monotonic()
-    variants = _optimised(key, raw, max_error)
-    if variants is None:
-        return {}
-    staged = {QUANTIZED: variants.quantized, MESHOPT: variants.meshopt}
-    paths = {variant: store.staging_model_path(key, variant) for variant in staged}
+    workdir = Path(tempfile.mkdtemp(prefix=f".{key}.", suffix=".optimising", dir=_tmp(store)))
     try:
-        for variant, data in staged.items():
-            write_atomic(paths[variant], data)
+        made = _optimised(key, raw, workdir, max_error, caps)
+        paths = {variant: store.staging_model_path(key, variant) for variant in made}
+        for variant, path in made.items():
+            os.replace(path, paths[variant])
     except OSError:
-        log.exception("model %s served unoptimised: its variants could not be written", key)
-        for path in paths.values():
-            path.unlink(missing_ok=True)
+        log.exception("model %s served unoptimised: its variants could not be staged", key)
         return {}
-    log.info(
-        "model %s optimised in %.2f s: %d bytes raw, %d quantised, %d meshopt",
-        *(key, time.monotonic() - started, raw.stat().st_size),
-        *(len(variants.quantized), len(variants.meshopt)),
-    )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    if paths:
+        sizes = [paths[variant].stat().st_size for variant in MODEL_VARIANTS]
+        log.info(
+            "model %s optimised in %.2f s: %d bytes raw, %d quantised, %d meshopt",
+            *(key, time.monotonic() - started, raw.stat().st_size, *sizes),
+        )
     return paths
 
 
@@ -78,17 +84,25 @@ def publish_variants(store: Storage, key: str, staged: dict[str, Path]) -> None:
             log.exception("model %s: its %s variant could not be published", key, variant)
 
 
-def _optimised(key: str, raw: Path, max_error: float) -> ModelVariants | None:
+def _tmp(store: Storage) -> Path:
+    """This process's tmp folder (beside the staged models: renames stay on one disk)."""
+    store.tmp_dir.mkdir(parents=True, exist_ok=True)
+    return store.tmp_dir
+
+
+def _optimised(
+    key: str, raw: Path, workdir: Path, max_error: float, caps: OptimiserCaps
+) -> dict[str, Path]:
     if raw.stat().st_size > OPTIMISE_MAX_BYTES:
         log.warning("model %s served unoptimised: larger than %d bytes", key, OPTIMISE_MAX_BYTES)
-        return None
+        return {}
     try:
-        return optimise_glb(raw.read_bytes(), max_error)
+        return optimise_in_child(raw, workdir, max_error, caps)
     except ModelOptimisationError as exc:
         log.warning("model %s served unoptimised: %s", key, exc)
-    except Exception:  # noqa: BLE001 - a bug in the optimiser must not fail the model
-        log.exception("model %s served unoptimised: the optimiser failed", key)
-    return None
+    except Exception:  # noqa: BLE001 - running the child failed: the model must not fail
+        log.exception("model %s served unoptimised: the optimiser could not run", key)
+    return {}
 
 
 def wanted_variant(variant: str | None, compression: list[str]) -> str:

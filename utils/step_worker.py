@@ -58,11 +58,20 @@ def run_worker(
     src: Path, workdir: Path, options: dict[str, Any], *, timeout_s: float, memory_mb: int
 ) -> WorkerOutcome:
     """Convert `src` into workdir/OUTPUT_NAME in a child with `cascadio.load(**options)`."""
+    args = [str(src.resolve()), str(workdir.resolve()), "--options", json.dumps(options)]
+    return run_capped(WORKER_PATH, args, workdir, timeout_s=timeout_s, memory_mb=memory_mb)
+
+
+def run_capped(
+    script: Path, args: list[str], workdir: Path, *, timeout_s: float, memory_mb: int
+) -> WorkerOutcome:
+    """Run `script args` as a capped child (its own process group, no secrets, killed with
+    us and at the deadline); the script takes --memory-mb and --parent-pid, calls
+    die_with_parent and limit_resources, and reports in workdir/STATUS_NAME."""
     deadline = time.monotonic() + timeout_s
     memory_mb = effective_memory_mb(memory_mb)
-    argv = [sys.executable, "-I", str(WORKER_PATH), str(src.resolve()), str(workdir.resolve())]
+    argv = [sys.executable, "-I", str(script), *args]
     argv += ["--memory-mb", str(memory_mb), "--parent-pid", str(os.getpid())]
-    argv += ["--options", json.dumps(options)]
     pid, output = _spawn(argv)
     try:
         supervisor = _Supervisor(pid, output)
@@ -215,7 +224,8 @@ def _read_report(status: Path) -> dict[str, Any] | None:
 # ---- child side -------------------------------------------------------------------------
 
 
-def _die_with_parent(parent_pid: int) -> None:
+def die_with_parent(parent_pid: int) -> None:
+    """Child side: the kernel kills this process when the parent dies."""
     # If the server dies mid-conversion nobody enforces the timeout any more, and a hostile file
     # can keep this process spinning for ever: have the kernel kill it instead.
     ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -223,7 +233,8 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
-def _limit_resources(memory_mb: int) -> None:
+def limit_resources(memory_mb: int) -> None:
+    """Child side: cap the address space at `memory_mb` and allow no core file."""
     cap = memory_mb * _MIB
     # Only root may raise a hard limit; the parent already clamped, this is a second guard.
     hard = resource.getrlimit(resource.RLIMIT_AS)[1]
@@ -250,7 +261,7 @@ def _convert(src: Path, workdir: Path, options: dict[str, Any]) -> dict[str, Any
 
 def _run(args: argparse.Namespace) -> dict[str, Any]:
     try:
-        _limit_resources(args.memory_mb)
+        limit_resources(args.memory_mb)
         return _convert(args.src, args.workdir, json.loads(args.options))
     except MemoryError:
         return {"status": "memory"}
@@ -267,7 +278,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--parent-pid", type=int, required=True)
     parser.add_argument("--options", default="{}", help="JSON keyword arguments for cascadio.load")
     args = parser.parse_args(argv)
-    _die_with_parent(args.parent_pid)
+    die_with_parent(args.parent_pid)
     report = _run(args)
     report["peak_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     (args.workdir / STATUS_NAME).write_text(json.dumps(report), encoding="utf-8")
