@@ -14,7 +14,7 @@ from app.extensions import db
 
 def register_cli(app: Flask) -> None:
     """Attach the project's commands to the app."""
-    for command in (seed, files, backup, worker, restore):
+    for command in (seed, files, backup, worker, restore, models):
         app.cli.add_command(command)
 
 
@@ -57,6 +57,30 @@ def files(clean: bool) -> None:
         click.echo(f"removed {remove_orphans(storage, audit)} orphans")
     elif audit.clean:
         click.echo("files and parts agree")
+
+
+@click.group("models")
+def models() -> None:
+    """Stored 3D models (GLBs)."""
+
+
+@models.command("optimise")
+@click.option("--dry-run", is_flag=True, help="Only count the models missing variants.")
+@with_appcontext
+def optimise_models(dry_run: bool) -> None:
+    """Add the optimised variants (quantised, meshopt) every stored model is missing."""
+    from utils.glb_worker import OptimiserCaps
+    from utils.model_backfill import backfill_variants
+
+    config = current_app.config
+    report = backfill_variants(
+        current_app.extensions["storage"],
+        float(config["MODEL_MAX_ERROR"]),
+        OptimiserCaps.from_config(config),
+        dry_run=dry_run,
+        progress=lambda key, outcome: click.echo(f"model {key}: {outcome}"),
+    )
+    click.echo(report.summary(dry_run))
 
 
 @click.command("backup")
