@@ -4,6 +4,7 @@ setting of config.py), the wiring between them, and deploy/haproxy.cfg."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -141,3 +142,39 @@ def test_the_env_example_names_every_variable_the_compose_file_requires():
     required = {name for name, kind, _ in VARIABLE.findall(text) if kind == "?"}
     assert required == set(ENV_FILE)
     assert all(f"\n{name}=" in example for name in required)
+
+
+def compose_command() -> list[str] | None:
+    """Compose v2 (the docker plugin) or v1 (Debian's docker-compose); None when neither."""
+    plugin = ["docker", "compose"]
+    version = [*plugin, "version"]
+    if shutil.which("docker") and subprocess.run(version, capture_output=True).returncode == 0:  # noqa: S603
+        return plugin
+    return ["docker-compose"] if shutil.which("docker-compose") else None
+
+
+def compose_config(env_text: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """`config -q`: Compose's own check of the file, with env_text as deploy/.env."""
+    command = compose_command()
+    if command is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI needs docker compose or docker-compose (.ci/run installs it)")
+        pytest.skip("neither docker compose nor docker-compose is installed")
+    (tmp_path / ".env").write_text(env_text)
+    compose_file = str(DEPLOY / "docker-compose.yml")
+    return subprocess.run(  # noqa: S603 - a fixed command and our own files
+        [*command, "--env-file", str(tmp_path / ".env"), "-f", compose_file, "config", "-q"],
+        capture_output=True, text=True, cwd=tmp_path, check=False,
+    )  # fmt: skip
+
+
+def test_compose_itself_accepts_the_file(tmp_path: Path):
+    secrets = "".join(f"{name}={value}\n" for name, value in ENV_FILE.items())
+    result = compose_config((DEPLOY / ".env.example").read_text() + secrets, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_compose_refuses_a_missing_secret(tmp_path: Path):
+    result = compose_config("COMPOSE_PROJECT_NAME=aerie\n", tmp_path)
+    assert result.returncode != 0
+    assert "in deploy/.env" in result.stdout + result.stderr  # the file's own message
