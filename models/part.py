@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import db
 from models.events import record_event
+from models.part_wire import WIRE_ATTRIBUTES, wire_dict
 from models.revision import write_parts
 from models.states import CATEGORIES, PART_TYPES, STATUSES, Category, ModelStatus, PartType, Status
 from models.types import MAX_PART_ID, UTCDateTime, isoformat, utcnow
@@ -112,29 +113,7 @@ class Part(db.Model):
 
     def to_dict(self) -> dict[str, Any]:
         """The wire shape every part-returning endpoint emits (camelCase, as today)."""
-        return {
-            "id": self.id,
-            "uuid": self.uuid,
-            "partId": self.part_id,
-            "type": self.type,
-            "name": self.name,
-            "material": self.material,
-            "materialThickness": self.material_thickness,
-            "subsystem": self.subsystem,
-            "assigned": self.assigned,
-            "status": self.status,
-            "category": self.category,
-            "miscInfo": self.misc_info,
-            "notes": self.notes,
-            "file": self.file,
-            "onshapeUrl": self.onshape_url,
-            "claimedDate": isoformat(self.claimed_date),
-            "createdAt": isoformat(self.created_at),
-            "updatedAt": isoformat(self.updated_at),
-            "amount": self.amount,
-            "modelStatus": self.model_status,
-            "modelError": self.model_error,
-        }
+        return wire_dict([getattr(self, name) for name in WIRE_ATTRIBUTES])
 
     @classmethod
     def create(cls, fields: dict[str, Any]) -> Part:

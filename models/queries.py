@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Row,
     Select,
     String,
     case,
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 from models.keyset import after_condition, decode_after
 from models.part import Part
 from models.part_indexes import INDEXED_SORTS, SEARCH_COLUMNS, SEARCH_TABLE, has_search_table
+from models.part_wire import WIRE_ATTRIBUTES
 from models.types import MAX_PART_ID
 from utils.errors import NotFoundError
 
@@ -33,6 +35,9 @@ TRIGRAM = 3
 # fetching and sorting every match (measured at 100k parts: bench/bench_search.py).
 WALK_INDEX_ABOVE = 1000
 _search_table = table(SEARCH_TABLE, column("rowid"), *(column(name) for name in SEARCH_COLUMNS))
+# A page is rows of the wire shape's columns (models.part_wire.wire_dict makes the JSON of
+# each): loading 25 ORM objects cost more CPU than the query itself.
+_PAGE = tuple(getattr(Part, name) for name in WIRE_ATTRIBUTES)
 
 
 @dataclass(frozen=True)
@@ -122,9 +127,9 @@ def _count(
 
 def find_parts(
     session: Session, query: PartQuery, total: int | None = None
-) -> tuple[int, list[Part]]:
+) -> tuple[int, list[Row[Any]]]:
     """The total that match (before paging; counted unless the caller knows it for these
-    filters at this revision) and the requested page."""
+    filters at this revision) and the requested page, as rows of the wire columns."""
     after = decode_after(query.after, query.sort_by, query.descending) if query.after else None
     search = _search(session, query.search) if query.search else None
     conditions: list[Any] = [Part.category == query.category] if query.category else []
@@ -139,10 +144,10 @@ def find_parts(
         return total, _nulls_apart(session, query, conditions, after)
     if after is not None:
         conditions.append(after_condition(query.sort_by, query.descending, *after))
-    page = _ordered(select(Part).where(*conditions), query).offset(query.offset or None)
+    page = _ordered(select(*_PAGE).where(*conditions), query).offset(query.offset or None)
     if query.limit:
         page = page.limit(query.limit)
-    return total, list(session.execute(page).scalars())
+    return total, list(session.execute(page))
 
 
 def _lower_indexed(session: Session) -> bool:
@@ -151,7 +156,7 @@ def _lower_indexed(session: Session) -> bool:
 
 def _nulls_apart(
     session: Session, query: PartQuery, conditions: list[Any], after: tuple[Any, int] | None
-) -> list[Part]:
+) -> list[Row[Any]]:
     """A page of a nullable text sort as two walks of its (lower(column), id) index: the rows
     with a value in order, then the NULLs by id; the same rows as the one ORDER BY with its
     NULLs-last term, which no index can serve."""
@@ -163,21 +168,21 @@ def _nulls_apart(
         empty.append(after_condition(query.sort_by, query.descending, *after))
     elif after is not None and valued is not None:
         valued.append(after_condition(query.sort_by, query.descending, *after, valued_only=True))
-    rows: list[Part] = []
+    rows: list[Row[Any]] = []
     skip = query.offset
     if valued is not None:
-        walk = _ordered(select(Part).where(*valued), query, nulls_last=False)
+        walk = _ordered(select(*_PAGE).where(*valued), query, nulls_last=False)
         rows = _rows(session, walk, skip, query.limit)
         skip = 0 if rows or not skip else max(0, skip - _counted(session, valued))
     wanted = int(query.limit or 0) - len(rows)
     if wanted > 0:
         by_id = Part.id.desc() if query.descending else Part.id.asc()
-        rows += _rows(session, select(Part).where(*empty).order_by(by_id), skip, wanted)
+        rows += _rows(session, select(*_PAGE).where(*empty).order_by(by_id), skip, wanted)
     return rows
 
 
-def _rows(session: Session, statement: Select[Any], skip: int, limit: int | None) -> list[Part]:
-    return list(session.execute(statement.offset(skip or None).limit(limit)).scalars())
+def _rows(session: Session, statement: Select[Any], skip: int, limit: int | None) -> list[Row[Any]]:
+    return list(session.execute(statement.offset(skip or None).limit(limit)))
 
 
 def _counted(session: Session, conditions: list[Any]) -> int:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from models.keyset import encode_after
 from models.part import Part
+from models.part_wire import wire_dict
 from models.queries import PartQuery, find_parts, get_part_or_404
 from models.revision import PARTS, Revision
 from utils.compressed_bodies import GzipOnce
@@ -172,7 +173,7 @@ class PartsCache:
         payload = {
             "limit": query.limit or None,
             "offset": query.offset,
-            "parts": [part.to_dict() for part in parts],
+            "parts": [wire_dict(row) for row in parts],
             "total": total,
         }
         body = json_body(payload)
