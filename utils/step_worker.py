@@ -17,6 +17,7 @@ import signal
 import sys
 import threading
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,9 +106,7 @@ def effective_memory_mb(configured_mb: int) -> int:
         log.warning(
             "CONVERSION_MEMORY_MB is %d but this process may use at most %d MB of address space "
             "(hard RLIMIT_AS): conversions are capped at %d MB",
-            configured_mb,
-            hard_mb,
-            hard_mb,
+            *(configured_mb, hard_mb, hard_mb),
         )
     return hard_mb
 
@@ -153,12 +152,16 @@ class _Supervisor:
         self.tail = b""
         self.peak_vm_kb = 0
         self._poller = select.poll()
+        # Readable once the child exits: the poll ends then, not up to POLL_INTERVAL_MS later.
+        self._exit = _pidfd(pid)
 
     def wait(self, deadline: float) -> tuple[int, int, bool]:
         """Return (wait status, peak RSS in kB, timed out); the child is reaped in every case."""
         try:
             os.set_blocking(self.output, False)
             self._poller.register(self.output, select.POLLIN)
+            if self._exit is not None:
+                self._poller.register(self._exit, select.POLLIN)
             while True:
                 self._collect()
                 waited, wait_status, usage = os.wait4(self.pid, os.WNOHANG)
@@ -170,9 +173,13 @@ class _Supervisor:
         except BaseException:
             _kill_and_reap(self.pid)
             raise
+        finally:
+            if self._exit is not None:
+                os.close(self._exit)
 
     def _collect(self) -> None:
-        if self._poller.poll(POLL_INTERVAL_MS):
+        ready = {fd for fd, _event in self._poller.poll(POLL_INTERVAL_MS)}
+        if self.output in ready:
             chunk = _read_available(self.output)
             if not chunk:  # end of output: from now on the poll only paces the loop
                 self._poller.unregister(self.output)
@@ -181,6 +188,12 @@ class _Supervisor:
 
     def _append(self, chunk: bytes) -> None:
         self.tail = (self.tail + chunk)[-LOG_TAIL_BYTES:]
+
+
+def _pidfd(pid: int) -> int | None:
+    with suppress(AttributeError, OSError):  # not Linux, or a kernel older than 5.3
+        return os.pidfd_open(pid)
+    return None
 
 
 def _read_available(fd: int) -> bytes:
@@ -200,10 +213,8 @@ def _vm_peak_kb(pid: int) -> int:
 
 def _kill_and_reap(pid: int) -> tuple[int, int]:
     # The child is not reaped yet, so its process-group id cannot have been reused.
-    try:
+    with suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     _, wait_status, usage = os.wait4(pid, 0)
     return wait_status, usage.ru_maxrss
 
