@@ -36,8 +36,9 @@ TRIGRAM = 3
 WALK_INDEX_ABOVE = 1000
 _search_table = table(SEARCH_TABLE, column("rowid"), *(column(name) for name in SEARCH_COLUMNS))
 # A page is rows of the wire shape's columns (models.part_wire.wire_dict makes the JSON of
-# each): loading 25 ORM objects cost more CPU than the query itself.
-_PAGE = tuple(getattr(Part, name) for name in WIRE_ATTRIBUTES)
+# each), run on the session's connection: the ORM's execute and row loading cost more CPU
+# than the query itself. Built once: a select is immutable (.where() makes a copy).
+_PAGE = select(*(getattr(Part, name) for name in WIRE_ATTRIBUTES))
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ def _count(
         counted = select(func.count()).select_from(search.ids.subquery())
     else:
         counted = select(func.count()).select_from(Part).where(*conditions)
-    return int(session.execute(counted).scalar_one())
+    return int(session.connection().execute(counted).scalar_one())
 
 
 def find_parts(
@@ -144,10 +145,10 @@ def find_parts(
         return total, _nulls_apart(session, query, conditions, after)
     if after is not None:
         conditions.append(after_condition(query.sort_by, query.descending, *after))
-    page = _ordered(select(*_PAGE).where(*conditions), query).offset(query.offset or None)
+    page = _ordered(_PAGE.where(*conditions), query).offset(query.offset or None)
     if query.limit:
         page = page.limit(query.limit)
-    return total, list(session.execute(page))
+    return total, list(session.connection().execute(page))
 
 
 def _lower_indexed(session: Session) -> bool:
@@ -171,23 +172,23 @@ def _nulls_apart(
     rows: list[Row[Any]] = []
     skip = query.offset
     if valued is not None:
-        walk = _ordered(select(*_PAGE).where(*valued), query, nulls_last=False)
+        walk = _ordered(_PAGE.where(*valued), query, nulls_last=False)
         rows = _rows(session, walk, skip, query.limit)
         skip = 0 if rows or not skip else max(0, skip - _counted(session, valued))
     wanted = int(query.limit or 0) - len(rows)
     if wanted > 0:
         by_id = Part.id.desc() if query.descending else Part.id.asc()
-        rows += _rows(session, select(*_PAGE).where(*empty).order_by(by_id), skip, wanted)
+        rows += _rows(session, _PAGE.where(*empty).order_by(by_id), skip, wanted)
     return rows
 
 
 def _rows(session: Session, statement: Select[Any], skip: int, limit: int | None) -> list[Row[Any]]:
-    return list(session.execute(statement.offset(skip or None).limit(limit)))
+    return list(session.connection().execute(statement.offset(skip or None).limit(limit)))
 
 
 def _counted(session: Session, conditions: list[Any]) -> int:
     counted = select(func.count()).select_from(Part).where(*conditions)
-    return int(session.execute(counted).scalar_one())
+    return int(session.connection().execute(counted).scalar_one())
 
 
 def _walk_sort_index(query: PartQuery, total: int) -> bool:

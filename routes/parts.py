@@ -42,6 +42,9 @@ NEXT_PAGE = {
         "schema": {"type": "string"},
     }
 }
+# One instance for every request: webargs builds a new schema (a deepcopy of its fields) per
+# request when handed the class.
+LIST_QUERY = PartQuerySchema()
 REFUSED_PUT = (
     "A change only a workflow action may make (allowed_actions and allowed_statuses say what may)"
 )
@@ -75,7 +78,7 @@ def listing(e400: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         view = parts_bp.doc(responses=errors(400, e400=e400))(view)
         view = parts_bp.response(200, PartListSchema, headers=NEXT_PAGE)(view)
         query = parts_bp.arguments(
-            PartQuerySchema, location="query", as_kwargs=False, error_status_code=400
+            LIST_QUERY, location="query", as_kwargs=False, error_status_code=400
         )
         return require_api_key(query(view))
 
