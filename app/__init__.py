@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app.extensions import api, cors, db, limiter, migrate
+from app.extensions import api, db, limiter, migrate
 from config import PROJECT_ROOT, load_settings
 
 
@@ -74,6 +74,7 @@ def _derived_settings(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def _register_extensions(app: Flask) -> None:
+    from app.cors import register_cors
     from app.database import configure_engine_events
     from utils.wire_schemas import ErrorSchema
 
@@ -84,18 +85,7 @@ def _register_extensions(app: Flask) -> None:
     configure_engine_events(app)
     migrate.init_app(app, db, directory=str(app.config["MIGRATIONS_DIR"]))
     limiter.init_app(app)
-    base = app.config["BASE_PATH"]
-    cors.init_app(
-        app,
-        resources={f"{base}/api/*": {"origins": app.config["CORS_ORIGINS"]}},
-        expose_headers=[
-            "ETag",
-            "Retry-After",
-            "Content-Disposition",
-            "X-Request-ID",
-            "X-Next-After",
-        ],
-    )
+    register_cors(app)
     # flask-smorest documents errors with its own schema (an integer code); ours is the body
     # every error really has.
     api.ERROR_SCHEMA = ErrorSchema
