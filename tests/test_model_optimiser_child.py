@@ -1,6 +1,7 @@
-"""The GLB optimiser runs in a capped child process: a real conversion gets its variants from
-it, and a GLB it cannot take on (corrupt, too large for the memory cap, too slow for the time
-cap) leaves the raw model served, the reason logged and the server's process untouched."""
+"""The GLB optimiser runs in a capped child process for a raw GLB above IN_PROCESS_MAX_BYTES
+(in the job's own process below it): a GLB it cannot take on (corrupt, too large for the
+memory cap, too slow for the time cap) leaves the raw model served, the reason logged and the
+server's process untouched."""
 
 from __future__ import annotations
 
@@ -13,12 +14,18 @@ import pytest
 
 from tests.test_model_variants import DEFAULT_MAX_ERROR, PLATE, converted, model
 from utils.glb_container import read_glb, write_glb
+from utils.glb_optimize import ModelOptimisationError
 from utils.glb_worker import OptimiserCaps, optimise_in_child
-from utils.model_variants import stage_variants
+from utils.model_variants import IN_PROCESS_MAX_BYTES, stage_variants
 from utils.storage import Storage
 
 ROOMY = OptimiserCaps(timeout_s=120, memory_mb=4096)
+# Caps no child can meet (Python alone takes longer to start): whatever they let through was
+# made without a child.
+NO_CHILD = OptimiserCaps(timeout_s=0.001, memory_mb=4096)
 KEY = "0" * 64 + "-test"
+# Vertices of a big_glb just above IN_PROCESS_MAX_BYTES, the smallest one the child makes.
+JUST_OVER = IN_PROCESS_MAX_BYTES // 48 + 1_000
 
 
 def big_glb(vertices: int) -> bytes:
@@ -67,15 +74,36 @@ def assert_nothing_left(store: Storage) -> None:
     assert list(store.tmp_dir.iterdir()) == []
 
 
-def test_a_real_conversion_gets_its_variants_from_the_child(make_app, caplog):
+def test_a_real_conversion_of_a_small_part_is_optimised_in_process(make_app, caplog):
     app = make_app()
     with caplog.at_level(logging.INFO, logger="aerie.convert"):
         client, headers, url = converted(app, PLATE)
-    assert "optimised in" in caplog.text
+    assert " s in this process: " in caplog.text and "capped child" not in caplog.text
     raw = model(client, headers, url, "?variant=raw").data
     meshopt = model(client, headers, url, "?compression=meshopt")
     assert meshopt.headers["Model-Variant"] == "meshopt" and len(meshopt.data) < len(raw)
     assert_nothing_left(app.extensions["storage"])
+
+
+def test_a_small_glb_is_optimised_without_a_child(store, tmp_path, caplog):
+    small = raw_file(tmp_path, big_glb(JUST_OVER // 10))
+    with caplog.at_level(logging.INFO, logger="aerie.convert"):
+        staged = stage_variants(store, KEY, small, DEFAULT_MAX_ERROR, NO_CHILD)
+    assert sorted(staged) == ["meshopt", "quantized"]
+    assert f"model {KEY} optimised in" in caplog.text and " s in this process: " in caplog.text
+    assert optimiser_children() == []
+
+
+def test_a_glb_above_the_in_process_limit_goes_to_the_child(store, tmp_path, caplog):
+    data = big_glb(JUST_OVER)
+    assert IN_PROCESS_MAX_BYTES < len(data) < IN_PROCESS_MAX_BYTES * 1.1
+    over = raw_file(tmp_path, data)
+    with caplog.at_level(logging.INFO, logger="aerie.convert"):
+        assert stage_variants(store, KEY, over, DEFAULT_MAX_ERROR, NO_CHILD) == {}
+        assert "served unoptimised: the optimiser took longer than 0.001 s" in caplog.text
+        staged = stage_variants(store, KEY, over, DEFAULT_MAX_ERROR, ROOMY)
+    assert sorted(staged) == ["meshopt", "quantized"]
+    assert " s in a capped child: " in caplog.text
 
 
 def test_the_child_writes_both_variants_of_a_real_glb(make_app, tmp_path):
@@ -105,9 +133,17 @@ def test_a_corrupt_glb_stages_nothing_and_says_why(store, tmp_path, caplog, data
     assert_nothing_left(store)
 
 
+def test_the_child_refuses_a_corrupt_glb_and_says_why(tmp_path):
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    corrupt = raw_file(tmp_path, b"glTF" + b"\x02\x00\x00\x00" + b"\xff" * 64)
+    with pytest.raises(ModelOptimisationError, match="^unreadable glTF"):
+        optimise_in_child(corrupt, workdir, DEFAULT_MAX_ERROR, ROOMY)
+
+
 def test_a_glb_too_large_for_the_memory_cap_stops_the_child_only(store, tmp_path, caplog):
     # 48 MB of geometry: the optimiser needs several times that, more than the 256 MB cap,
-    # which a small model (the same cap, below) fits in with room to spare.
+    # which the smallest model the child takes on (the same cap, below) fits in with room.
     capped = OptimiserCaps(timeout_s=120, memory_mb=256)
     big = raw_file(tmp_path, big_glb(1_000_000))
     with caplog.at_level(logging.WARNING, logger="aerie.convert"):
@@ -115,7 +151,7 @@ def test_a_glb_too_large_for_the_memory_cap_stops_the_child_only(store, tmp_path
     assert "served unoptimised: the optimiser needed more than 256 MB of memory" in caplog.text
     assert_nothing_left(store)
     small = tmp_path / "small.glb"
-    small.write_bytes(big_glb(2_000))
+    small.write_bytes(big_glb(JUST_OVER))
     assert sorted(stage_variants(store, KEY, small, DEFAULT_MAX_ERROR, capped)) == [
         "meshopt",
         "quantized",

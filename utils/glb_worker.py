@@ -1,5 +1,6 @@
 """The GLB optimiser's child process: the variants of a raw GLB made under the conversion's
-memory and time caps, so a pathological GLB costs a child process, never the server."""
+memory and time caps, so a pathological GLB costs a child process, never the server (a raw GLB
+up to utils.model_variants.IN_PROCESS_MAX_BYTES is optimised in the job's own process)."""
 
 # The child half runs as `python -I glb_worker.py RAW WORKDIR ...`. Isolated mode leaves the
 # project off sys.path, so the child puts it there itself; numpy and meshopt are imported only
@@ -82,6 +83,18 @@ def failure_reason(outcome: WorkerOutcome, timeout_s: float) -> str | None:
     return f"the optimiser stopped without a result (wait status {outcome.wait_status})"
 
 
+def write_variants(variants: Mapping[str, bytes], workdir: Path) -> dict[str, Path]:
+    """Write each variant's bytes, synced, to its file in `workdir` (variant → file); the
+    child does this, and so does a small GLB's optimisation in the job's own process."""
+    paths = {variant: workdir / VARIANT_FILES[variant] for variant in variants}
+    for variant, data in variants.items():
+        with paths[variant].open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    return paths
+
+
 # ---- child side -------------------------------------------------------------------------
 
 
@@ -93,11 +106,7 @@ def _optimise(raw: Path, workdir: Path, max_error: float) -> dict[str, Any]:
     except ModelOptimisationError as exc:
         return {"status": "refused", "message": str(exc)[:MESSAGE_LIMIT]}
     written = {"quantized": variants.quantized, "meshopt": variants.meshopt}
-    for variant, data in written.items():
-        with (workdir / VARIANT_FILES[variant]).open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+    write_variants(written, workdir)
     return {"status": "ok", **{variant: len(data) for variant, data in written.items()}}
 
 

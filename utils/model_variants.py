@@ -1,7 +1,8 @@
 """The stored variants of a converted model, and which one GET /model sends.
 
 Every conversion keeps cascadio's raw GLB (`models/<key>.glb`); after it, in the same job,
-the optimiser (utils.glb_optimize, in a capped child process: utils.glb_worker) adds
+the optimiser (utils.glb_optimize: in the job's process for a raw GLB up to
+IN_PROCESS_MAX_BYTES, above it in a capped child process, utils.glb_worker) adds
 `models/<key>.quantized.glb` (KHR_mesh_quantization: any three.js GLTFLoader reads it) and
 `models/<key>.meshopt.glb` (also EXT_meshopt_compression: needs a meshopt decoder). A model
 converted before the variants existed, or whose optimisation failed, has the raw GLB only,
@@ -24,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from utils.errors import NotFoundError
-from utils.glb_optimize import ModelOptimisationError
-from utils.glb_worker import OptimiserCaps, optimise_in_child
+from utils.glb_optimize import ModelOptimisationError, optimise_glb
+from utils.glb_worker import OptimiserCaps, optimise_in_child, write_variants
 from utils.storage import MODEL_VARIANTS, Storage, StorageError
 
 log = logging.getLogger("aerie.convert")
@@ -34,6 +35,14 @@ QUANTIZED, MESHOPT = MODEL_VARIANTS
 # Larger raw GLBs are served as they are: the optimiser (in a child capped like a conversion,
 # utils.glb_worker) needs about 4 times the GLB's size in memory.
 OPTIMISE_MAX_BYTES = 256 * 1024 * 1024
+# Raw GLBs up to this size are optimised in the job's own process: a child costs about 0.2 s
+# to start (numpy's import), 38% of upload -> ready on the xr2 plate, whose optimisation takes
+# 1 ms. Our converter writes the GLB and the optimiser checks accessors against their buffers,
+# so its cost follows the size. Measured 2026-12-06 on converted fixtures (a fresh process
+# each, load ~4): up to 253 KB, peak RSS +2-3 MB and 1-13 ms; 1.2-1.5 MB, +8-10 MB and
+# 25-110 ms; the 3.2 MB gear assembly +15 MB and 0.13 s. Above 1 MB the child's start is small
+# beside the optimiser's own time and the conversion's (seconds), and its caps hold.
+IN_PROCESS_MAX_BYTES = 1024 * 1024
 # Decoders a client may name in `compression`, and the variant each one unlocks.
 COMPRESSIONS = {MESHOPT: MESHOPT}
 
@@ -68,8 +77,8 @@ def stage_variants(
     if paths:
         sizes = [paths[variant].stat().st_size for variant in MODEL_VARIANTS]
         log.info(
-            "model %s optimised in %.2f s: %d bytes raw, %d quantised, %d meshopt",
-            *(key, time.monotonic() - started, raw.stat().st_size, *sizes),
+            "model %s optimised in %.2f s %s: %d bytes raw, %d quantised, %d meshopt",
+            *(key, time.monotonic() - started, _place(raw), raw.stat().st_size, *sizes),
         )
     return paths
 
@@ -97,12 +106,21 @@ def _optimised(
         log.warning("model %s served unoptimised: larger than %d bytes", key, OPTIMISE_MAX_BYTES)
         return {}
     try:
-        return optimise_in_child(raw, workdir, max_error, caps)
+        if raw.stat().st_size > IN_PROCESS_MAX_BYTES:
+            return optimise_in_child(raw, workdir, max_error, caps)
+        variants = optimise_glb(raw.read_bytes(), max_error)
+        return write_variants({QUANTIZED: variants.quantized, MESHOPT: variants.meshopt}, workdir)
     except ModelOptimisationError as exc:
         log.warning("model %s served unoptimised: %s", key, exc)
-    except Exception:  # noqa: BLE001 - running the child failed: the model must not fail
-        log.exception("model %s served unoptimised: the optimiser could not run", key)
+    except Exception:  # noqa: BLE001 - the child could not run, or a bug: the model must not fail
+        log.exception("model %s served unoptimised: the optimiser failed or could not run", key)
     return {}
+
+
+def _place(raw: Path) -> str:
+    """Where a raw GLB is optimised, for the log."""
+    in_child = raw.stat().st_size > IN_PROCESS_MAX_BYTES
+    return "in a capped child" if in_child else "in this process"
 
 
 def wanted_variant(variant: str | None, compression: list[str]) -> str:
