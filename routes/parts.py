@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
-from flask import current_app
+from flask import current_app, request
 from marshmallow import ValidationError as FieldError
 
 from app.database import write_transaction
@@ -80,9 +81,24 @@ def listing(e400: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         query = parts_bp.arguments(
             LIST_QUERY, location="query", as_kwargs=False, error_status_code=400
         )
-        return require_api_key(query(view))
+        return require_api_key(parsed_unless_empty(query(view), view))
 
     return decorate
+
+
+def parsed_unless_empty(parsed: Callable[..., Any], view: Callable[..., Any]) -> Callable[..., Any]:
+    """`parsed` (webargs' parsing around `view`) when there is a query string; without one,
+    `view` with the defaults webargs would load from nothing, loaded once: the plain list
+    request, the web app's on every phone, skips parsing an empty query (BENCHMARKS.md "Scale")."""
+    defaults = LIST_QUERY.load({})
+
+    @wraps(parsed)  # the OpenAPI documentation that flask-smorest reads, and the key mark
+    def choose(*args: Any, **kwargs: Any) -> Any:
+        if request.query_string:
+            return parsed(*args, **kwargs)
+        return view(*args, dict(defaults), **kwargs)
+
+    return choose
 
 
 @parts_bp.route("/", methods=["GET"])
