@@ -28,7 +28,9 @@ from utils.step_converter import (
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 
-# Tiny, colours, heavy mesh, nested assembly, UTF-8 names, CP1251 names with 17 parts.
+# Tiny, colours, heavy mesh, nested assembly, UTF-8 names, CP1251 names with 17 parts. Every
+# other good and large fixture is converted through the API by tests/test_fixture_conversions.py
+# (the same convert_step under the same default limits), so the slow ones convert once per run.
 QUICK_GOOD = [
     "occt_trj7_c2-ug-214.stp",
     "cadquery_red_cube_blue_cylinder.step",
@@ -37,27 +39,6 @@ QUICK_GOOD = [
     "occt_bug33398_utf8_names.step",
     "occt_bug31670_russian.stp",
 ]
-ALL_GOOD = [
-    *QUICK_GOOD,
-    "so100_Passive_Horn_01.step",
-    "occt_xr2-ct-214_bolt.stp",
-    "occt_xr2-ct-214_l-bracket.stp",
-    "so101_WaveShare_Mounting_Plate_SO101.step",
-    "occt_xr2-ct-214_plate.stp",
-    "trimesh_base_interface_AP214.STEP",
-    "occt_screw.step",
-    "trimesh_featuretype.STEP",
-    "so100_STS3215_03a.step",
-    "so101_Upper_arm_SO101.step",
-    "trimesh_box_sides.STEP",
-    "so101_Base_SO101.step",
-    "so101_Wrist_Roll_Pitch_SO101.step",
-    "occt_nist_ftc_08_asme1_ap242-2.stp",
-    "occt_trj6_pm4-ec-203.stp",
-    "kicad_PQFP-256_28x28mm_P0.4mm.step",
-    "kicad_Samtec_FMC_ASP-134602-01_10x40_P1.27mm_Vertical.step",
-]
-LARGE_GOOD = ["gen_gear_assembly_72_parts.step", "gen_perforated_plate_2400_holes.step"]
 
 NOT_STEP = "not a STEP file"
 UNREADABLE = "could not be read as a STEP model"
@@ -190,18 +171,6 @@ def test_inspect_glb_counts_triangles_per_instance(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", QUICK_GOOD)
 def test_convert_good_file_loads_in_trimesh(name: str, tmp_path: Path) -> None:
     assert_converts(fixture("step", name), tmp_path)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", ALL_GOOD[len(QUICK_GOOD) :])
-def test_convert_every_other_good_file_loads_in_trimesh(name: str, tmp_path: Path) -> None:
-    assert_converts(fixture("step", name), tmp_path)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", LARGE_GOOD)
-def test_convert_large_generated_file_within_default_limits(name: str, tmp_path: Path) -> None:
-    assert_converts(fixture("step-large", name), tmp_path)
 
 
 @pytest.mark.parametrize(("name", "failure"), BAD_OUTCOMES)
