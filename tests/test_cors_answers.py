@@ -86,3 +86,15 @@ def test_questions_flask_cors_answers_afresh_are_not_kept(make_app, method, path
     for _ in range(2):
         _seen(app, method, path, headers)
     assert answers.answers == {}
+
+
+def test_kept_answers_under_a_base_path_are_flask_cors_own(make_app):
+    settings = {"CORS_ORIGINS": [ALLOWED], "BASE_PATH": "/aerie"}
+    kept, asked = make_app(**settings), _flask_cors_every_time(make_app(**settings))
+    paths = ("/aerie/api/parts/", "/aerie/api/parts/stats", "/api/parts/", "/aerie/health")
+    for _round in range(2):
+        for path in paths:
+            for headers in ASKS[:4]:
+                assert _seen(kept, "GET", path, headers) == _seen(asked, "GET", path, headers)
+    _index, answers = _cors_hook(kept)
+    assert {key[0] for key in answers.answers} == {"/aerie/api/parts/", "/aerie/api/parts/stats"}
