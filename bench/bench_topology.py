@@ -21,7 +21,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.load import ANY_LENGTH, Call, Sample, run_load
+from bench.load import ANY_LENGTH, Call, Sample, descendants, run_load
 from bench.report import PROJECT_ROOT, markdown_table, percentile_ms, replace_block, run_context
 from bench.topology import KEY, Service, Topology
 from bench.topology_client import create_part, upload_step, wait_for_model
@@ -33,26 +33,9 @@ END = "<!-- /bench_topology:latest -->"
 UNLIMITED = {"RATELIMIT_DEFAULT": "100000000 per minute", "AUTH_FAILURE_LIMIT": "100000 per minute"}
 
 
-def process_tree(pid: int) -> list[int]:
-    """pid and every process below it (a gunicorn master and its workers)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(parent, []).append(int(stat.parent.name))
-    found, todo = [pid], [pid]
-    while todo:
-        below = children.get(todo.pop(), [])
-        found += below
-        todo += below
-    return found
-
-
 def get_one_part(balancer: Service, apps: list[Service], ids: list[int], args) -> Sample:
     calls = [Call(f"/api/parts/{i}", {"X-API-Key": KEY}, 200, ANY_LENGTH) for i in ids]
-    pids = [pid for app in apps for pid in process_tree(app.process.pid)]
+    pids = [pid for app in apps for pid in (app.process.pid, *descendants(app.process.pid))]
     pids.append(balancer.process.pid)
     port = balancer.port or 0
     run_load(port, pids, calls, args.clients, args.warmup, 10**7)

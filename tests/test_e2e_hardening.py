@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 from limits import parse
 
+from bench.load import descendants as all_descendants
 from config import BaseConfig
 from tests.test_crash_recovery import BOUNDARY, SLOW_STEP, _running, multipart
 from tests.test_e2e_servers import (
@@ -268,19 +269,7 @@ PR_SET_CHILD_SUBREAPER = 36  # from <linux/prctl.h>
 
 def descendants(pid: int) -> list[int]:
     """Every live process below pid (gunicorn workers, converters in their own session)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(parent, []).append(int(stat.parent.name))
-    found, todo = [], [pid]
-    while todo:
-        below = children.get(todo.pop(), [])
-        found += below
-        todo += below
-    return [child for child in found if _running(child)]
+    return [child for child in all_descendants(pid) if _running(child)]
 
 
 def converters(server_pid: int) -> list[int]:
