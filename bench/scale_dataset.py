@@ -48,6 +48,7 @@ from bench.dataset import PEOPLE, part_fields
 from bench.servers import our_settings
 from models.events import PartEvent
 from models.part import Part
+from models.part_wire import WIRE_NAMES as PART_WIRE_NAMES
 from models.revision import bump_parts_revision
 from models.types import utcnow
 
@@ -55,19 +56,12 @@ SIZES = {"1k": 1_000, "10k": 10_000, "100k": 100_000}
 POSTGRES_SERVER = os.environ.get(
     "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432"
 )
-# Wire name of each stored column a create event lists (models.part.Part.to_dict).
-WIRE_NAMES = {
-    "part_id": "partId",
-    "type": "type",
-    "name": "name",
-    "material": "material",
-    "material_thickness": "materialThickness",
-    "subsystem": "subsystem",
-    "notes": "notes",
-    "file": "file",
-    "onshape_url": "onshapeUrl",
-    "amount": "amount",
-}
+# The stored columns a create event lists, by their wire names (models.part_wire).
+CREATE_EVENT_FIELDS = (
+    "part_id", "type", "name", "material", "material_thickness", "subsystem", "notes", "file",
+    "onshape_url", "amount",
+)  # fmt: skip
+WIRE_NAMES = {key: PART_WIRE_NAMES[key] for key in CREATE_EVENT_FIELDS}
 CONVERSION_SETTINGS_DIGEST = "5f0c1e2d3b4a6978"
 _scratch_numbers = itertools.count(1)
 # executemany needs one key set for every row: a column a part lacks is NULL.
