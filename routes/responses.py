@@ -117,16 +117,18 @@ def errors(*statuses: int, **meanings: str) -> dict[int | str, Any]:
     return responses
 
 
-# With FILE_STORE_URL=s3://…, a write the bucket refuses (utils.storage.FileStoreUnavailableError).
-FILE_STORE_UNAVAILABLE: dict[int | str, Any] = {
-    503: {
-        **_error(
-            "The object store (FILE_STORE_URL=s3://…) could not be reached or refused the write "
-            "(code file_store_unavailable): nothing was stored; retry after Retry-After seconds"
-        ),
-        "headers": {"Retry-After": {"description": "Seconds", "schema": {"type": "integer"}}},
-    }
-}
+def _store_unavailable(failure: str) -> dict[int | str, Any]:
+    """The 503 of FILE_STORE_URL=s3://… when the bucket fails (FileStoreUnavailableError)."""
+    retry_after = {"description": "Seconds", "schema": {"type": "integer"}}
+    description = (
+        f"The object store (FILE_STORE_URL=s3://…) could not be reached or {failure} "
+        "(code file_store_unavailable); retry after Retry-After seconds"
+    )
+    return {503: {**_error(description), "headers": {"Retry-After": retry_after}}}
+
+
+FILE_STORE_UNAVAILABLE = _store_unavailable("refused the write: nothing was stored")
+FILE_STORE_READ_UNAVAILABLE = _store_unavailable("failed the read")
 
 
 def upload_errors(**meanings: str) -> dict[int | str, Any]:
@@ -135,16 +137,19 @@ def upload_errors(**meanings: str) -> dict[int | str, Any]:
     return errors(400, 404, 413, 415, **meanings) | FILE_STORE_UNAVAILABLE
 
 
-def files(status: int, *content_types: str, ranges: bool = True, **extra: Any) -> dict[int, Any]:
-    """A file download's responses: the bytes, 304 for a matching ETag, 206 for a Range."""
+def files(
+    status: int, *content_types: str, ranges: bool = True, **extra: Any
+) -> dict[int | str, Any]:
+    """A file download's responses: the bytes, 304 for a matching ETag, 206 for a Range, and
+    503 when an object store cannot send it."""
     body = {content_type: {"schema": BINARY} for content_type in content_types}
-    responses: dict[int, Any] = {
+    responses: dict[int | str, Any] = {
         status: {"description": "The file", "content": body, **extra},
         304: {"description": "Not modified: If-None-Match matched the ETag"},
     }
     if ranges:
         responses[206] = {"description": "The requested Range of the file", "content": body}
-    return responses
+    return responses | FILE_STORE_READ_UNAVAILABLE
 
 
 # Conditional GETs: the ETag response header, and 304 for a matching If-None-Match.

@@ -100,6 +100,21 @@ def test_failed_put_answers_503_and_leaves_no_row_pointing_at_it(s3, tmp_path):
     assert not any(Path(app.config["UPLOAD_FOLDER"]).rglob("*.pdf"))
 
 
+def test_a_download_the_bucket_cannot_answer_is_a_503_with_retry_after(s3, tmp_path):
+    first = s3_app(tmp_path, s3, "a")
+    part_id = new_part(first)
+    uploaded = post_upload(first.test_client(), headers(first), part_id, PDF, "drawing.pdf")
+    assert uploaded.status_code == 201, uploaded.get_json()
+    second = s3_app(tmp_path, s3, "b")  # a host whose cache holds nothing
+    requests.post(f"{s3}/moto-api/reset", timeout=10).raise_for_status()  # the bucket is gone
+    response = second.test_client().get(f"/api/parts/{part_id}/file", headers=headers(second))
+    assert response.status_code == 503
+    assert response.get_json()["code"] == "file_store_unavailable"
+    # As the OpenAPI document says (tests/test_openapi_document.py): whole seconds.
+    assert int(response.headers["Retry-After"]) > 0
+    assert not any((tmp_path / "b").rglob("*.pdf"))  # nothing half-fetched left in the cache
+
+
 def test_delete_part_removes_its_objects(s3, tmp_path):
     app = s3_app(tmp_path, s3, "a")
     part_id = new_part(app)

@@ -147,3 +147,22 @@ def test_uploads_document_the_file_store_503_with_retry_after(spec, path):
     }
     assert "file_store_unavailable" in response["description"]
     assert response["headers"]["Retry-After"]["schema"] == {"type": "integer"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/parts/{part_id}/download",
+        "/api/parts/{part_id}/file",
+        "/api/parts/{part_id}/model",
+        "/api/parts/{part_id}/views/{index}",
+    ],
+)
+def test_downloads_document_the_file_store_503_with_retry_after(spec, path):
+    # FILE_STORE_URL=s3://…: a read the bucket fails (tests/test_object_store.py answers it).
+    response = spec["paths"][path]["get"]["responses"]["503"]
+    assert response["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Error"
+    }
+    assert "file_store_unavailable" in response["description"]
+    assert response["headers"]["Retry-After"]["schema"] == {"type": "integer"}
