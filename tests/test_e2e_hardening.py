@@ -48,7 +48,9 @@ CONCURRENT_CLIENTS = 8
 # A burst takes seconds; the limit's window (a minute, from the first hit) outlasts it.
 AUTH_FAILURES_ALLOWED = parse(BaseConfig.AUTH_FAILURE_LIMIT).amount
 SLOW_CLIENTS = 8
-SLOW_HOLD_SECONDS = 30
+# Issue 7: 30 s under the documented default deployment (deploy.py prod-gunicorn); waitress
+# (prod, the Windows layout) holds them 10 s, enough for 2-5 bytes from every client.
+SLOW_HOLD_SECONDS = {"prod-gunicorn": 30, "prod": 10}
 HEALTH_POLL_SECONDS = 0.5
 # The issue's "must show" bounds: behavioural guards with wide margins, not benchmarks.
 HEALTH_P95_SECONDS = 1.0
@@ -191,13 +193,14 @@ def test_slow_body_clients_do_not_blind_health(tmp_path, mode):
             client.start()
         try:
             time.sleep(1)  # every slow client is connected and waiting on its body
-            latencies, failures = poll_health(port, SLOW_HOLD_SECONDS)
+            latencies, failures = poll_health(port, SLOW_HOLD_SECONDS[mode])
         finally:
             stop_event.set()
             for client in clients:
                 client.join(15)
     assert failures == []
-    assert min(sent) >= 5, f"the slow clients did not stay connected: {sent}"
+    # A byte every 2-4 s: at least one per 4 s of the hold, with margin (5 in 30 s, 2 in 10).
+    assert min(sent) >= max(2, SLOW_HOLD_SECONDS[mode] // 6), f"clients let go: {sent}"
     p95 = sorted(latencies)[math.ceil(0.95 * len(latencies)) - 1]
     assert p95 < HEALTH_P95_SECONDS, sorted(latencies)[-5:]
 
