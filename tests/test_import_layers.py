@@ -9,6 +9,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
 UTILS = ROOT / "utils"
+ROUTES = ROOT / "routes"
+# What routes/ may take from app/ (ARCHITECTURE.md "What each room may import").
+ROUTES_MAY_IMPORT_FROM_APP = {"app.extensions", "app.database", "app.compression"}
 FORBIDDEN_ROOTS = {"app", "routes"}
 # Flask's context globals: utils/ is given the request, the app or the values it needs.
 FLASK_GLOBALS = {"current_app", "request", "g", "session"}
@@ -56,6 +59,16 @@ def test_models_never_import_app_or_routes():
 
 def test_utils_never_import_app_or_routes():
     assert _upward_imports(UTILS) == []
+
+
+def test_routes_take_from_app_only_what_architecture_lists():
+    taken = {
+        f"{path.name}: {name}"
+        for path in sorted(ROUTES.glob("*.py"))
+        for name in _imported_modules(path)
+        if name.split(".")[0] == "app" and name not in ROUTES_MAY_IMPORT_FROM_APP
+    }
+    assert taken == set()
 
 
 def test_utils_read_no_flask_request_globals():
