@@ -138,29 +138,21 @@ def test_request_bodies_document_the_snake_case_aliases(spec):
     assert {"partId", "part_id"} <= set(update["properties"])
 
 
-@pytest.mark.parametrize("path", ["/api/parts/{part_id}/upload", "/api/parts/{part_id}/views"])
-def test_uploads_document_the_file_store_503_with_retry_after(spec, path):
-    # FILE_STORE_URL=s3://…: a write the bucket refuses (tests/test_object_store.py answers it).
-    response = spec["paths"][path]["post"]["responses"]["503"]
-    assert response["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/Error"
-    }
-    assert "file_store_unavailable" in response["description"]
-    assert response["headers"]["Retry-After"]["schema"] == {"type": "integer"}
-
-
 @pytest.mark.parametrize(
-    "path",
+    ("method", "path"),
     [
-        "/api/parts/{part_id}/download",
-        "/api/parts/{part_id}/file",
-        "/api/parts/{part_id}/model",
-        "/api/parts/{part_id}/views/{index}",
+        ("post", "/api/parts/{part_id}/upload"),
+        ("post", "/api/parts/{part_id}/views"),
+        ("get", "/api/parts/{part_id}/download"),
+        ("get", "/api/parts/{part_id}/file"),
+        ("get", "/api/parts/{part_id}/model"),
+        ("get", "/api/parts/{part_id}/views/{index}"),
     ],
 )
-def test_downloads_document_the_file_store_503_with_retry_after(spec, path):
-    # FILE_STORE_URL=s3://…: a read the bucket fails (tests/test_object_store.py answers it).
-    response = spec["paths"][path]["get"]["responses"]["503"]
+def test_file_transfers_document_the_file_store_503_with_retry_after(spec, method, path):
+    # FILE_STORE_URL=s3://…: a write the bucket refuses, or a read it fails
+    # (tests/test_object_store.py answers both).
+    response = spec["paths"][path][method]["responses"]["503"]
     assert response["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Error"
     }
