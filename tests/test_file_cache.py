@@ -19,36 +19,19 @@ from werkzeug.test import encode_multipart
 
 from tests import test_object_store
 from tests.backup_helpers import headers, make_part
-from tests.conftest import build_app
-from tests.databases import TestDatabase
 from tests.helpers import get_closed
 from utils.file_cache import RECENT_USE_SECONDS
 from utils.settings_values import ConfigError
 
 s3 = test_object_store.s3  # the moto server fixture
 BUCKET, objects = test_object_store.BUCKET, test_object_store.objects
+host, s3_host = test_object_store.host, test_object_store.s3_app
 MB = 1024 * 1024
 
 
 def pdf(seed: int) -> bytes:
     """A 600 KB PDF of its own: two fit a 1 MB cap only if one goes."""
     return b"%PDF-1.4\n" + random.Random(seed).randbytes(600 * 1024) + b"\n%%EOF\n"
-
-
-def host(tmp_path: Path, name: str, **settings: Any) -> Any:
-    folder = tmp_path / name
-    folder.mkdir()
-    return build_app(
-        TestDatabase("sqlite", None),
-        folder,
-        DATABASE_URL=f"sqlite:///{tmp_path / 'shared.db'}",
-        **settings,
-    )
-
-
-def s3_host(tmp_path: Path, endpoint: str, name: str, **settings: Any) -> Any:
-    store = {"FILE_STORE_URL": f"s3://{BUCKET}/team", "S3_ENDPOINT_URL": endpoint}
-    return host(tmp_path, name, **store, **settings)
 
 
 def cached(app: Any) -> dict[str, int]:

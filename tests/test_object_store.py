@@ -42,16 +42,24 @@ def s3(monkeypatch) -> Iterator[str]:
     server.stop()
 
 
-def s3_app(tmp_path: Path, endpoint: str, name: str, database: Path | None = None) -> Any:
+def host(tmp_path: Path, name: str, database: Path | None = None, **settings: Any) -> Any:
+    """An app with a folder of its own on the shared SQLite database (one host of several)."""
     folder = tmp_path / name
     folder.mkdir()
     return build_app(
         TestDatabase("sqlite", None),
         folder,
         DATABASE_URL=f"sqlite:///{database or tmp_path / 'shared.db'}",
-        FILE_STORE_URL=f"s3://{BUCKET}/team",
-        S3_ENDPOINT_URL=endpoint,
+        **settings,
     )
+
+
+def s3_app(
+    tmp_path: Path, endpoint: str, name: str, database: Path | None = None, **settings: Any
+) -> Any:
+    """A host whose files live in the moto bucket."""
+    store = {"FILE_STORE_URL": f"s3://{BUCKET}/team", "S3_ENDPOINT_URL": endpoint}
+    return host(tmp_path, name, database, **store, **settings)
 
 
 def objects(endpoint: str) -> set[str]:
