@@ -37,8 +37,11 @@ WALK_INDEX_ABOVE = 1000
 _search_table = table(SEARCH_TABLE, column("rowid"), *(column(name) for name in SEARCH_COLUMNS))
 # A page is rows of the wire shape's columns (models.part_wire.wire_dict makes the JSON of
 # each), run on the session's connection: the ORM's execute and row loading cost more CPU
-# than the query itself. Built once: a select is immutable (.where() makes a copy).
-_PAGE = select(*(getattr(Part, name) for name in WIRE_ATTRIBUTES))
+# than the query itself. Built once: a select is immutable (.where() makes a copy). The
+# table's own columns, not the ORM's annotated ones: SQLAlchemy maps a cached compilation's
+# result columns onto each new statement's, and annotated columns compare by building SQL
+# expressions (21 per page, about a fifth of a page's Python calls; BENCHMARKS.md "Scale").
+_PAGE = select(*(Part.__table__.c[name] for name in WIRE_ATTRIBUTES))
 
 
 @dataclass(frozen=True)
