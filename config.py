@@ -116,6 +116,9 @@ class BaseConfig:
     MODEL_OPTIMISE: bool = True
     # Largest variant position error per bounding-box diagonal (0.05%: half of what shows).
     MODEL_MAX_ERROR: float = 0.0005
+    # Raw GLBs up to this many MB are optimised in the job's process, larger ones in a child
+    # capped like a conversion (0 = every GLB in the child); BENCHMARKS.md "Smaller models".
+    MODEL_OPTIMISE_IN_PROCESS_MAX_MB = 1
     # Onshape OAuth app (README "Onshape OAuth App Setup"); empty client id = OAuth off.
     ONSHAPE_CLIENT_ID = ""
     ONSHAPE_CLIENT_SECRET = ""
@@ -228,8 +231,7 @@ def load_settings(
     file_values = values_for_environment(name, file_values, path)
     if name not in CONFIG_CLASSES:
         raise ConfigError(f"FLASK_ENV must be one of {', '.join(CONFIG_CLASSES)}, got {name!r}")
-    layers = (file_values, {} if isolated else environ, overrides)
-    settings = _layered(CONFIG_CLASSES[name], *layers)
+    settings = _layered(CONFIG_CLASSES[name], file_values, {} if isolated else environ, overrides)
     settings["FLASK_ENV"] = name
     return _checked(settings)
 
@@ -243,8 +245,7 @@ def _layered(
     """Each setting from the last layer giving it (empty env gives none), typed as its default."""
     settings: dict[str, Any] = {}
     for key in setting_names():
-        default = getattr(cls, key)
-        value = default
+        value = default = getattr(cls, key)
         if key in file_values:
             value = coerce_value(key, file_values[key], default)
         if environ.get(key, "") != "":
@@ -292,8 +293,7 @@ def writable_folders(values: Mapping[str, Any], default_database_url: str) -> li
         found.append((PROJECT_ROOT / url[len("sqlite:///") :].partition("?")[0]).parent)
     if values.get("LOG_FILE"):
         found.append((PROJECT_ROOT / str(values["LOG_FILE"])).parent)
-    unique = dict.fromkeys(path.resolve() for path in found)
-    return list(unique)
+    return list(dict.fromkeys(path.resolve() for path in found))  # in order, each once
 
 
 def _config_file_path(environ: Mapping[str, str]) -> Path:

@@ -69,14 +69,13 @@ def models() -> None:
 @with_appcontext
 def optimise_models(dry_run: bool) -> None:
     """Add the optimised variants (quantised, meshopt) every stored model is missing."""
-    from utils.glb_worker import OptimiserCaps
     from utils.model_backfill import backfill_variants
 
     config = current_app.config
     report = backfill_variants(
         current_app.extensions["storage"],
         float(config["MODEL_MAX_ERROR"]),
-        OptimiserCaps.from_config(config),
+        current_app.extensions["optimiser_caps"],
         dry_run=dry_run,
         progress=lambda key, outcome: click.echo(f"model {key}: {outcome}"),
     )

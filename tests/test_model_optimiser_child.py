@@ -1,7 +1,7 @@
-"""The GLB optimiser runs in a capped child process for a raw GLB above IN_PROCESS_MAX_BYTES
-(in the job's own process below it): a GLB it cannot take on (corrupt, too large for the
-memory cap, too slow for the time cap) leaves the raw model served, the reason logged and the
-server's process untouched."""
+"""The GLB optimiser runs in a capped child process for a raw GLB above
+MODEL_OPTIMISE_IN_PROCESS_MAX_MB (in the job's own process below it): a GLB it cannot take on
+(corrupt, too large for the memory cap, too slow for the time cap) leaves the raw model served,
+the reason logged and the server's process untouched."""
 
 from __future__ import annotations
 
@@ -12,17 +12,31 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from config import ConfigError, load_settings
 from tests.test_model_variants import DEFAULT_MAX_ERROR, PLATE, converted, model
 from utils.glb_container import read_glb, write_glb
 from utils.glb_optimize import ModelOptimisationError
 from utils.glb_worker import OptimiserCaps, optimise_in_child
-from utils.model_variants import IN_PROCESS_MAX_BYTES, stage_variants
+from utils.model_variants import stage_variants
 from utils.storage import Storage
 
-ROOMY = OptimiserCaps(timeout_s=120, memory_mb=4096)
+SETTING = "MODEL_OPTIMISE_IN_PROCESS_MAX_MB"
+SETTINGS = load_settings("testing")
+# The setting's default, in bytes.
+IN_PROCESS_MAX_BYTES = SETTINGS[SETTING] * 1024 * 1024
+ALWAYS_CHILD = {SETTING: 0}
+
+
+def caps(timeout_s: float, memory_mb: int = 4096, **settings: object) -> OptimiserCaps:
+    """The caps a server with these settings (the defaults for the rest) gives the optimiser."""
+    limits = {"CONVERSION_TIMEOUT_SECONDS": timeout_s, "CONVERSION_MEMORY_MB": memory_mb}
+    return OptimiserCaps.from_config(SETTINGS | limits | settings)
+
+
+ROOMY = caps(120)
 # Caps no child can meet (Python alone takes longer to start): whatever they let through was
 # made without a child.
-NO_CHILD = OptimiserCaps(timeout_s=0.001, memory_mb=4096)
+NO_CHILD = caps(0.001)
 KEY = "0" * 64 + "-test"
 # Vertices of a big_glb just above IN_PROCESS_MAX_BYTES, the smallest one the child makes.
 JUST_OVER = IN_PROCESS_MAX_BYTES // 48 + 1_000
@@ -74,11 +88,21 @@ def assert_nothing_left(store: Storage) -> None:
     assert list(store.tmp_dir.iterdir()) == []
 
 
-def test_a_real_conversion_of_a_small_part_is_optimised_in_process(make_app, caplog):
-    app = make_app()
+@pytest.mark.parametrize(
+    ("settings", "place", "not_there"),
+    [
+        ({}, " s in this process: ", "capped child"),
+        (ALWAYS_CHILD, " s in a capped child: ", "in this process"),
+    ],
+    ids=["default", "always-child"],
+)
+def test_a_real_conversion_of_a_small_part_is_optimised_where_the_setting_says(
+    make_app, caplog, settings, place, not_there
+):
+    app = make_app(**settings)
     with caplog.at_level(logging.INFO, logger="aerie.convert"):
         client, headers, url = converted(app, PLATE)
-    assert " s in this process: " in caplog.text and "capped child" not in caplog.text
+    assert place in caplog.text and not_there not in caplog.text
     raw = model(client, headers, url, "?variant=raw").data
     meshopt = model(client, headers, url, "?compression=meshopt")
     assert meshopt.headers["Model-Variant"] == "meshopt" and len(meshopt.data) < len(raw)
@@ -104,6 +128,31 @@ def test_a_glb_above_the_in_process_limit_goes_to_the_child(store, tmp_path, cap
         staged = stage_variants(store, KEY, over, DEFAULT_MAX_ERROR, ROOMY)
     assert sorted(staged) == ["meshopt", "quantized"]
     assert " s in a capped child: " in caplog.text
+
+
+def test_a_setting_of_0_sends_even_a_small_glb_to_the_child(store, tmp_path, caplog):
+    small = raw_file(tmp_path, big_glb(JUST_OVER // 10))
+    no_child, roomy = caps(0.001, **ALWAYS_CHILD), caps(120, **ALWAYS_CHILD)
+    with caplog.at_level(logging.INFO, logger="aerie.convert"):
+        assert stage_variants(store, KEY, small, DEFAULT_MAX_ERROR, no_child) == {}
+        assert "served unoptimised: the optimiser took longer than 0.001 s" in caplog.text
+        staged = stage_variants(store, KEY, small, DEFAULT_MAX_ERROR, roomy)
+    assert sorted(staged) == ["meshopt", "quantized"]
+    assert " s in a capped child: " in caplog.text and " s in this process: " not in caplog.text
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, "1 MB", True, None])
+def test_a_bad_in_process_limit_is_refused_when_the_app_is_built(make_app, value):
+    with pytest.raises(ConfigError, match=f"^{SETTING} must be a whole number of MB \\(0 = every"):
+        make_app(**{SETTING: value})
+
+
+@pytest.mark.parametrize("text", ["one", "-1", "0.5"])
+def test_a_bad_in_process_limit_in_the_environment_is_refused(tmp_path, text):
+    # "one" and "0.5" are refused when the settings are read, "-1" when the caps are made.
+    with pytest.raises(ConfigError, match=f"^{SETTING} must be a whole number"):
+        settings = load_settings("development", environ={SETTING: text}, config_file=tmp_path / "n")
+        OptimiserCaps.from_config(settings)
 
 
 def test_the_child_writes_both_variants_of_a_real_glb(make_app, tmp_path):
@@ -144,7 +193,7 @@ def test_the_child_refuses_a_corrupt_glb_and_says_why(tmp_path):
 def test_a_glb_too_large_for_the_memory_cap_stops_the_child_only(store, tmp_path, caplog):
     # 48 MB of geometry: the optimiser needs several times that, more than the 256 MB cap,
     # which the smallest model the child takes on (the same cap, below) fits in with room.
-    capped = OptimiserCaps(timeout_s=120, memory_mb=256)
+    capped = caps(120, memory_mb=256)
     big = raw_file(tmp_path, big_glb(1_000_000))
     with caplog.at_level(logging.WARNING, logger="aerie.convert"):
         assert stage_variants(store, KEY, big, DEFAULT_MAX_ERROR, capped) == {}
@@ -161,7 +210,7 @@ def test_a_glb_too_large_for_the_memory_cap_stops_the_child_only(store, tmp_path
 def test_an_optimisation_past_the_time_cap_is_stopped(store, tmp_path, caplog):
     # 300,000 vertices take the optimiser well over a second, even on a quiet machine.
     slow = raw_file(tmp_path, big_glb(300_000))
-    capped = OptimiserCaps(timeout_s=0.3, memory_mb=4096)
+    capped = caps(0.3)
     with caplog.at_level(logging.WARNING, logger="aerie.convert"):
         assert stage_variants(store, KEY, slow, DEFAULT_MAX_ERROR, capped) == {}
     assert "served unoptimised: the optimiser took longer than 0.3 s and was stopped" in (

@@ -73,6 +73,16 @@ def test_the_raw_models_get_their_variants_once(raw_only):
     assert after == before
 
 
+@pytest.mark.parametrize(("limit_mb", "place"), [(1, "in this process"), (0, "in a capped child")])
+def test_the_command_optimises_where_the_in_process_limit_says(make_app, caplog, limit_mb, place):
+    # The xr2 plate's raw GLB is far below 1 MB.
+    app = make_app(MODEL_OPTIMISE=False, MODEL_OPTIMISE_IN_PROCESS_MAX_MB=limit_mb)
+    converted(app, PLATE)
+    with caplog.at_level(logging.INFO, logger="aerie.convert"):
+        assert "1 optimised now, 0 left raw" in optimise(app)
+    assert f" s {place}: " in caplog.text
+
+
 def test_only_the_missing_variant_is_added(raw_only):
     app, [(client, headers, url), _] = raw_only
     optimise(app)

@@ -12,7 +12,6 @@ from models.base import db
 from models.part import Part
 from utils import model_variants, step_converter
 from utils.conversion_errors import SourceMissingError, StepConversionError, hide_paths
-from utils.glb_worker import OptimiserCaps
 from utils.storage import Storage, StorageError
 
 log = logging.getLogger("aerie.jobs")
@@ -58,7 +57,7 @@ def _publish_with_variants(app: Flask, staged: Path, key: str) -> None:
     try:
         if app.config["MODEL_OPTIMISE"]:
             max_error = float(app.config["MODEL_MAX_ERROR"])
-            caps = OptimiserCaps.from_config(app.config)
+            caps = app.extensions["optimiser_caps"]
             variants = model_variants.stage_variants(storage, key, staged, max_error, caps)
         model_variants.publish_variants(storage, key, variants)
         storage.publish_model(staged, key)

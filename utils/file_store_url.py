@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from utils.settings_values import ConfigError
+from utils.settings_values import ConfigError, whole_megabytes
 
 if TYPE_CHECKING:
     from utils.storage import Storage
@@ -84,8 +84,7 @@ def build_storage(
     local disk holds the only copy, so nothing there is ever trimmed."""
     from utils.storage import Storage
 
-    if isinstance(cache_max_mb, bool) or not isinstance(cache_max_mb, int) or cache_max_mb < 0:
-        raise ConfigError("FILE_CACHE_MAX_MB must be a whole number of MB (0 = no cap)")
+    whole_megabytes("FILE_CACHE_MAX_MB", cache_max_mb, "no cap")
     if not is_object_store(store_url):
         return Storage(Path(store_url) if store_url else Path(upload_folder))
     location = parse_s3_url(store_url, endpoint_url)

@@ -1,6 +1,6 @@
 """The GLB optimiser's child process: the variants of a raw GLB made under the conversion's
 memory and time caps, so a pathological GLB costs a child process, never the server (a raw GLB
-up to utils.model_variants.IN_PROCESS_MAX_BYTES is optimised in the job's own process)."""
+up to MODEL_OPTIMISE_IN_PROCESS_MAX_MB is optimised in the job's own process)."""
 
 # The child half runs as `python -I glb_worker.py RAW WORKDIR ...`. Isolated mode leaves the
 # project off sys.path, so the child puts it there itself; numpy and meshopt are imported only
@@ -20,6 +20,7 @@ from typing import Any
 if __name__ == "__main__":  # run as a script: `utils` is not importable yet
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from utils.settings_values import whole_megabytes  # noqa: E402 - after the path above
 from utils.step_worker import (  # noqa: E402 - after the path above
     MESSAGE_LIMIT,
     STATUS_NAME,
@@ -36,16 +37,27 @@ VARIANT_FILES = {"quantized": "quantized.glb", "meshopt": "meshopt.glb"}
 
 @dataclass(frozen=True)
 class OptimiserCaps:
-    """How long and how much address space the optimiser's child may use."""
+    """How long and how much address space the optimiser's child may use, and the largest raw
+    GLB optimised without one (0: every GLB goes to the child)."""
 
     timeout_s: float
     memory_mb: int
+    in_process_max_bytes: int
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> OptimiserCaps:
-        """The caps of a conversion (CONVERSION_TIMEOUT_SECONDS, CONVERSION_MEMORY_MB)."""
-        timeout_s = float(config["CONVERSION_TIMEOUT_SECONDS"])
-        return cls(timeout_s=timeout_s, memory_mb=int(config["CONVERSION_MEMORY_MB"]))
+        """The caps of a conversion (CONVERSION_TIMEOUT_SECONDS, CONVERSION_MEMORY_MB) and
+        MODEL_OPTIMISE_IN_PROCESS_MAX_MB; ConfigError when that is not a whole number of MB."""
+        in_process_mb = whole_megabytes(
+            "MODEL_OPTIMISE_IN_PROCESS_MAX_MB",
+            config["MODEL_OPTIMISE_IN_PROCESS_MAX_MB"],
+            "every GLB in a capped child",
+        )
+        return cls(
+            timeout_s=float(config["CONVERSION_TIMEOUT_SECONDS"]),
+            memory_mb=int(config["CONVERSION_MEMORY_MB"]),
+            in_process_max_bytes=in_process_mb * 1024 * 1024,
+        )
 
 
 def optimise_in_child(

@@ -2,7 +2,7 @@
 
 Every conversion keeps cascadio's raw GLB (`models/<key>.glb`); after it, in the same job,
 the optimiser (utils.glb_optimize: in the job's process for a raw GLB up to
-IN_PROCESS_MAX_BYTES, above it in a capped child process, utils.glb_worker) adds
+MODEL_OPTIMISE_IN_PROCESS_MAX_MB, above it in a capped child process, utils.glb_worker) adds
 `models/<key>.quantized.glb` (KHR_mesh_quantization: any three.js GLTFLoader reads it) and
 `models/<key>.meshopt.glb` (also EXT_meshopt_compression: needs a meshopt decoder). A model
 converted before the variants existed, or whose optimisation failed, has the raw GLB only,
@@ -35,14 +35,15 @@ QUANTIZED, MESHOPT = MODEL_VARIANTS
 # Larger raw GLBs are served as they are: the optimiser (in a child capped like a conversion,
 # utils.glb_worker) needs about 4 times the GLB's size in memory.
 OPTIMISE_MAX_BYTES = 256 * 1024 * 1024
-# Raw GLBs up to this size are optimised in the job's own process: a child costs about 0.2 s
-# to start (numpy's import), 38% of upload -> ready on the xr2 plate, whose optimisation takes
-# 1 ms. Our converter writes the GLB and the optimiser checks accessors against their buffers,
-# so its cost follows the size. Measured 2026-12-06 on converted fixtures (a fresh process
-# each, load ~4): up to 253 KB, peak RSS +2-3 MB and 1-13 ms; 1.2-1.5 MB, +8-10 MB and
-# 25-110 ms; the 3.2 MB gear assembly +15 MB and 0.13 s. Above 1 MB the child's start is small
-# beside the optimiser's own time and the conversion's (seconds), and its caps hold.
-IN_PROCESS_MAX_BYTES = 1024 * 1024
+# Raw GLBs up to MODEL_OPTIMISE_IN_PROCESS_MAX_MB (OptimiserCaps.in_process_max_bytes) are
+# optimised in the job's own process. Why its default is 1: a child costs about 0.2 s to start
+# (numpy's import), 38% of upload -> ready on the xr2 plate, whose optimisation takes 1 ms. Our
+# converter writes the GLB and the optimiser checks accessors against their buffers, so its
+# cost follows the size. Measured 2026-12-06 on converted fixtures (a fresh process each, load
+# ~4): up to 253 KB, peak RSS +2-3 MB and 1-13 ms; 1.2-1.5 MB, +8-10 MB and 25-110 ms; the
+# 3.2 MB gear assembly +15 MB and 0.13 s. Above 1 MB the child's start is small beside the
+# optimiser's own time and the conversion's (seconds), and its caps hold.
+
 # Decoders a client may name in `compression`, and the variant each one unlocks.
 COMPRESSIONS = {MESHOPT: MESHOPT}
 
@@ -59,9 +60,9 @@ class ServedModel:
 def stage_variants(
     store: Storage, key: str, raw: Path, max_error: float, caps: OptimiserCaps
 ) -> dict[str, Path]:
-    """Stage the optimised variants of a raw GLB, made by a capped child process; {} (logged)
-    when the optimiser refuses, fails, runs out of memory or time, or they cannot be written:
-    the model is then served raw, never failed."""
+    """Stage the optimised variants of a raw GLB, made here or in a capped child (caps say
+    which); {} (logged) when the optimiser refuses, fails, runs out of memory or time, or they
+    cannot be written: the model is then served raw, never failed."""
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix=f".{key}.", suffix=".optimising", dir=_tmp(store)))
     try:
@@ -78,7 +79,7 @@ def stage_variants(
         sizes = [paths[variant].stat().st_size for variant in MODEL_VARIANTS]
         log.info(
             "model %s optimised in %.2f s %s: %d bytes raw, %d quantised, %d meshopt",
-            *(key, time.monotonic() - started, _place(raw), raw.stat().st_size, *sizes),
+            *(key, time.monotonic() - started, _place(raw, caps), raw.stat().st_size, *sizes),
         )
     return paths
 
@@ -106,7 +107,7 @@ def _optimised(
         log.warning("model %s served unoptimised: larger than %d bytes", key, OPTIMISE_MAX_BYTES)
         return {}
     try:
-        if raw.stat().st_size > IN_PROCESS_MAX_BYTES:
+        if raw.stat().st_size > caps.in_process_max_bytes:
             return optimise_in_child(raw, workdir, max_error, caps)
         variants = optimise_glb(raw.read_bytes(), max_error)
         return write_variants({QUANTIZED: variants.quantized, MESHOPT: variants.meshopt}, workdir)
@@ -117,9 +118,9 @@ def _optimised(
     return {}
 
 
-def _place(raw: Path) -> str:
+def _place(raw: Path, caps: OptimiserCaps) -> str:
     """Where a raw GLB is optimised, for the log."""
-    in_child = raw.stat().st_size > IN_PROCESS_MAX_BYTES
+    in_child = raw.stat().st_size > caps.in_process_max_bytes
     return "in a capped child" if in_child else "in this process"
 
 

@@ -77,6 +77,14 @@ def normalise_base_path(value: str) -> str:
     return value
 
 
+def whole_megabytes(name: str, value: Any, zero_means: str) -> int:
+    """A size setting in whole MB, or ConfigError: config.json and overrides are not coerced,
+    so a fraction, a boolean or a negative number reaches the code that uses the setting."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{name} must be a whole number of MB (0 = {zero_means})")
+    return value
+
+
 def check_task_queue_url(url: str) -> str:
     """TASK_QUEUE_URL as given (empty = in each server process), or ConfigError; the message
     never repeats the URL, which may hold the Redis password."""
