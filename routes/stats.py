@@ -14,7 +14,7 @@ from app.extensions import db
 from models.maintenance import wipe_all_parts
 from models.stats import detailed_stats, leaderboard, summary_stats
 from routes import parts_bp
-from routes.responses import JSON_WRITE, errors, json_bytes, message
+from routes.responses import ETAG, JSON_WRITE, NOT_MODIFIED, errors, json_bytes, message
 from routes.services import parts_cache, request_actor, storage
 from utils.actor import ACTOR_PARAMETER
 from utils.auth import keys_match, require_api_key
@@ -26,14 +26,17 @@ from utils.wire_schemas import WipeResultSchema
 View = TypeVar("View", bound=Callable[..., Any])
 
 
-def _read_view(path: str, schema: type[Schema]) -> Callable[[View], View]:
-    """A GET view behind the API key. It returns a jsonify'd body; `schema` documents it
-    (keys, units) with the errors every view can answer."""
+def _read_view(
+    path: str, schema: type[Schema], conditional: bool = False
+) -> Callable[[View], View]:
+    """A GET view behind the API key. It returns a JSON body; `schema` documents it
+    (keys, units) with the errors every view can answer; `conditional`: it sends an ETag
+    and answers a matching If-None-Match with 304."""
 
     def register(view: View) -> View:
         steps = (
-            parts_bp.doc(responses=errors()),
-            parts_bp.response(200, schema),
+            parts_bp.doc(responses=errors() | (NOT_MODIFIED if conditional else {})),
+            parts_bp.response(200, schema, headers=ETAG if conditional else None),
             require_api_key,
             parts_bp.route(path, methods=["GET"]),
         )
@@ -45,19 +48,19 @@ def _read_view(path: str, schema: type[Schema]) -> Callable[[View], View]:
 
 
 def _cached_stats(name: str, compute: Callable[[Session], Any]) -> Any:
-    """The statistics body of the committed parts revision and its gzip (kept until the
-    next write)."""
+    """The statistics body of the committed parts revision, its ETag and its gzip (kept until
+    the next write): a client polling it gets 304 until something changes."""
     rendered = parts_cache().stats(db.session, name, compute)
-    return json_bytes(rendered.body, None, rendered.gzipped)
+    return json_bytes(rendered.body, rendered.etag, rendered.gzipped)
 
 
-@_read_view("/stats", StatsSchema)
+@_read_view("/stats", StatsSchema, conditional=True)
 def get_stats() -> Any:
     """Parts (records) by category, status and assignment; each adds up to total."""
     return _cached_stats("summary", summary_stats)
 
 
-@_read_view("/stats/detailed", DetailedStatsSchema)
+@_read_view("/stats/detailed", DetailedStatsSchema, conditional=True)
 def get_detailed_stats() -> Any:
     """Units (sums of amount) by category, status and type; completion times in hours."""
     return _cached_stats("detailed", detailed_stats)

@@ -37,7 +37,7 @@ CACHE_MAX_BYTES = 32 * 1024 * 1024
 
 @dataclass(frozen=True)
 class RenderedList:
-    """A serialised JSON body (a list envelope or one part) and its validator.
+    """A serialised JSON body (a list envelope, one part or statistics) and its validator.
 
     Its gzip is made on the first request that accepts gzip and kept with it, so a cached
     body is compressed once per parts revision (the byte bound counts the plain body only:
@@ -57,6 +57,12 @@ class RenderedList:
     def gzips_made(self) -> int:
         """How many times this body has been gzipped (once per level asked)."""
         return self._gzip.made
+
+    @classmethod
+    def hashed(cls, body: bytes, next_after: str | None = None) -> RenderedList:
+        """A body with a strong ETag hashed from its bytes, made once with it: a list page
+        or a statistics body has no single row whose stamp could name it."""
+        return cls(body, hashlib.blake2b(body, digest_size=12).hexdigest(), next_after)
 
 
 @dataclass(frozen=True)
@@ -178,10 +184,8 @@ class PartsCache:
         }
         body = json_body(payload)
         full = bool(query.limit) and len(parts) == query.limit
-        rendered = RenderedList(
-            body,
-            hashlib.blake2b(body, digest_size=12).hexdigest(),
-            encode_after(query.sort_by, query.descending, parts[-1]) if full else None,
+        rendered = RenderedList.hashed(
+            body, encode_after(query.sort_by, query.descending, parts[-1]) if full else None
         )
         if self.tricks.list_bodies:
             self._lists.put(key, rendered)
@@ -200,12 +204,14 @@ class PartsCache:
         return rendered
 
     def stats(self, session: Session, name: str, compute: Callable[[Session], Any]) -> RenderedList:
-        """A statistics body (`name` says which; `compute` makes it) at the committed
-        revision: computed once per revision, a lookup until the next write; its gzip is
-        kept with it, so it is compressed once per revision too."""
+        """A statistics body (`name` says which; `compute` makes it) and its ETag at the
+        committed revision: computed once per revision, a lookup until the next write; its
+        gzip is kept with it, so it is compressed once per revision too. Without the trick
+        the body is made per request and so is its ETag (a hash of a few hundred bytes, next
+        to the aggregate): the responses are the same either way."""
         revision = self.revision(session)
         if not self.tricks.stats_bodies:
-            return RenderedList(json_body(compute(session)), "")
+            return RenderedList.hashed(json_body(compute(session)))
         cached = self._stats.get(revision, name)
         if cached is None:
             # One computation per revision: requests arriving together after a write wait
@@ -213,7 +219,7 @@ class PartsCache:
             with self._stats_computing:
                 cached = self._stats.get(revision, name)
                 if cached is None:
-                    cached = RenderedList(json_body(compute(session)), "")
+                    cached = RenderedList.hashed(json_body(compute(session)))
                     self._stats.put(revision, name, cached)
         return cached
 
