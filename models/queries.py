@@ -42,6 +42,7 @@ _search_table = table(SEARCH_TABLE, column("rowid"), *(column(name) for name in 
 # result columns onto each new statement's, and annotated columns compare by building SQL
 # expressions (21 per page, about a fifth of a page's Python calls; BENCHMARKS.md "Scale").
 _PAGE = select(*(Part.__table__.c[name] for name in WIRE_ATTRIBUTES))
+_PAGE_ID = Part.__table__.c.id
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,8 @@ def _pattern(term: str) -> str:
     return f"%{escaped}%"
 
 
-def _ordered(statement: Select[Any], query: PartQuery, nulls_last: bool = True) -> Select[Any]:
+def _order(query: PartQuery, nulls_last: bool = True) -> tuple[Any, ...]:
+    """The ORDER BY keys of the query's sort."""
     column_ = getattr(Part, query.sort_by)
     # Text sorts alike everywhere: MariaDB's collation ignores case, SQLite's and C's do not.
     key = func.lower(column_) if isinstance(column_.type, String) else column_
@@ -115,7 +117,7 @@ def _ordered(statement: Select[Any], query: PartQuery, nulls_last: bool = True) 
     if column_.nullable and nulls_last:
         # NULLs last in both directions on every database.
         keys = (case((column_.is_(None), 1), else_=0), *keys)
-    return statement.order_by(*keys)
+    return keys
 
 
 def _count(
@@ -148,10 +150,7 @@ def find_parts(
         return total, _nulls_apart(session, query, conditions, after)
     if after is not None:
         conditions.append(after_condition(query.sort_by, query.descending, *after))
-    page = _ordered(_PAGE.where(*conditions), query).offset(query.offset or None)
-    if query.limit:
-        page = page.limit(query.limit)
-    return total, list(session.connection().execute(page))
+    return total, _rows(session, conditions, _order(query), query.offset, query.limit)
 
 
 def _lower_indexed(session: Session) -> bool:
@@ -165,28 +164,42 @@ def _nulls_apart(
     with a value in order, then the NULLs by id; the same rows as the one ORDER BY with its
     NULLs-last term, which no index can serve."""
     column_ = getattr(Part, query.sort_by)
-    valued: list[Any] | None = [*conditions, func.lower(column_).is_not(None)]
     empty = [*conditions, column_.is_(None)]
+    later: list[Any] = []  # after the previous page's last valued part
     if after is not None and after[0] is None:
-        valued = None  # the previous page ended among the NULLs
         empty.append(after_condition(query.sort_by, query.descending, *after))
-    elif after is not None and valued is not None:
-        valued.append(after_condition(query.sort_by, query.descending, *after, valued_only=True))
+    elif after is not None:
+        later.append(after_condition(query.sort_by, query.descending, *after, valued_only=True))
     rows: list[Row[Any]] = []
     skip = query.offset
-    if valued is not None:
-        walk = _ordered(_PAGE.where(*valued), query, nulls_last=False)
-        rows = _rows(session, walk, skip, query.limit)
-        skip = 0 if rows or not skip else max(0, skip - _counted(session, valued))
+    if after is None or after[0] is not None:  # else the previous page ended among the NULLs
+        valued = [*conditions, func.lower(column_).is_not(None), *later]
+        rows = _rows(session, valued, _order(query, nulls_last=False), skip, query.limit)
+        if rows:
+            skip = 0  # the NULLs follow from their first
+        elif skip:
+            # The same rows counted without lower(): SQLite's is a Python call per row.
+            skip = max(0, skip - _counted(session, [*conditions, column_.is_not(None), *later]))
     wanted = int(query.limit or 0) - len(rows)
     if wanted > 0:
         by_id = Part.id.desc() if query.descending else Part.id.asc()
-        rows += _rows(session, _PAGE.where(*empty).order_by(by_id), skip, wanted)
+        rows += _rows(session, empty, (by_id,), skip, wanted)
     return rows
 
 
-def _rows(session: Session, statement: Select[Any], skip: int, limit: int | None) -> list[Row[Any]]:
-    return list(session.connection().execute(statement.offset(skip or None).limit(limit)))
+def _rows(
+    session: Session, conditions: list[Any], order: tuple[Any, ...], skip: int, limit: int | None
+) -> list[Row[Any]]:
+    """The rows of one page. A page past others (an offset and a limit) finds its ids first,
+    reading only the sort's index, then reads those rows whole: the skipped parts are never
+    read from the table (a deep offset at 100k parts; BENCHMARKS.md "Scale")."""
+    if skip and limit:
+        ids = select(Part.id).where(*conditions).order_by(*order).offset(skip).limit(limit)
+        found = ids.subquery()
+        page = _PAGE.join(found, _PAGE_ID == found.c.id).order_by(*order)
+    else:
+        page = _PAGE.where(*conditions).order_by(*order).offset(skip or None).limit(limit)
+    return list(session.connection().execute(page))
 
 
 def _counted(session: Session, conditions: list[Any]) -> int:
