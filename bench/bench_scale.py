@@ -33,11 +33,17 @@ from bench.scale_dataset import Dataset, build_dataset, parse_size, scratch_data
 from bench.scale_report import render_scale, write_scale
 from bench.servers import Layout, ServerProcess, start_ours, start_replay
 from bench.soak import rss_kb
-from deploy import DEFAULT_GUNICORN_THREADS, DEFAULT_WAITRESS_THREADS
+from deploy import DEFAULT_GUNICORN_THREADS, DEFAULT_WAITRESS_THREADS, default_workers
 
+# deploy.py prod-gunicorn with RATELIMIT_STORAGE_URI on Redis: its default worker count (the
+# limits are shared, so more than one process may count them); bare gets as many workers.
+REDIS_LIMITS = "redis://127.0.0.1:6379/14"
 LAYOUTS = {
     "gunicorn": Layout("gunicorn", DEFAULT_GUNICORN_THREADS),
     "waitress": Layout("waitress", DEFAULT_WAITRESS_THREADS),
+    "gunicorn-redis": Layout(
+        "gunicorn", DEFAULT_GUNICORN_THREADS, default_workers(), limits=REDIS_LIMITS
+    ),
 }
 DATABASES = ("sqlite", "postgresql")
 TIERS = ("list", "search")
@@ -118,7 +124,8 @@ def tiers_for(parts: int, args: argparse.Namespace) -> list[str]:
 def _rss(server: ServerProcess) -> dict[str, int]:
     """VmRSS (kB) of each of the server's processes: 'server', or gunicorn's master/worker."""
     pids = server.pids()
-    names = ["server"] if len(pids) == 1 else ["master"] + ["worker"] * (len(pids) - 1)
+    workers = [f"worker {n}" for n in range(1, len(pids))] if len(pids) > 2 else ["worker"]
+    names = ["server"] if len(pids) == 1 else ["master", *workers]
     return {
         f"{server.name} {name}": rss_kb(pid) or 0 for name, pid in zip(names, pids, strict=True)
     }

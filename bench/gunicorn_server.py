@@ -1,5 +1,6 @@
-"""gunicorn inside a benchmark's server process: the documented layout (deploy.py
-prod-gunicorn: one gthread worker, DEFAULT_GUNICORN_THREADS threads) on a port the system picks.
+"""gunicorn inside a benchmark's server process: the documented layouts (deploy.py
+prod-gunicorn: one gthread worker of DEFAULT_GUNICORN_THREADS threads, or with Redis limits
+deploy.default_workers() of them) on a port the system picks.
 
 The process that runs `serve_gunicorn` becomes the master; the app is built in the forked
 worker (no preload), as `gunicorn run_prod:app` does. The master reports its port as soon as
@@ -34,8 +35,9 @@ class EmbeddedGunicorn(BaseApplication):  # type: ignore[misc]
         return self._build()
 
 
-def serve_gunicorn(build: Callable[[], Any], host: str, threads: int, channel: Connection) -> None:
-    """Run the master here until SIGTERM; send the listening port through `channel`."""
+def serve_gunicorn(build: Callable[[], Any], host: str, layout: Any, channel: Connection) -> None:
+    """Run the master here until SIGTERM, with `layout`'s workers and threads (a
+    bench.servers.Layout); send the listening port through `channel`."""
 
     def when_ready(server: Any) -> None:
         channel.send(server.LISTENERS[0].sock.getsockname()[1])
@@ -43,9 +45,9 @@ def serve_gunicorn(build: Callable[[], Any], host: str, threads: int, channel: C
 
     options = {
         "bind": f"{host}:0",
-        "workers": 1,
+        "workers": layout.workers,
         "worker_class": "gthread",
-        "threads": threads,
+        "threads": layout.threads,
         "timeout": 120,
         "graceful_timeout": GRACEFUL_TIMEOUT_SECONDS,
         "loglevel": "warning",

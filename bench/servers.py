@@ -40,10 +40,14 @@ class Served:
 
 @dataclass(frozen=True)
 class Layout:
-    """Which server runs an app, and with how many threads (gunicorn: one gthread worker)."""
+    """Which server runs an app, with how many threads (per gunicorn gthread worker) and
+    gunicorn workers; `limits` is the rate-limit storage ours counts in (None: the default,
+    memory://, which deploy.py runs in one worker only)."""
 
     server: str = "waitress"
     threads: int = THREADS
+    workers: int = 1
+    limits: str | None = None
 
 
 def _key(path: str, query: bytes) -> str:
@@ -105,7 +109,7 @@ def _run(build: Any, layout: Layout, channel: Connection) -> None:
     if layout.server == "gunicorn":
         from bench.gunicorn_server import serve_gunicorn
 
-        serve_gunicorn(build, HOST, layout.threads, channel)
+        serve_gunicorn(build, HOST, layout, channel)
     else:
         _serve(build(), channel, layout.threads)
 
@@ -196,6 +200,8 @@ def start_ours(
 ) -> ServerProcess:
     """Our app, built by the factory in the server process (with one speed trick off)."""
     name = f"ours without {trick}" if trick else "ours"
+    if layout.limits:
+        settings = {**settings, "RATELIMIT_STORAGE_URI": layout.limits}
     return ServerProcess(name, _run, functools.partial(_build_ours, settings, trick), layout)
 
 

@@ -50,3 +50,26 @@ def test_report_shows_datasets_goals_cases_and_memory(quick_run) -> None:
     assert "GET one part ≥ 0.6× bare at 10k | — | not measured" in report
     assert not any(math.isnan(v) for v in (quick_run.load[0], quick_run.load[1]))
     assert quick_run.datasets[0].events > PARTS  # create plus workflow events per part
+
+
+def test_the_redis_layout_runs_several_workers_counting_limits_in_redis() -> None:
+    import redis
+
+    from bench.bench_scale import LAYOUTS
+    from tests.databases import servers_required
+
+    client = redis.Redis.from_url(LAYOUTS["gunicorn-redis"].limits)
+    try:
+        client.flushdb()  # the benchmark's own database number
+    except redis.ConnectionError as exc:
+        if servers_required():
+            pytest.fail(f"Redis unreachable: {exc}", pytrace=False)
+        pytest.skip(f"Redis unreachable: {exc}")
+    argv = ["--quick", "--sizes", str(PARTS), "--tiers", "search", "--server", "gunicorn-redis"]
+    run = run_scale(parse_args([*argv, "--seconds", "0.1", "--warmup", "0", "--rounds", "1"]))
+    (block,) = run.blocks
+    workers = [name for name in block.rss_kb if name.startswith("ours worker")]
+    assert len(workers) == LAYOUTS["gunicorn-redis"].workers > 1
+    assert all(case.samples["ours"].errors == 0 for case in block.measured.values())
+    assert client.dbsize() > 0  # ours counted its limits there
+    assert "gunicorn-redis" in render_scale(run)
