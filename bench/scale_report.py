@@ -15,6 +15,8 @@ from deploy import default_workers
 
 START = "<!-- bench_scale:latest (rewritten by --write) -->"
 END = "<!-- /bench_scale:latest -->"
+# Our app's processes in a block's RSS: gunicorn's worker(s) ("ours worker 1", ...) or waitress.
+OUR_WORKERS = ("ours worker", "ours server")
 HEADING = "## Scale (issue 13)"
 INTRO = (
     "Season-archive sizes: `.venv/bin/python -m bench.bench_scale` (method in `bench/README.md`)."
@@ -84,9 +86,6 @@ def goal_gzip(run: Any) -> list[list[str]]:
         result = f"{plain / gzip:.1f}× fewer bytes; p95 {p95_gzip:.1f} vs {p95_plain:.1f} ms"
         rows.append([_where(block), result, _verdict(met)])
     return rows
-
-
-OUR_WORKERS = ("ours worker", "ours server")
 
 
 def goal_memory(run: Any) -> list[list[str]]:
