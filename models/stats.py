@@ -8,12 +8,13 @@ the same parts: those in one of the five categories, the only ones the app shows
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import DateTime, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from models.part import COMPLETED_AT, HAND_WORKERS, LEGACY_HAND_WORKERS, Part
@@ -26,6 +27,7 @@ COMPLETION_BUCKETS = (
     ("8-24 hours", 24),
     ("> 24 hours", None),
 )
+UPPER_BOUNDS = tuple(upper for _, upper in COMPLETION_BUCKETS if upper is not None)
 # Wire keys of by_status; anything else (a database carried over from the old backend,
 # which validated nothing) lands in OTHER so the breakdown always adds up to its total.
 STATUS_KEYS = {
@@ -123,53 +125,63 @@ def summary_stats(session: Session) -> dict[str, Any]:
 
 
 def _parse_time(value: Any) -> datetime | None:
+    """miscInfo's completed_at as a time (naive means UTC), or None if it names none."""
     if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, str):
+        return value
+    if isinstance(value, str):
         try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return None
-    else:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
 
 
-def _completion_hours(part: Any) -> float | None:
-    """Claim to the current completion; revert clears completed_at, so it is never stale."""
-    if part.category != Category.COMPLETED or part.claimed_date is None:
-        return None
-    finished = _parse_time(part.completed_at) or part.updated_at
-    hours = (finished - part.claimed_date).total_seconds() / 3600
-    return hours if hours >= 0 else None
+def _completed_rows(session: Session) -> Any:
+    """Claimed completed parts as plain tuples in id order (the sum's order, so the average
+    is the same to the last digit): the stored naive-UTC times as the driver reads them (no
+    per-value type hook), and only miscInfo's completed_at, read by the database. A value
+    that is not a string comes back as text no timestamp parses, or as a number."""
+    columns = (
+        Part.category,
+        type_coerce(Part.claimed_date, DateTime()),
+        type_coerce(Part.updated_at, DateTime()),
+        Part.misc_info[COMPLETED_AT].as_string(),
+        Part.amount,
+    )
+    claimed = (
+        select(*columns)
+        .where(Part.category == Category.COMPLETED, Part.claimed_date.is_not(None))
+        .order_by(Part.id)
+    )
+    return session.connection().execute(claimed)
 
 
-def _bucket(hours: float) -> str:
-    for label, upper in COMPLETION_BUCKETS:
-        if upper is None or hours < upper:
-            return label
-    return COMPLETION_BUCKETS[-1][0]
+def _elapsed(claimed: datetime, updated: datetime, completed_at: Any) -> timedelta:
+    """Claim to the current completion (revert clears completed_at, so it is never stale):
+    completed_at if it parses, else the last update; the interval aware times would give."""
+    finished = _parse_time(completed_at)
+    if finished is None:
+        return updated - claimed
+    offset = finished.utcoffset()
+    if offset is None:  # naive means UTC
+        return finished - claimed
+    return finished.replace(tzinfo=None) - claimed - offset
 
 
 def _completion_times(session: Session) -> tuple[float | None, dict[str, int]]:
     """Average hours per unit and the units per bucket, over claimed completed parts."""
-    distribution = dict.fromkeys((label for label, _ in COMPLETION_BUCKETS), 0)
+    counts = [0] * len(COMPLETION_BUCKETS)
     hours_total, units = 0.0, 0
-    # Only miscInfo's completed_at, read by the database: no JSON document parsed here. A
-    # value that is not a string comes back as text no timestamp parses, as before.
-    completed_at = Part.misc_info[COMPLETED_AT].as_string().label("completed_at")
-    columns = (Part.category, Part.claimed_date, Part.updated_at, completed_at, Part.amount)
-    claimed = (
-        select(*columns)
-        .where(Part.category == Category.COMPLETED, Part.claimed_date.is_not(None))
-        .order_by(Part.id)  # the sum's order, so the average is the same to the last digit
-    )
-    for part in session.execute(claimed):
-        hours = _completion_hours(part)
-        if hours is not None:
-            amount = part.amount or 1
-            distribution[_bucket(hours)] += amount
+    for category, claimed, updated, completed_at, amount in _completed_rows(session):
+        if category != Category.COMPLETED:  # MariaDB's WHERE matched "Completed" too
+            continue
+        hours = _elapsed(claimed, updated, completed_at).total_seconds() / 3600
+        if hours >= 0:
+            amount = amount or 1
+            counts[bisect_right(UPPER_BOUNDS, hours)] += amount  # buckets are half-open
             hours_total, units = hours_total + hours * amount, units + amount
+    labels = (label for label, _ in COMPLETION_BUCKETS)
+    distribution = dict(zip(labels, counts, strict=True))
     return (round(hours_total / units, 2) if units else None), distribution
 
 
@@ -213,19 +225,19 @@ def detailed_stats(session: Session) -> dict[str, Any]:
 def leaderboard(session: Session) -> list[dict[str, Any]]:
     """+1 per completed part for its assignee (−1 if flagged incorrect); +0.5 per helper."""
     scores: dict[str, float] = defaultdict(float)
-    completed = session.execute(
-        select(Part).where(Part.category == Category.COMPLETED).order_by(Part.id)
-    ).scalars()
-    for part in completed:
-        if part.category != Category.COMPLETED:  # MariaDB matched "Completed" too; stats do not.
+    # Three columns as plain tuples, not whole parts: no ORM object per completed part.
+    columns = (Part.category, Part.assigned, Part.misc_info)
+    completed = select(*columns).where(Part.category == Category.COMPLETED).order_by(Part.id)
+    for category, assigned, misc_info in session.connection().execute(completed):
+        if category != Category.COMPLETED:  # MariaDB matched "Completed" too; stats do not.
             continue
-        info = part.misc_info or {}
-        if part.assigned:
-            scores[part.assigned] += -1 if info.get("completedIncorrectly") else 1
+        info = misc_info or {}
+        if assigned:
+            scores[assigned] += -1 if info.get("completedIncorrectly") else 1
         workers = info.get(HAND_WORKERS) or info.get(LEGACY_HAND_WORKERS) or []
         for worker in workers if isinstance(workers, list) else []:
             name = worker.get("name") if isinstance(worker, dict) else None
-            if isinstance(name, str) and name and name != part.assigned:
+            if isinstance(name, str) and name and name != assigned:
                 scores[name] += 0.5
     ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
     return [{"name": name, "score": _tidy(score)} for name, score in ranked]

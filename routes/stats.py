@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import current_app, jsonify
+from flask import current_app
 from marshmallow import Schema
 from sqlalchemy.orm import Session
 
@@ -66,10 +66,15 @@ def get_detailed_stats() -> Any:
     return _cached_stats("detailed", detailed_stats)
 
 
-@_read_view("/leaderboard", LeaderboardSchema)
+def _leaderboard_body(session: Session) -> dict[str, Any]:
+    # Only parts' columns: every write to a part moves the revision that keys the cache.
+    return {"leaderboard": leaderboard(session)}
+
+
+@_read_view("/leaderboard", LeaderboardSchema, conditional=True)
 def get_leaderboard() -> Any:
     """Who completed the most parts."""
-    return jsonify({"leaderboard": leaderboard(db.session)})
+    return _cached_stats("leaderboard", _leaderboard_body)
 
 
 @parts_bp.route("/wipe", methods=["POST"])
