@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +28,14 @@ from models.part_wire import WIRE_ATTRIBUTES
 from models.types import MAX_PART_ID
 from utils.errors import NotFoundError
 
-__all__ = ["SEARCH_COLUMNS", "PartQuery", "find_parts", "get_part_or_404", "scan_condition"]
+__all__ = [
+    "SEARCH_COLUMNS",
+    "PartQuery",
+    "find_parts",
+    "get_part_or_404",
+    "part_rows",
+    "scan_condition",
+]
 
 # Shorter terms hold no trigram: PostgreSQL scans; SQLite scans its search table's lowered copy.
 TRIGRAM = 3
@@ -132,10 +140,12 @@ def _count(
 
 
 def find_parts(
-    session: Session, query: PartQuery, total: int | None = None
+    session: Session, query: PartQuery, total: int | None = None, narrow: bool = False
 ) -> tuple[int, list[Row[Any]]]:
     """The total that match (before paging; counted unless the caller knows it for these
-    filters at this revision) and the requested page, as rows of the wire columns."""
+    filters at this revision) and the requested page, as rows of the wire columns; `narrow`
+    rows hold only the id and the sort's column (part_rows reads the rest by id)."""
+    base = _narrow_page(query.sort_by) if narrow else _PAGE
     after = decode_after(query.after, query.sort_by, query.descending) if query.after else None
     search = _search(session, query.search) if query.search else None
     conditions: list[Any] = [Part.category == query.category] if query.category else []
@@ -147,10 +157,22 @@ def find_parts(
         # id + 0 keeps SQLite from looking the matches up by id: it walks the sort index.
         conditions[-1] = (Part.id + 0).in_(search.ids)
     if query.limit and getattr(Part, query.sort_by).nullable and _lower_indexed(session):
-        return total, _nulls_apart(session, query, conditions, after)
+        return total, _nulls_apart(session, base, query, conditions, after)
     if after is not None:
         conditions.append(after_condition(query.sort_by, query.descending, *after))
-    return total, _rows(session, conditions, _order(query), query.offset, query.limit)
+    return total, _rows(session, base, conditions, _order(query), query.offset, query.limit)
+
+
+def part_rows(session: Session, ids: list[int]) -> list[Row[Any]]:
+    """The wire columns of these parts, in no particular order (a deleted one is missing)."""
+    return list(session.connection().execute(_PAGE.where(_PAGE_ID.in_(ids))))
+
+
+@functools.cache
+def _narrow_page(sort_by: str) -> Select[Any]:
+    # What a page's order and its keyset token need (models.keyset.encode_after); built once
+    # per sort, like _PAGE.
+    return select(_PAGE_ID) if sort_by == "id" else select(_PAGE_ID, Part.__table__.c[sort_by])
 
 
 def _lower_indexed(session: Session) -> bool:
@@ -158,7 +180,11 @@ def _lower_indexed(session: Session) -> bool:
 
 
 def _nulls_apart(
-    session: Session, query: PartQuery, conditions: list[Any], after: tuple[Any, int] | None
+    session: Session,
+    base: Select[Any],
+    query: PartQuery,
+    conditions: list[Any],
+    after: tuple[Any, int] | None,
 ) -> list[Row[Any]]:
     """A page of a nullable text sort as two walks of its (lower(column), id) index: the rows
     with a value in order, then the NULLs by id; the same rows as the one ORDER BY with its
@@ -174,7 +200,7 @@ def _nulls_apart(
     skip = query.offset
     if after is None or after[0] is not None:  # else the previous page ended among the NULLs
         valued = [*conditions, func.lower(column_).is_not(None), *later]
-        rows = _rows(session, valued, _order(query, nulls_last=False), skip, query.limit)
+        rows = _rows(session, base, valued, _order(query, nulls_last=False), skip, query.limit)
         if rows:
             skip = 0  # the NULLs follow from their first
         elif skip:
@@ -183,22 +209,27 @@ def _nulls_apart(
     wanted = int(query.limit or 0) - len(rows)
     if wanted > 0:
         by_id = Part.id.desc() if query.descending else Part.id.asc()
-        rows += _rows(session, empty, (by_id,), skip, wanted)
+        rows += _rows(session, base, empty, (by_id,), skip, wanted)
     return rows
 
 
 def _rows(
-    session: Session, conditions: list[Any], order: tuple[Any, ...], skip: int, limit: int | None
+    session: Session,
+    base: Select[Any],
+    conditions: list[Any],
+    order: tuple[Any, ...],
+    skip: int,
+    limit: int | None,
 ) -> list[Row[Any]]:
-    """The rows of one page. A page past others (an offset and a limit) finds its ids first,
-    reading only the sort's index, then reads those rows whole: the skipped parts are never
-    read from the table (a deep offset at 100k parts; BENCHMARKS.md "Scale")."""
+    """The rows of one page, `base`'s columns. A page past others (an offset and a limit)
+    finds its ids first, reading only the sort's index, then reads those rows: the skipped
+    parts are never read from the table (a deep offset at 100k parts; BENCHMARKS.md "Scale")."""
     if skip and limit:
         ids = select(Part.id).where(*conditions).order_by(*order).offset(skip).limit(limit)
         found = ids.subquery()
-        page = _PAGE.join(found, _PAGE_ID == found.c.id).order_by(*order)
+        page = base.join(found, _PAGE_ID == found.c.id).order_by(*order)
     else:
-        page = _PAGE.where(*conditions).order_by(*order).offset(skip or None).limit(limit)
+        page = base.where(*conditions).order_by(*order).offset(skip or None).limit(limit)
     return list(session.connection().execute(page))
 
 

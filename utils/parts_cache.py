@@ -11,7 +11,6 @@ every write reaches it (ORM flushes through the listener, bulk statements throug
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from collections.abc import Callable, Hashable
 from contextlib import suppress
@@ -29,6 +28,7 @@ from models.part_wire import wire_dict
 from models.queries import PartQuery, find_parts, get_part_or_404
 from models.revision import PARTS, Revision
 from utils.compressed_bodies import GzipOnce
+from utils.part_fragments import PartFragments, compact_json, spliced
 from utils.revision_reader import RevisionReader
 
 CACHE_ENTRIES = 64
@@ -72,8 +72,9 @@ class Tricks:
     list_bodies: bool = True  # keep list envelopes per (revision, query)
     part_bodies: bool = True  # keep single-part bodies of the newest revision
     revision_outside_pool: bool = True  # read the revision on a per-thread driver connection
-    stats_bodies: bool = True  # keep /stats and /stats/detailed bodies of the newest revision
+    stats_bodies: bool = True  # keep statistics and leaderboard bodies of the newest revision
     list_totals: bool = True  # keep list totals per (revision, category, search)
+    part_fragments: bool = True  # keep each listed part's JSON of the newest revision
 
 
 class ListBodies:
@@ -152,6 +153,7 @@ class PartsCache:
         self._stats = PartBodies()
         self._stats_computing = threading.Lock()
         self._totals = ListTotals(tricks.list_totals)
+        self._fragments = PartFragments()
 
     def close(self) -> None:
         """Close the revision reader's connections (an app torn down in tests)."""
@@ -174,15 +176,16 @@ class PartsCache:
         cached = self._lists.get(key) if self.tricks.list_bodies else None
         if cached is not None:
             return cached
-        total, parts = find_parts(session, query, self._totals.get(key[0], query))
+        # A page (a limit) joins kept part JSON; the whole list is every row read once.
+        narrow = self.tricks.part_fragments and bool(query.limit)
+        total, parts = find_parts(session, query, self._totals.get(key[0], query), narrow)
         self._totals.put(key[0], query, total)
-        payload = {
-            "limit": query.limit or None,
-            "offset": query.offset,
-            "parts": [wire_dict(row) for row in parts],
-            "total": total,
-        }
-        body = json_body(payload)
+        envelope = {"limit": query.limit or None, "offset": query.offset, "total": total}
+        if narrow:
+            written = self._fragments.page(session, key[0], [row.id for row in parts])
+            body = spliced(json_body({**envelope, "parts": []}), written)
+        else:
+            body = json_body({**envelope, "parts": [wire_dict(row) for row in parts]})
         full = bool(query.limit) and len(parts) == query.limit
         rendered = RenderedList.hashed(
             body, encode_after(query.sort_by, query.descending, parts[-1]) if full else None
@@ -227,5 +230,4 @@ class PartsCache:
 def json_body(payload: object) -> bytes:
     """Bytes exactly as jsonify writes them (compact, sorted keys, ASCII, a final newline),
     so every JSON body of the API has one shape whether it was cached or not."""
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return (text + "\n").encode("ascii")
+    return compact_json(payload) + b"\n"
