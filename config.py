@@ -88,7 +88,7 @@ class BaseConfig:
     AUTH_FAILURE_LIMIT = "30 per minute"
     # Default limit per client for every API route (limits syntax, ";" separates several).
     RATELIMIT_DEFAULT = "3000 per minute"
-    # Limiter storage: memory:// for one process, redis://host:6379 for several workers.
+    # Limiter storage: memory:// (one process), sqlite:///file (one host), redis://host:6379.
     RATELIMIT_STORAGE_URI = "memory://"
     # Prefix of the limiter's keys, so several servers (or test runs) can share one Redis.
     RATELIMIT_KEY_PREFIX = "aerie"

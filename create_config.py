@@ -36,7 +36,7 @@ PROMPTS: dict[str, str] = {
     "ONSHAPE_REDIRECT_URI": "Onshape OAuth redirect URI (https://HOST/api/parts/auth/onshape/callback)",
     "ONSHAPE_ACCESS_KEY": "Onshape API access key (fallback when not connected by OAuth)",
     "ONSHAPE_SECRET_KEY": "Onshape API secret key",
-    "RATELIMIT_STORAGE_URI": "Rate-limit storage: memory:// for one process, redis://host:6379",
+    "RATELIMIT_STORAGE_URI": "Rate limits: memory://, sqlite:///file (one host), redis://host:6379",
     "TASK_QUEUE_URL": "Task queue: empty = in each server, redis://host:6379/0 = `flask worker`s",
 }
 # Values never shown on screen, not even as a prompt default.

@@ -22,6 +22,7 @@ if str(PROJECT_DIR) not in sys.path:
 
 import config  # noqa: E402 - needs the project folder on sys.path
 import create_config  # noqa: E402
+from utils.file_limits import host_file_uri  # noqa: E402
 from utils.listen_check import check_port_free  # noqa: E402
 
 # "prod" is the recommended production server: waitress (see DEFAULT_PRODUCTION_MODE).
@@ -87,7 +88,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--workers",
         type=positive,
-        help="gunicorn workers (1 with memory:// limits, else 2 x CPUs + 1, max 8)",
+        help="gunicorn workers (default 2 x CPUs + 1, max 8; limits shared in a file)",
     )
     parser.add_argument(
         "--threads", type=positive, help="threads: waitress 8, gunicorn 16 (1: sync workers)"
@@ -153,8 +154,9 @@ def gunicorn_command(
     require_module("gunicorn", f"{sys.executable} -m pip install -r requirements.txt")
     command = [sys.executable, "-m", "gunicorn", "--pythonpath", str(PROJECT_DIR)]
     command += ["--bind", f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
-    shared_limits = settings["RATELIMIT_STORAGE_URI"] != "memory://"
-    command += ["--workers", str(gunicorn_workers(args.workers, shared_limits))]
+    limits = shared_limits_uri(settings, args.workers)
+    os.environ["RATELIMIT_STORAGE_URI"] = limits  # the workers read the same settings
+    command += ["--workers", str(gunicorn_workers(args.workers, limits != "memory://"))]
     command += ["--graceful-timeout", str(args.graceful_timeout)]
     command += ["--timeout", str(WORKER_TIMEOUT_SECONDS)]
     # The app writes its own access line with api_key redacted; gunicorn's stays off, and
@@ -173,16 +175,20 @@ def gunicorn_command(
     return [*command, "run_prod:app"]
 
 
+def shared_limits_uri(settings: dict[str, Any], requested: int | None) -> str:
+    """The limits' storage for gunicorn: memory:// counts in one process, so unless one
+    worker is asked for, the workers share a SQLite file (utils/file_limits.py) beside a
+    SQLite database, else in instance/ (folders the systemd unit may write)."""
+    uri = str(settings["RATELIMIT_STORAGE_URI"])
+    if uri != "memory://" or requested == 1:
+        return uri
+    return host_file_uri(str(settings["DATABASE_URL"]), PROJECT_DIR / "instance")
+
+
 def gunicorn_workers(requested: int | None, shared_limits: bool) -> int:
-    """One process unless limits are shared: with memory:// each worker would count wrong
-    keys and requests alone, multiplying every limit by the worker count."""
+    """As asked, else 2 x CPUs + 1 (at most 8) with shared limits, else one."""
     if requested is None:
         return default_workers() if shared_limits else 1
-    if requested > 1 and not shared_limits:
-        say(
-            f"warning: {requested} workers with RATELIMIT_STORAGE_URI=memory:// count limits "
-            "(wrong keys included) per worker; set it to redis://… to share them"
-        )
     return requested
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent
 pythonpath = str(PROJECT_DIR)
 # Threads, not sync workers: one slow client must not freeze a whole worker. One worker
-# unless RATELIMIT_STORAGE_URI points at Redis (each worker would count limits alone).
+# unless RATELIMIT_STORAGE_URI is a file or Redis (with memory:// each would count alone).
 worker_class = "gthread"
 threads = 16
 workers = 1

@@ -33,15 +33,19 @@ def check_services(app: Flask) -> None:
     # Limits are only shared when every worker reaches the storage.
     if storage_uri != "memory://" and not limiter.check(app):
         parts = urlsplit(storage_uri)
-        where = parts.netloc.rpartition("@")[2] or parts.path  # never echo a password
+        # A file (utils.file_limits) by its path; a server by its host, never its password.
+        where = (
+            str(getattr(limiter.storage_for(app), "path", "")) or parts.netloc.rpartition("@")[2]
+        )
         raise ConfigError(f"RATELIMIT_STORAGE_URI: cannot reach the rate-limit storage at {where}")
 
 
 def prepare(app: Flask) -> None:
     """Everything a server needs before its first request, in order; safe to repeat."""
+    with database_errors_as_config_errors(app):
+        ensure_sqlite_folder(app)  # first: the rate limits' file may sit beside the database
     check_services(app)
     with database_errors_as_config_errors(app):
-        ensure_sqlite_folder(app)
         prepare_schema(app)
         load_development_samples(app)
     storage = app.extensions["storage"]

@@ -35,15 +35,18 @@ from bench.servers import Layout, ServerProcess, start_ours, start_replay
 from bench.soak import rss_kb
 from deploy import DEFAULT_GUNICORN_THREADS, DEFAULT_WAITRESS_THREADS, default_workers
 
-# deploy.py prod-gunicorn with RATELIMIT_STORAGE_URI on Redis: its default worker count (the
-# limits are shared, so more than one process may count them); bare gets as many workers.
+# deploy.py prod-gunicorn as it runs: its default worker count, the limits shared in a
+# SQLite file (utils/file_limits.py) or on Redis; bare gets as many workers. "gunicorn-1" is
+# one worker counting limits in memory (deploy.py prod-gunicorn --workers 1).
+FILE_LIMITS = f"sqlite:///{tempfile.gettempdir()}/aerie-bench-limits-{os.getpid()}.db"
 REDIS_LIMITS = "redis://127.0.0.1:6379/14"
 LAYOUTS = {
-    "gunicorn": Layout("gunicorn", DEFAULT_GUNICORN_THREADS),
+    "gunicorn": Layout("gunicorn", DEFAULT_GUNICORN_THREADS, default_workers(), limits=FILE_LIMITS),
     "waitress": Layout("waitress", DEFAULT_WAITRESS_THREADS),
     "gunicorn-redis": Layout(
         "gunicorn", DEFAULT_GUNICORN_THREADS, default_workers(), limits=REDIS_LIMITS
     ),
+    "gunicorn-1": Layout("gunicorn", DEFAULT_GUNICORN_THREADS),
 }
 DATABASES = ("sqlite", "postgresql")
 TIERS = ("list", "search")

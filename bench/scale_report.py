@@ -181,9 +181,10 @@ def render_scale(run: Any) -> str:
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(run.finished))
     settings = (
         f"Run of {stamp}: sizes {args['sizes']}, databases {args['db']}, servers "
-        f"{args['server']} (waitress 8 threads; gunicorn 1 gthread worker × 16 threads;"
-        f" gunicorn-redis {default_workers()} such workers with Redis limits; ours and bare"
-        f" alike), {args['clients']} keep-alive clients in a separate process, "
+        f"{args['server']} (waitress 8 threads; gunicorn {default_workers()} gthread workers"
+        " × 16 threads with limits in a shared SQLite file, gunicorn-redis the same with Redis"
+        " limits, gunicorn-1 one such worker with memory limits; ours and bare alike), "
+        f"{args['clients']} keep-alive clients in a separate process, "
         f"{args['seconds']:g} s measured per case and server in {args['rounds']} alternating "
         f"rounds after {args['warmup']:g} s warm-up. p50/p95/p99 are ours, as the client saw them."
         " List tier: ours as deployed. Search tier: ours without the"

@@ -4,7 +4,9 @@ No timing assertion: the machine is shared, and numbers belong in BENCHMARKS.md.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import sqlite3
 
 import pytest
 
@@ -73,3 +75,19 @@ def test_the_redis_layout_runs_several_workers_counting_limits_in_redis() -> Non
     assert all(case.samples["ours"].errors == 0 for case in block.measured.values())
     assert client.dbsize() > 0  # ours counted its limits there
     assert "gunicorn-redis" in render_scale(run)
+
+
+def test_the_gunicorn_layout_runs_several_workers_sharing_a_limits_file() -> None:
+    from bench.bench_scale import LAYOUTS
+    from utils.file_limits import file_path
+
+    layout = LAYOUTS["gunicorn"]
+    argv = ["--quick", "--sizes", str(PARTS), "--tiers", "search", "--server", "gunicorn"]
+    run = run_scale(parse_args([*argv, "--seconds", "0.1", "--warmup", "0", "--rounds", "1"]))
+    (block,) = run.blocks
+    workers = [name for name in block.rss_kb if name.startswith("ours worker")]
+    assert len(workers) == layout.workers > 1
+    assert all(case.samples["ours"].errors == 0 for case in block.measured.values())
+    with contextlib.closing(sqlite3.connect(file_path(layout.limits))) as counters:
+        (windows,) = counters.execute("SELECT count(*) FROM windows").fetchone()
+    assert windows > 0  # ours counted its limits there

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
 import re
 import signal
 import socket
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -220,15 +222,17 @@ def wait_for_every_worker(port: int, log: Path) -> None:
         time.sleep(0.2)  # the access lines reach the log file
 
 
-def test_gunicorn_four_workers_serve_crud_and_share_the_redis_limit(tmp_path, redis_prefix):
+@pytest.mark.parametrize("storage", ["redis", "default file"])
+def test_gunicorn_four_workers_serve_crud_and_share_the_limit(tmp_path, request, storage):
+    # Without RATELIMIT_STORAGE_URI, deploy.py has the workers count in a file beside parts.db.
+    shared = {}
+    if storage == "redis":
+        prefix = request.getfixturevalue("redis_prefix")
+        redis_uri = f"redis://{REDIS_HOST}:{REDIS_PORT}"
+        shared = {"RATELIMIT_STORAGE_URI": redis_uri, "RATELIMIT_KEY_PREFIX": prefix}
     port = free_port()
-    env = server_env(
-        tmp_path,
-        GUNICORN_CMD_ARGS=ACCESS_LOG_ON,
-        RATELIMIT_STORAGE_URI=f"redis://{REDIS_HOST}:{REDIS_PORT}",
-        RATELIMIT_KEY_PREFIX=redis_prefix,
-        RATELIMIT_DEFAULT=f"{RATE_LIMIT} per minute",
-    )
+    limit = f"{RATE_LIMIT} per minute"
+    env = server_env(tmp_path, GUNICORN_CMD_ARGS=ACCESS_LOG_ON, RATELIMIT_DEFAULT=limit, **shared)
     command = [sys.executable, DEPLOY, "prod-gunicorn", "--port", str(port), "--host", "127.0.0.1"]
     # Sync workers (--threads 1): each takes one connection, so requests reach all of them.
     with running(
@@ -243,8 +247,12 @@ def test_gunicorn_four_workers_serve_crud_and_share_the_redis_limit(tmp_path, re
     assert refused == [429] * WORKERS
     allowed_by = served_by(log, STATS, 200)
     assert len(allowed_by) == RATE_LIMIT and len(set(allowed_by)) == WORKERS
-    with redis.Redis(host=REDIS_HOST, port=REDIS_PORT, socket_timeout=2) as client:
-        assert list(client.scan_iter(f"*{redis_prefix}*")), "no limiter keys in Redis"
+    if storage == "redis":
+        with redis.Redis(host=REDIS_HOST, port=REDIS_PORT, socket_timeout=2) as client:
+            assert list(client.scan_iter(f"*{shared['RATELIMIT_KEY_PREFIX']}*")), "no keys"
+    else:
+        with contextlib.closing(sqlite3.connect(tmp_path / "parts.rate-limits.db")) as file:
+            assert file.execute("SELECT count(*) FROM windows").fetchone()[0] > 0
 
 
 def test_deploy_waitress_serves_crud_from_another_folder(tmp_path):

@@ -10,7 +10,8 @@ Three limits, each per client address (ProxyFix's when proxies are trusted, else
 
 Flask-Limiter is not used: its request hook re-resolved every route's limits on every request
 (more than our whole single-part view costs). Only its engine is, the `limits` library, with
-the same settings: RATELIMIT_STORAGE_URI (memory:// or redis://, shared by every worker),
+the same settings: RATELIMIT_STORAGE_URI (memory:// for one process; redis://, or
+sqlite:///path for the processes of one host, shared by every worker),
 fixed windows, keys under RATELIMIT_KEY_PREFIX. Health, the web app and the API docs are not
 limited because no limit is applied outside the parts blueprint: there is nothing to exempt.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 import functools
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -28,6 +30,8 @@ from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
 from utils.errors import RateLimitedError
+from utils.file_limits import SCHEME as FILE_SCHEME
+from utils.file_limits import FileWindows
 
 LOCKED_OUT_MESSAGE = "Too many failed API key attempts; try again later"
 
@@ -61,10 +65,15 @@ class SweptMemoryStorage(MemoryStorage):
         self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
 
 
-def storage_for_uri(uri: str) -> Storage:
-    """The storage RATELIMIT_STORAGE_URI names; memory:// is the calmer SweptMemoryStorage."""
-    if uri.partition("://")[0] == "memory":
+def storage_for_uri(uri: str, root: Path | None = None) -> Storage:
+    """The storage RATELIMIT_STORAGE_URI names; memory:// is the calmer SweptMemoryStorage,
+    sqlite:///path a file every process on this host shares (utils.file_limits; a relative
+    path is under `root`)."""
+    scheme = uri.partition("://")[0]
+    if scheme == "memory":
         return SweptMemoryStorage(uri)
+    if scheme == FILE_SCHEME:
+        return FileWindows(uri, root)
     return storage_from_string(uri)
 
 
@@ -96,7 +105,9 @@ class RateLimits:
     """The extension: init_app gives the app its counters in RATELIMIT_STORAGE_URI."""
 
     def init_app(self, app: Flask) -> None:
-        storage = storage_for_uri(str(app.config["RATELIMIT_STORAGE_URI"]))
+        # A relative file is under the project folder, as a relative SQLite database is.
+        project = Path(app.root_path).parent
+        storage = storage_for_uri(str(app.config["RATELIMIT_STORAGE_URI"]), project)
         app.extensions["rate_limits"] = LimitCounters(storage)
 
     def storage_for(self, app: Flask) -> Storage:
