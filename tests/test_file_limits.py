@@ -114,3 +114,9 @@ def test_an_unwritable_file_refuses_the_start_with_its_path(make_app, tmp_path):
     app = make_app(RATELIMIT_STORAGE_URI=uri)
     with pytest.raises(ConfigError, match=f"rate-limit storage at {blocker}/rate-limits.db"):
         check_services(app)
+
+
+@pytest.mark.parametrize("uri", ["sqlite://limits.db", "sqlite:///", "nonsense://x"])
+def test_a_mistyped_uri_is_a_setting_error(make_app, uri):
+    with pytest.raises(ConfigError, match="^RATELIMIT_STORAGE_URI: "):
+        make_app(RATELIMIT_STORAGE_URI=uri)

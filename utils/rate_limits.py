@@ -26,12 +26,14 @@ from typing import Any
 
 from flask import Flask
 from limits import RateLimitItem, parse_many
+from limits.errors import ConfigurationError
 from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
 from utils.errors import RateLimitedError
 from utils.file_limits import SCHEME as FILE_SCHEME
 from utils.file_limits import FileWindows
+from utils.settings_values import ConfigError
 
 LOCKED_OUT_MESSAGE = "Too many failed API key attempts; try again later"
 
@@ -107,7 +109,10 @@ class RateLimits:
     def init_app(self, app: Flask) -> None:
         # A relative file is under the project folder, as a relative SQLite database is.
         project = Path(app.root_path).parent
-        storage = storage_for_uri(str(app.config["RATELIMIT_STORAGE_URI"]), project)
+        try:
+            storage = storage_for_uri(str(app.config["RATELIMIT_STORAGE_URI"]), project)
+        except (ValueError, ConfigurationError) as exc:  # a mistyped URI: the setting to fix
+            raise ConfigError(f"RATELIMIT_STORAGE_URI: {exc}") from None
         app.extensions["rate_limits"] = LimitCounters(storage)
 
     def storage_for(self, app: Flask) -> Storage:
