@@ -187,9 +187,7 @@ def shared_limits_uri(settings: dict[str, Any], requested: int | None) -> str:
 
 def gunicorn_workers(requested: int | None, shared_limits: bool) -> int:
     """As asked, else 2 x CPUs + 1 (at most 8) with shared limits, else one."""
-    if requested is None:
-        return default_workers() if shared_limits else 1
-    return requested
+    return requested or (default_workers() if shared_limits else 1)
 
 
 def server_command(

@@ -186,9 +186,8 @@ def _nulls_apart(
     conditions: list[Any],
     after: tuple[Any, int] | None,
 ) -> list[Row[Any]]:
-    """A page of a nullable text sort as two walks of its (lower(column), id) index: the rows
-    with a value in order, then the NULLs by id; the same rows as the one ORDER BY with its
-    NULLs-last term, which no index can serve."""
+    """A nullable text sort's page as two walks of its (lower(column), id) index: the valued
+    rows in order, then the NULLs by id (a NULLs-last ORDER BY's rows; no index serves it)."""
     column_ = getattr(Part, query.sort_by)
     empty = [*conditions, column_.is_(None)]
     later: list[Any] = []  # after the previous page's last valued part
@@ -206,8 +205,7 @@ def _nulls_apart(
         elif skip:
             # The same rows counted without lower(): SQLite's is a Python call per row.
             skip = max(0, skip - _counted(session, [*conditions, column_.is_not(None), *later]))
-    wanted = int(query.limit or 0) - len(rows)
-    if wanted > 0:
+    if (wanted := int(query.limit or 0) - len(rows)) > 0:
         by_id = Part.id.desc() if query.descending else Part.id.asc()
         rows += _rows(session, base, empty, (by_id,), skip, wanted)
     return rows
