@@ -156,7 +156,7 @@ def gunicorn_command(
     command += ["--bind", f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
     limits = shared_limits_uri(settings, args.workers)
     os.environ["RATELIMIT_STORAGE_URI"] = limits  # the workers read the same settings
-    command += ["--workers", str(gunicorn_workers(args.workers, limits != "memory://"))]
+    command += ["--workers", str(args.workers or default_workers())]  # memory:// only for 1
     command += ["--graceful-timeout", str(args.graceful_timeout)]
     command += ["--timeout", str(WORKER_TIMEOUT_SECONDS)]
     # The app writes its own access line with api_key redacted; gunicorn's stays off, and
@@ -183,11 +183,6 @@ def shared_limits_uri(settings: dict[str, Any], requested: int | None) -> str:
     if uri != "memory://" or requested == 1:
         return uri
     return host_file_uri(str(settings["DATABASE_URL"]), PROJECT_DIR / "instance")
-
-
-def gunicorn_workers(requested: int | None, shared_limits: bool) -> int:
-    """As asked, else 2 x CPUs + 1 (at most 8) with shared limits, else one."""
-    return requested or (default_workers() if shared_limits else 1)
 
 
 def server_command(
