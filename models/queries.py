@@ -198,7 +198,9 @@ def _nulls_apart(
     rows: list[Row[Any]] = []
     skip = query.offset
     if after is None or after[0] is not None:  # else the previous page ended among the NULLs
-        valued = [*conditions, func.lower(column_).is_not(None), *later]
+        # >= '' holds for every text and no NULL, like IS NOT NULL, but is a range SQLite's
+        # index can start at: ascending, it seeks past the NULLs instead of stepping them.
+        valued = [*conditions, func.lower(column_) >= "", *later]
         rows = _rows(session, base, valued, _order(query, nulls_last=False), skip, query.limit)
         if rows:
             skip = 0  # the NULLs follow from their first
