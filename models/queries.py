@@ -187,7 +187,7 @@ def _nulls_apart(
     after: tuple[Any, int] | None,
 ) -> list[Row[Any]]:
     """A nullable text sort's page as two walks of its (lower(column), id) index: the valued
-    rows in order, then the NULLs by id (a NULLs-last ORDER BY's rows; no index serves it)."""
+    rows (>= '': a range, so SQLite seeks past the NULLs), then the NULLs by id."""
     column_ = getattr(Part, query.sort_by)
     empty = [*conditions, column_.is_(None)]
     later: list[Any] = []  # after the previous page's last valued part
@@ -198,9 +198,7 @@ def _nulls_apart(
     rows: list[Row[Any]] = []
     skip = query.offset
     if after is None or after[0] is not None:  # else the previous page ended among the NULLs
-        # >= '' holds for every text and no NULL, like IS NOT NULL, but is a range SQLite's
-        # index can start at: ascending, it seeks past the NULLs instead of stepping them.
-        valued = [*conditions, func.lower(column_) >= "", *later]
+        valued = [*conditions, func.lower(column_) >= "", *later]  # NOT NULL, as a range
         rows = _rows(session, base, valued, _order(query, nulls_last=False), skip, query.limit)
         if rows:
             skip = 0  # the NULLs follow from their first
