@@ -58,20 +58,35 @@ def test_database(request: pytest.FixtureRequest) -> TestDatabase:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    _audit_logs_for_keys(session)
+    if hasattr(session.config, "workerinput"):  # a pytest-xdist worker: the controller audits
+        _hand_over_secrets(session)
+    else:
+        _audit_logs_for_keys(session)
     for database in DATABASES:
         if database.url and _private_urls.get(database.name, database.url) != database.url:
             drop_private_database(database.url, PRIVATE_DB_NAME)
 
 
+def _hand_over_secrets(session: pytest.Session) -> None:
+    """A worker's test modules name keys the controller never imported: write them beside
+    the worker's logs (its basetemp is inside the controller's), for the controller's audit."""
+    from tests.log_audit import known_secrets, write_secrets
+
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is not None:
+        write_secrets(factory.getbasetemp(), known_secrets())
+
+
 def _audit_logs_for_keys(session: pytest.Session) -> None:
-    """Fail the run when any log a test wrote (servers, LOG_FILE) holds a test key."""
-    from tests.log_audit import known_secrets, leaked_secrets
+    """Fail the run when any log a test wrote (servers, LOG_FILE) holds a test key; under
+    pytest-xdist, the logs of every worker, against the keys every worker's modules name."""
+    from tests.log_audit import handed_over_secrets, known_secrets, leaked_secrets
 
     factory = getattr(session.config, "_tmp_path_factory", None)
     if factory is None or session.config.option.collectonly:
         return
-    found = leaked_secrets(factory.getbasetemp(), known_secrets())
+    folder = factory.getbasetemp()
+    found = leaked_secrets(folder, known_secrets() | handed_over_secrets(folder))
     if found:
         print("\nAPI keys found in log files:\n  " + "\n  ".join(found), file=sys.stderr)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

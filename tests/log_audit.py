@@ -12,6 +12,7 @@ from config import TestingConfig
 SECRET_NAMES = ("KEY", "SECRET", "API_KEY", "SECRET_KEY")
 MIN_SECRET_LENGTH = 20
 TESTS_DIR = Path(__file__).resolve().parent
+HANDED_OVER = "known-secrets.txt"  # not a log: is_log() never reads it for leaks
 
 
 def known_secrets() -> set[str]:
@@ -25,6 +26,19 @@ def known_secrets() -> set[str]:
             if isinstance(value, str) and len(value) >= MIN_SECRET_LENGTH:
                 secrets.add(value)
     return secrets
+
+
+def write_secrets(folder: Path, secrets: Iterable[str]) -> None:
+    """A pytest-xdist worker's known secrets, one per line, for the controller's audit."""
+    (folder / HANDED_OVER).write_text("\n".join(sorted(secrets)) + "\n", encoding="utf-8")
+
+
+def handed_over_secrets(folder: Path) -> set[str]:
+    """Every secret the workers wrote under `folder` (none without pytest-xdist)."""
+    found: set[str] = set()
+    for path in folder.rglob(HANDED_OVER):
+        found.update(line for line in path.read_text(encoding="utf-8").splitlines() if line)
+    return found
 
 
 def is_log(path: Path) -> bool:

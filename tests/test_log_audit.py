@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.log_audit import known_secrets, leaked_secrets
+from tests.log_audit import handed_over_secrets, known_secrets, leaked_secrets, write_secrets
 
 KEY = "log-audit-test-key-0123456789abcdef"
 
@@ -41,3 +43,24 @@ def test_known_secrets_include_this_modules_key_and_the_testing_key():
     secrets = known_secrets()
     assert KEY in secrets
     assert "testing-secret-key-0123456789abcdef" in secrets
+
+
+def test_secrets_handed_over_by_workers_are_read_back(folder):
+    worker = folder / "popen-gw1"
+    worker.mkdir()
+    write_secrets(worker, {KEY, "another-worker-only-key-0123456789"})
+    assert handed_over_secrets(folder) == {KEY, "another-worker-only-key-0123456789"}
+    assert leaked_secrets(folder, handed_over_secrets(folder)) == []  # the list is not a log
+
+
+def test_a_key_leaked_in_a_pytest_xdist_worker_fails_the_run(folder):
+    """The controller never imports the worker's test modules: their keys reach its audit
+    only through the handed-over list."""
+    probe = Path(__file__).with_name("xdist_leak_probe.py")
+    command = [sys.executable, "-m", "pytest", "-n", "2", "-p", "no:cacheprovider", str(probe)]
+    command += ["--basetemp", str(folder / "run"), "-q"]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert "1 passed" in run.stdout, run.stdout + run.stderr
+    assert run.returncode == pytest.ExitCode.TESTS_FAILED, run.stdout + run.stderr
+    assert "API keys found in log files" in run.stderr
+    assert "server-probe.log: 1 occurrence(s)" in run.stderr
