@@ -98,6 +98,9 @@ def server(test_database, tmp_path: Path) -> Iterator[int]:
             RATELIMIT_DEFAULT=UNLIMITED,
             AUTH_FAILURE_LIMIT=UNLIMITED,
             AUTH_CHECK_INTERVAL_SECONDS="0",
+            # Its own limits file: on PostgreSQL and MariaDB the default would be the
+            # repository's instance/rate-limits.db, shared with other workers' servers.
+            RATELIMIT_STORAGE_URI=f"sqlite:///{tmp_path / 'rate-limits.db'}",
         )
         command = [sys.executable, DEPLOY, "prod-gunicorn", "--port", str(port), "--host",
                    "127.0.0.1", "--workers", str(WORKERS), "--threads", "8"]  # fmt: skip
