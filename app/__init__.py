@@ -53,11 +53,8 @@ def _derived_settings(settings: dict[str, Any]) -> dict[str, Any]:
     base = settings["BASE_PATH"]
     return {
         "SQLALCHEMY_DATABASE_URI": settings["DATABASE_URL"],
-        # A server may drop idle connections (restart, timeout): ping before use. A SQLite
-        # file cannot, and the ping would double the cost of the hottest reads.
-        "SQLALCHEMY_ENGINE_OPTIONS": {
-            "pool_pre_ping": not str(settings["DATABASE_URL"]).startswith("sqlite")
-        },
+        # Idle connections to a server are pinged before use by app.database (not by
+        # pool_pre_ping, which pings every checkout).
         "MAX_CONTENT_LENGTH": settings["UPLOAD_MAX_BYTES"],
         "MIGRATIONS_DIR": str(PROJECT_ROOT / "migrations"),
         "TESTING": settings["FLASK_ENV"] == "testing",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event, insert, inspect, select, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 
 from app.extensions import db
 
@@ -22,14 +23,43 @@ from models.base import write_transaction as write_transaction
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 FIRST_REVISION = "0001"
 MIGRATION_LOCK_ID = 724_170_001  # any fixed number; PostgreSQL advisory locks are global
+# A pooled connection back from use longer ago than this is pinged before its next use.
+IDLE_PING_SECONDS = 10.0
+_RETURNED_AT = "aerie_returned_at"
 
 
 def configure_engine_events(app: Flask) -> None:
-    """SQLite: WAL, foreign keys, a busy timeout, and write transactions that queue."""
+    """SQLite: WAL, foreign keys, a busy timeout, and write transactions that queue; a
+    database server: idle connections pinged before use."""
     with app.app_context():
         engine = db.engine
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
+    else:
+        ping_idle_connections(engine)
+
+
+def ping_idle_connections(engine: Engine) -> None:
+    """A server may drop a connection left idle (a restart, an idle timeout): one back in the
+    pool for more than IDLE_PING_SECONDS is pinged (the dialect's own ping) when checked out,
+    and replaced by a new one if the ping fails; the pool retries the checkout. A connection
+    returned a moment ago is used as is: SQLAlchemy's pool_pre_ping pinged every checkout, a
+    round trip costing about a fifth of a list page's CPU on PostgreSQL (BENCHMARKS.md)."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned_at = record.info.get(_RETURNED_AT)
+        if returned_at is None or time.monotonic() - returned_at < IDLE_PING_SECONDS:
+            return  # new, or used a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError(f"idle connection failed its ping: {exc}") from exc
 
 
 def _configure_sqlite(engine: Engine) -> None:

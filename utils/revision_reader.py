@@ -16,8 +16,8 @@ class RevisionReader:
     """Reads the committed parts revision on every hot read (the list and single parts).
 
     Each server thread keeps one driver connection of its own in autocommit, outside the
-    pool: a pool checkout costs more than the query. Any error drops that connection and
-    the next read opens a fresh one.
+    pool: a pool checkout costs more than the query. Any error drops that connection; a
+    kept one that fails is replaced at once and the read tried again.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -32,19 +32,34 @@ class RevisionReader:
         self._finalizer()
 
     def read(self) -> int:
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = self._local.connection = self._open()
+        """The revision; a kept connection that fails (the server dropped it while idle: a
+        restart, an idle timeout) is replaced and the read tried once more on the new one."""
+        kept = getattr(self._local, "connection", None)
+        if kept is not None:
+            try:
+                return self._read(kept)
+            except Exception:
+                self._drop(kept)
+        connection = self._local.connection = self._open()
         try:
-            cursor = connection.cursor()
-            cursor.execute(REVISION_SQL)
-            row = cursor.fetchone()
-            cursor.close()
+            return self._read(connection)
         except Exception:
-            self._local.connection = None
-            _close_quietly(connection)
+            self._drop(connection)
             raise
+
+    @staticmethod
+    def _read(connection: Any) -> int:
+        cursor = connection.cursor()
+        cursor.execute(REVISION_SQL)
+        row = cursor.fetchone()
+        cursor.close()
         return int(row[0]) if row else 0
+
+    def _drop(self, connection: Any) -> None:
+        self._local.connection = None
+        _close_quietly(connection)
+        if connection in self._opened:  # closed: nothing left for close() to do
+            self._opened.remove(connection)
 
     def _open(self) -> Any:
         proxied = self.engine.raw_connection()
