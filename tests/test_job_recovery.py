@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 
+import models.conversion as conversion_module
 from app.extensions import db
 from config import ConfigError, load_settings
 from models.conversion import ConversionJob, recover_stale_jobs
@@ -97,3 +99,41 @@ def test_job_stale_seconds_from_the_environment_is_a_number():
     settings = load_settings("production", environ=ENVIRON | {"JOB_STALE_SECONDS": "45"})
     assert settings["JOB_STALE_SECONDS"] == 45
     assert stale_after(settings["JOB_STALE_SECONDS"]) == timedelta(seconds=45)
+
+
+def test_start_up_recovery_survives_another_worker_writing_meanwhile(
+    app, client, auth_headers, make_part, test_database, monkeypatch
+):
+    """gunicorn's workers start together and each recovers at start: another worker's write
+    landing between this one's read and its update must not fail the boot (a deferred
+    SQLite transaction failed at once with "database is locked", and gunicorn then stopped
+    the whole server)."""
+    if test_database.name != "sqlite":
+        pytest.skip("SQLite's lock upgrade; the servers lock rows")
+    part = make_part()
+    upload_ok(client, auth_headers, part["id"], STEP, "a.step")
+    runner = app.extensions["conversion_runner"]
+    with app.app_context():
+        job = db.session.execute(db.select(ConversionJob)).scalar_one()
+        job.status, job.worker = "running", f"{runner.host_prefix}999999999"  # no such pid
+        db.session.commit()
+        database_file = db.engine.url.database
+    real = conversion_module.recover_stale_jobs
+
+    def another_worker_writes_first(session, *args):
+        session.execute(db.select(ConversionJob)).all()  # this transaction has read
+        other = sqlite3.connect(database_file, timeout=0.2)
+        try:
+            other.execute("UPDATE revisions SET value = value + 1")
+            other.commit()
+        except sqlite3.OperationalError:
+            pass  # this transaction holds the write lock: the other worker waits its turn
+        finally:
+            other.close()
+        return real(session, *args)
+
+    monkeypatch.setattr(conversion_module, "recover_stale_jobs", another_worker_writes_first)
+    assert runner.recover() == 1
+    with app.app_context():
+        job = db.session.execute(db.select(ConversionJob)).scalar_one()
+        assert (job.status, job.worker) == ("pending", None)

@@ -96,19 +96,23 @@ class ConversionRunner:
     def _begin(self, *, embedded: bool) -> None:
         """Recover what a dead process on this host left running, build a consumer of
         `slots` threads, start the heartbeat and send the wake-ups pending jobs need."""
-
-        with self.app.app_context():
-            recovered = conversion.recover_stale_jobs(
-                db.session, self.stale_after, self.host_prefix
-            )
-            db.session.commit()
-        if recovered:
-            log.info("re-queued %d conversions left unfinished by a stopped process", recovered)
+        self.recover()
         warn_if_memory_overcommitted(self.slots, int(self.app.config["CONVERSION_MEMORY_MB"]))
         # As many threads as host slots: another process may hold some, we may get them all.
         self._consumer = tasks.consumer(self.queue, self.slots, embedded=embedded)
         self._spawn(self._heartbeat, "convert-heartbeat")
         self.top_up()
+
+    def recover(self) -> int:
+        """Put back in the queue what a dead process on this host left running; how many.
+        A write transaction: a server's workers start together, and a deferred one that read
+        first failed at once on SQLite ("database is locked") when another worker wrote in
+        between, failing the worker's boot, and gunicorn then stopped the whole server."""
+        with self.app.app_context(), write_transaction(db.session) as session:
+            recovered = conversion.recover_stale_jobs(session, self.stale_after, self.host_prefix)
+        if recovered:
+            log.info("re-queued %d conversions left unfinished by a stopped process", recovered)
+        return recovered
 
     def _spawn(self, target: Any, name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
