@@ -137,3 +137,11 @@ def test_start_up_recovery_survives_another_worker_writing_meanwhile(
     with app.app_context():
         job = db.session.execute(db.select(ConversionJob)).scalar_one()
         assert (job.status, job.worker) == ("pending", None)
+        # The heartbeat's sweep reads and updates the same way (a job another host left).
+        job.status, job.worker = "running", "another-host:4242"
+        job.heartbeat_at = utcnow() - timedelta(hours=1)
+        db.session.commit()
+    runner.beat()
+    with app.app_context():
+        job = db.session.execute(db.select(ConversionJob)).scalar_one()
+        assert job.worker != "another-host:4242", (job.status, job.worker)

@@ -192,9 +192,9 @@ class ConversionRunner:
         with self._in_progress_lock:
             converting = set(self._in_progress)
         with self.app.app_context():
-            conversion.touch_heartbeats(db.session, self.worker_id, converting)
-            recovered = conversion.recover_stale_jobs(db.session, self.stale_after)
-            db.session.commit()
+            with write_transaction(db.session) as session:  # reads, then may update: as recover()
+                conversion.touch_heartbeats(session, self.worker_id, converting)
+                recovered = conversion.recover_stale_jobs(session, self.stale_after)
             recovered += self._repair_models()
         if recovered:
             self.notify()
