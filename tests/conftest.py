@@ -16,6 +16,7 @@ from sqlalchemy import MetaData, delete, update
 from app import create_app
 from app.database import prepare_schema
 from app.extensions import db
+from models.part import Part
 from tests.databases import (
     TestDatabase,
     create_private_database,
@@ -24,6 +25,7 @@ from tests.databases import (
     servers_required,
     unreachable_reason,
 )
+from tests.varied_parts import ROWS
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 DATABASES = selected_databases()
@@ -342,3 +344,15 @@ def empty_app(test_database, tmp_path: Path):
         db.engine.dispose()
     # The next test on this server rebuilds the schema from the models.
     _schema_ready.discard(test_database.name)
+
+
+@pytest.fixture
+def varied(app) -> Any:
+    """The app on the test database with tests/varied_parts.py's fourteen parts."""
+    with app.app_context():
+        for name, notes, subsystem, material, assigned in ROWS:
+            part = Part(name=name, notes=notes, subsystem=subsystem, material=material)
+            part.assigned = assigned
+            db.session.add(part)
+        db.session.commit()
+    return app

@@ -11,7 +11,6 @@ from sqlalchemy import event
 
 from app.extensions import db
 from models.queries import PartQuery, find_parts
-from tests.test_search_index import varied  # noqa: F401 (the fixture: 14 varied parts)
 from utils.schemas import SORT_FIELDS
 
 LIMIT = 3

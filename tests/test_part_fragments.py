@@ -15,7 +15,6 @@ from app.extensions import db
 from models.part import Part
 from models.queries import PartQuery
 from models.revision import bump_parts_revision
-from tests.test_search_index import varied  # noqa: F401 (the fixture: 14 varied parts)
 from utils.part_fragments import PartFragments, compact_json, spliced
 from utils.parts_cache import PartsCache, RenderedList, Tricks, json_body
 from utils.schemas import SORT_FIELDS

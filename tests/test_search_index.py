@@ -13,24 +13,6 @@ from app.extensions import db
 from models.part import Part
 from models.queries import PartQuery, find_parts, scan_condition
 
-# name, notes, subsystem, material, assigned: short and long text, every script the shop
-# types, LIKE's and FTS5's special characters, digits, and case the scan folds.
-ROWS = [
-    ("Drive Gear", "Check tooth profile before cutting.", "Drive System", "7075 Aluminum", None),
-    ("GEARBOX Plate", None, "Drive", "6061 Aluminum", "Hannah Müller"),
-    ("Spur gear 9999", "part 2025-DRV-9999", "Intake", "Delrin", "HANNAH MÜLLER"),
-    ("Shaft 99990", 'Use the 1/8" end mill', "Shooter", "Steel", "Sam Lee"),
-    ("ratio 50%_1/4", "100% done_ok", "Arm", "PLA", "Zoë"),
-    ("back\\slash part", 'say "hello" -- OR 1=1', "Arm", "HDPE", None),
-    ("ΣΟΦΙΑ bracket", "οδος ΟΔΟΣ σίγμα", "Climber", "Plywood", "Σοφία"),
-    ("İstanbul mount", "STRASSE straße Straße", "Turret", "Polycarbonate", "İlker"),
-    ("\u212aelvin plate", "KELVIN kelvin", "Chassis", "Steel", "Kim"),
-    ("emoji 🙂 rail", "smile 🙂🙂 twice", "Bumpers", "Plywood", "Aiko 田中"),
-    ("日本語の部品", "ギア 歯車", "Electrical", "PLA", "田中 愛子"),
-    ("a", "ab", "abc", "abcd", None),
-    ("Upper Rib", "x" * 300 + "needle" + "y" * 300, "Elevator", "6061 Aluminum", None),
-    (None, None, "Arm", "Steel", None),
-]
 TERMS = [
     "a", "A", "ab", "abc", "ABCD", "gear", "Gear", "GEAR", "ear", "gearbox plate", "9999",
     "99990", "999", "2025-drv", "%", "_", "%_", "50%_1/4", "0%_", "/", "\\", "\\s", '"',
@@ -39,17 +21,6 @@ TERMS = [
     "🙂", "🙂🙂", "e 🙂 r", "日本", "日本語の", "ギア", "needle", "x" * 200, "yyyy", "zzz",
     "Drive System", " ", "  ", "t ", "plate",
 ]  # fmt: skip
-
-
-@pytest.fixture
-def varied(app) -> Any:
-    with app.app_context():
-        for name, notes, subsystem, material, assigned in ROWS:
-            part = Part(name=name, notes=notes, subsystem=subsystem, material=material)
-            part.assigned = assigned
-            db.session.add(part)
-        db.session.commit()
-    return app
 
 
 def _scan_ids(term: str) -> list[int]:
