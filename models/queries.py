@@ -33,6 +33,8 @@ __all__ = [
     "PartQuery",
     "find_parts",
     "get_part_or_404",
+    "last_of_page",
+    "ordered_ids",
     "part_rows",
     "scan_condition",
 ]
@@ -147,10 +149,7 @@ def find_parts(
     rows hold only the id and the sort's column (part_rows reads the rest by id)."""
     base = _narrow_page(query.sort_by) if narrow else _PAGE
     after = decode_after(query.after, query.sort_by, query.descending) if query.after else None
-    search = _search(session, query.search) if query.search else None
-    conditions: list[Any] = [Part.category == query.category] if query.category else []
-    if search is not None:
-        conditions.append(search.condition)
+    conditions, search = _filters(session, query)
     if total is None:
         total = _count(session, query, conditions, search)
     if search is not None and search.ids is not None and _walk_sort_index(query, total):
@@ -163,9 +162,47 @@ def find_parts(
     return total, _rows(session, base, conditions, _order(query), query.offset, query.limit)
 
 
+def ordered_ids(session: Session, query: PartQuery) -> list[int]:
+    """The id of every part the query's filters match, in its order (its page ignored): what
+    utils.list_orders keeps, so another page of the same filter and sort is a slice."""
+    conditions, _ = _filters(session, query)
+    by_id = select(_PAGE_ID)
+    if getattr(Part, query.sort_by).nullable and _lower_indexed(session):
+        # As _nulls_apart walks it: the valued rows on the (lower(column), id) index, then
+        # the NULLs by id (an ORDER BY with the NULLs-last term would sort every row).
+        column_ = getattr(Part, query.sort_by)
+        valued = by_id.where(*conditions, func.lower(column_) >= "")
+        empty = by_id.where(*conditions, column_.is_(None))
+        last = Part.id.desc() if query.descending else Part.id.asc()
+        return [
+            *_ids(session, valued.order_by(*_order(query, nulls_last=False))),
+            *_ids(session, empty.order_by(last)),
+        ]
+    return _ids(session, by_id.where(*conditions).order_by(*_order(query)))
+
+
+def last_of_page(session: Session, sort_by: str, part_id: int) -> Row[Any] | None:
+    """The id and sort column of one part (a page's last, for its keyset token), or None if
+    it was deleted since its id was read."""
+    return session.connection().execute(_narrow_page(sort_by).where(_PAGE_ID == part_id)).first()
+
+
 def part_rows(session: Session, ids: list[int]) -> list[Row[Any]]:
     """The wire columns of these parts, in no particular order (a deleted one is missing)."""
     return list(session.connection().execute(_PAGE.where(_PAGE_ID.in_(ids))))
+
+
+def _filters(session: Session, query: PartQuery) -> tuple[list[Any], _Search | None]:
+    """The query's category and search as WHERE conditions (the search's last)."""
+    search = _search(session, query.search) if query.search else None
+    conditions: list[Any] = [Part.category == query.category] if query.category else []
+    if search is not None:
+        conditions.append(search.condition)
+    return conditions, search
+
+
+def _ids(session: Session, statement: Select[Any]) -> list[int]:
+    return list(session.connection().execute(statement).scalars())
 
 
 @functools.cache

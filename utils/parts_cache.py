@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,9 +25,10 @@ from sqlalchemy.orm import Session
 from models.keyset import encode_after
 from models.part import Part
 from models.part_wire import wire_dict
-from models.queries import PartQuery, find_parts, get_part_or_404
+from models.queries import PartQuery, find_parts, get_part_or_404, last_of_page
 from models.revision import PARTS, Revision
 from utils.compressed_bodies import GzipOnce
+from utils.list_orders import ListOrders, kept_order_applies
 from utils.part_fragments import PartFragments, compact_json, spliced
 from utils.revision_reader import RevisionReader
 
@@ -75,6 +76,7 @@ class Tricks:
     stats_bodies: bool = True  # keep statistics and leaderboard bodies of the newest revision
     list_totals: bool = True  # keep list totals per (revision, category, search)
     part_fragments: bool = True  # keep each listed part's JSON of the newest revision
+    list_orders: bool = True  # keep a search's or deep page's whole order (utils.list_orders)
 
 
 class ListBodies:
@@ -155,6 +157,7 @@ class PartsCache:
         self._whole_list_rendering = threading.Lock()
         self._totals = ListTotals(tricks.list_totals)
         self._fragments = PartFragments()
+        self._orders = ListOrders()
 
     def close(self) -> None:
         """Close the revision reader's connections (an app torn down in tests)."""
@@ -187,24 +190,37 @@ class PartsCache:
 
     def _render(self, session: Session, key: tuple[int, PartQuery]) -> RenderedList:
         """Make the envelope of `key`'s query at its revision, and keep it (list_bodies)."""
-        query = key[1]
+        revision, query = key
         # A page (a limit) joins kept part JSON; the whole list is every row read once.
         narrow = self.tricks.part_fragments and bool(query.limit)
-        total, parts = find_parts(session, query, self._totals.get(key[0], query), narrow)
-        self._totals.put(key[0], query, total)
+        order = self._kept_order(session, revision, query) if narrow else None
+        if order is not None:
+            total, ids = len(order), list(order[query.offset : query.offset + int(query.limit)])
+            last = last_of_page(session, query.sort_by, ids[-1]) if ids else None
+        else:
+            total, parts = find_parts(session, query, self._totals.get(revision, query), narrow)
+            ids, last = [row.id for row in parts], parts[-1] if parts else None
+        self._totals.put(revision, query, total)
         envelope = {"limit": query.limit or None, "offset": query.offset, "total": total}
         if narrow:
-            written = self._fragments.page(session, key[0], [row.id for row in parts])
+            written = self._fragments.page(session, revision, ids)
             body = spliced(json_body({**envelope, "parts": []}), written)
         else:
             body = json_body({**envelope, "parts": [wire_dict(row) for row in parts]})
-        full = bool(query.limit) and len(parts) == query.limit
+        full = bool(query.limit) and len(ids) == query.limit and last is not None
         rendered = RenderedList.hashed(
-            body, encode_after(query.sort_by, query.descending, parts[-1]) if full else None
+            body, encode_after(query.sort_by, query.descending, last) if full else None
         )
         if self.tricks.list_bodies:
             self._lists.put(key, rendered)
         return rendered
+
+    def _kept_order(
+        self, session: Session, revision: int, query: PartQuery
+    ) -> Sequence[int] | None:
+        if not (self.tricks.list_orders and kept_order_applies(query)):
+            return None
+        return self._orders.get(session, revision, query)
 
     def part(self, session: Session, part_id: int, etag_of: Callable[[Part], str]) -> RenderedList:
         """One part's JSON body and ETag (404 for an unknown id)."""
