@@ -90,8 +90,8 @@ class BaseConfig:
     RATELIMIT_DEFAULT = "3000 per minute"
     # Limiter storage: memory:// (one process), sqlite:///file (one host), redis://host:6379.
     RATELIMIT_STORAGE_URI = "memory://"
-    # Prefix of the limiter's keys, so several servers (or test runs) can share one Redis.
-    RATELIMIT_KEY_PREFIX = "aerie"
+    RATELIMIT_KEY_PREFIX = "aerie"  # so several servers (or test runs) can share one Redis
+    HOST_BODIES_FOLDER = ""  # one run's processes share the whole list here (gunicorn.conf.py)
     # Reverse proxies in front of the app whose X-Forwarded-For is trusted (0 = none).
     TRUSTED_PROXY_COUNT = 0
     # Load the sample parts into an empty database (development only).

@@ -153,6 +153,9 @@ def gunicorn_command(
         raise DeployError("gunicorn does not run on Windows: use prod-waitress")
     require_module("gunicorn", f"{sys.executable} -m pip install -r requirements.txt")
     command = [sys.executable, "-m", "gunicorn", "--pythonpath", str(PROJECT_DIR)]
+    # Its hooks make the workers' shared folder (flags below win; config checked here).
+    command += ["--config", str(PROJECT_DIR / "gunicorn.conf.py")]
+    os.environ["AERIE_CONFIG_CHECKED"] = "1"
     command += ["--bind", f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
     limits = shared_limits_uri(settings, args.workers)
     os.environ["RATELIMIT_STORAGE_URI"] = limits  # the workers read the same settings
@@ -162,17 +165,20 @@ def gunicorn_command(
     # The app writes its own access line with api_key redacted; gunicorn's stays off, and
     # if an operator turns it on it still leaves out the query string.
     command += ["--access-logformat", ACCESS_LOG_FORMAT]
+    return [*command, *worker_class_flags(args), "run_prod:app"]
+
+
+def worker_class_flags(args: argparse.Namespace) -> list[str]:
     if args.mode == "prod-gevent":
         hint = f"it is not in requirements.txt; run {sys.executable} -m pip install gevent"
         require_module("gevent", hint)
-        command += ["--worker-class", "gevent"]
-    elif args.threads == 1:
-        command += ["--worker-class", "sync"]  # asked for: one request per process
-    else:
-        # Threads, not sync workers: one slow client must not freeze a whole worker.
-        threads = args.threads or DEFAULT_GUNICORN_THREADS
-        command += ["--worker-class", "gthread", "--threads", str(threads)]
-    return [*command, "run_prod:app"]
+        return ["--worker-class", "gevent"]
+    if args.threads == 1:
+        # One request per process; threads 1 too, or gunicorn.conf.py's 16 make it gthread.
+        return ["--worker-class", "sync", "--threads", "1"]
+    # Threads, not sync workers: one slow client must not freeze a whole worker.
+    threads = args.threads or DEFAULT_GUNICORN_THREADS
+    return ["--worker-class", "gthread", "--threads", str(threads)]
 
 
 def shared_limits_uri(settings: dict[str, Any], requested: int | None) -> str:

@@ -4,7 +4,10 @@ deploy.py prod-gunicorn passes the same choices on its command line; this file i
 running gunicorn directly. Values given on gunicorn's command line win over these.
 """
 
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent
@@ -21,16 +24,38 @@ graceful_timeout = 30
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms pid=%(p)s'
 
 
+# deploy.py prod-gunicorn has checked the configuration before it starts gunicorn.
+CHECKED_BY_DEPLOY = "AERIE_CONFIG_CHECKED"
+_made_folder = []
+
+
 def on_starting(_server):
     """Check the configuration once in the master, so a mistake is one line and exit 2
-    instead of every worker failing to boot (gunicorn's own status 3)."""
+    instead of every worker failing to boot (gunicorn's own status 3); then make this run's
+    folder for the whole list the workers share (HOST_BODIES_FOLDER, utils/host_bodies.py)."""
     if str(PROJECT_DIR) not in sys.path:
         sys.path.insert(0, str(PROJECT_DIR))
-    from app.startup import check_before_serving
-    from config import ConfigError
+    if not os.environ.get(CHECKED_BY_DEPLOY):
+        from app.startup import check_before_serving
+        from config import ConfigError
 
-    try:
-        check_before_serving("production")
-    except ConfigError as exc:
-        print(f"run_prod: configuration error: {exc}", file=sys.stderr, flush=True)
-        sys.exit(2)
+        try:
+            check_before_serving("production")
+        except ConfigError as exc:
+            print(f"run_prod: configuration error: {exc}", file=sys.stderr, flush=True)
+            sys.exit(2)
+    if not os.environ.get("HOST_BODIES_FOLDER"):
+        # The workers inherit the master's environment; a new run starts with an empty folder.
+        try:
+            folder = tempfile.mkdtemp(prefix="aerie-bodies-")
+        except OSError as exc:  # no writable temporary folder: each worker makes its own
+            print(f"run_prod: whole list not shared: {exc}", file=sys.stderr, flush=True)
+            return
+        _made_folder.append(folder)
+        os.environ["HOST_BODIES_FOLDER"] = folder
+
+
+def on_exit(_server):
+    """Remove the folder this run made (one set by the operator stays)."""
+    for folder in _made_folder:
+        shutil.rmtree(folder, ignore_errors=True)

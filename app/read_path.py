@@ -14,6 +14,7 @@ from flask.sessions import SecureCookieSessionInterface
 
 from models.base import db
 from models.revision import watch_part_writes
+from utils.host_bodies import host_bodies_for
 from utils.parts_cache import PartsCache
 
 
@@ -61,6 +62,7 @@ def register_read_path(app: Flask) -> None:
     watch_part_writes()
     with app.app_context():
         engine = db.engine
-    app.extensions["parts_cache"] = PartsCache(engine)
+    host_bodies = host_bodies_for(str(app.config["HOST_BODIES_FOLDER"]))
+    app.extensions["parts_cache"] = PartsCache(engine, host_bodies=host_bodies)
     app.session_interface = NoCookieSessions()
     app.ensure_sync = KnownSyncFunctions(app.ensure_sync)  # type: ignore[method-assign]

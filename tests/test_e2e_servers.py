@@ -255,6 +255,27 @@ def test_gunicorn_four_workers_serve_crud_and_share_the_limit(tmp_path, request,
             assert file.execute("SELECT count(*) FROM windows").fetchone()[0] > 0
 
 
+def test_gunicorn_workers_share_the_whole_list_in_a_folder_of_their_run(tmp_path):
+    # gunicorn.conf.py's master makes the folder (in TMPDIR) and removes it at exit.
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    port = free_port()
+    env = server_env(tmp_path, GUNICORN_CMD_ARGS=ACCESS_LOG_ON, TMPDIR=str(temporary))
+    command = [sys.executable, DEPLOY, "prod-gunicorn", "--port", str(port), "--host", "127.0.0.1"]
+    command += ["--workers", str(WORKERS), "--threads", "1"]
+    with running(command, tmp_path, env, port) as log:
+        wait_for_every_worker(port, log)
+        [folder] = temporary.glob("aerie-bodies-*")
+        assert request(port, "POST", "/api/parts/", PART)[0] == 201
+        assert one_request_per_worker(port, "/api/parts/") == [200] * WORKERS
+        assert len(set(served_by(log, "/api/parts/", 200))) == WORKERS
+        [kept] = folder.glob("list-*.json")
+        status, listed = request(port, "GET", "/api/parts/")
+        assert status == 200 and [p["name"] for p in listed["parts"]] == [PART["name"]]
+        assert json.loads(kept.read_bytes().partition(b"\n")[2]) == listed
+    assert not folder.exists()
+
+
 def test_deploy_waitress_serves_crud_from_another_folder(tmp_path):
     port = free_port()
     command = [sys.executable, DEPLOY, "prod-waitress", "--port", str(port), "--host", "127.0.0.1"]

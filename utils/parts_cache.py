@@ -28,6 +28,7 @@ from models.part_wire import wire_dict
 from models.queries import PartQuery, find_parts, get_part_or_404, last_of_page
 from models.revision import PARTS, Revision
 from utils.compressed_bodies import GzipOnce
+from utils.host_bodies import HostBodies
 from utils.list_orders import ListOrders, kept_order_applies
 from utils.part_fragments import PartFragments, compact_json, spliced
 from utils.revision_reader import RevisionReader
@@ -77,6 +78,7 @@ class Tricks:
     list_totals: bool = True  # keep list totals per (revision, category, search)
     part_fragments: bool = True  # keep each listed part's JSON of the newest revision
     list_orders: bool = True  # keep a search's or deep page's whole order (utils.list_orders)
+    host_bodies: bool = True  # the whole list made once per host (utils.host_bodies), if set up
 
 
 class ListBodies:
@@ -147,8 +149,14 @@ class PartBodies:
 class PartsCache:
     """The service the list and single-part views read through."""
 
-    def __init__(self, engine: Engine, tricks: Tricks = Tricks()) -> None:  # noqa: B008 - frozen
+    def __init__(
+        self,
+        engine: Engine,
+        tricks: Tricks = Tricks(),  # noqa: B008 - frozen
+        host_bodies: HostBodies | None = None,
+    ) -> None:
         self.tricks = tricks
+        self._host = host_bodies if tricks.host_bodies and tricks.list_bodies else None
         self._reader = RevisionReader(engine) if tricks.revision_outside_pool else None
         self._lists = ListBodies(CACHE_ENTRIES)
         self._parts = PartBodies()
@@ -186,7 +194,25 @@ class PartsCache:
         # on a cold cache (a new revision, a worker's first request) wait for one render.
         with self._whole_list_rendering:
             cached = self._lists.get(key)
-            return cached if cached is not None else self._render(session, key)
+            if cached is None:
+                cached = self._whole_list(session, key)
+            return cached
+
+    def _whole_list(self, session: Session, key: tuple[int, PartQuery]) -> RenderedList:
+        """The whole list at `key`'s revision: rendered here, or read from the file another
+        server process of this host rendered (utils.host_bodies), its gzip shared the same way."""
+        if self._host is None:
+            return self._render(session, key)
+
+        def make() -> tuple[bytes, str]:
+            rendered = self._render(session, key)
+            return rendered.body, rendered.etag
+
+        revision = key[0]
+        body, etag = self._host.whole_list(revision, make)
+        shared = RenderedList(body, etag, None, GzipOnce(self._host.gzip_of(revision)))
+        self._lists.put(key, shared)
+        return shared
 
     def _render(self, session: Session, key: tuple[int, PartQuery]) -> RenderedList:
         """Make the envelope of `key`'s query at its revision, and keep it (list_bodies)."""
