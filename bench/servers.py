@@ -12,6 +12,8 @@ import http.client
 import logging
 import multiprocessing
 import os
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -48,6 +50,7 @@ class Layout:
     threads: int = THREADS
     workers: int = 1
     limits: str | None = None
+    share_list: bool = True  # gunicorn: ours' workers share the whole list (utils.host_bodies)
 
 
 def _key(path: str, query: bytes) -> str:
@@ -109,7 +112,14 @@ def _run(build: Any, layout: Layout, channel: Connection) -> None:
     if layout.server == "gunicorn":
         from bench.gunicorn_server import serve_gunicorn
 
-        serve_gunicorn(build, HOST, layout, channel)
+        # As gunicorn.conf.py does: a folder of this run where ours' workers share the list.
+        folder, master = tempfile.mkdtemp(prefix="aerie-bench-bodies-"), os.getpid()
+        os.environ["HOST_BODIES_FOLDER"] = folder if layout.share_list else ""
+        try:
+            serve_gunicorn(build, HOST, layout, channel)
+        finally:
+            if os.getpid() == master:  # a forked worker's exit unwinds this frame too
+                shutil.rmtree(folder, ignore_errors=True)
     else:
         _serve(build(), channel, layout.threads)
 
@@ -141,7 +151,9 @@ def _build_ours(settings: dict[str, Any], trick: str | None) -> Flask:
     from app import create_app
     from app.startup import start_serving
 
-    app = start_serving(create_app("testing", settings))
+    # The testing config reads no environment: the master's folder (_run) comes in here.
+    shared = {"HOST_BODIES_FOLDER": os.environ.get("HOST_BODIES_FOLDER", "")}
+    app = start_serving(create_app("testing", {**settings, **shared}))
     return without_trick(app, trick) if trick else app
 
 
