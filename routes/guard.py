@@ -28,10 +28,15 @@ def guard_request() -> None:
     """Count the request against RATELIMIT_DEFAULT (per endpoint; 429 once spent), refuse
     bodies the JSON endpoints cannot take, then check the key before the view parses its
     arguments (a missing key is a 401, not a 400)."""
-    limits = client_limits()
-    limits.enforce_default(str(current_app.config["RATELIMIT_DEFAULT"]), request.endpoint or "")
+    limits, needs_key = client_limits(), key_required()
+    # For a view that needs the key, the wrong-key counts come with the hit (Redis: one trip).
+    failures = str(current_app.config["AUTH_FAILURE_LIMIT"]) if needs_key else ""
+    limits.enforce_default(
+        str(current_app.config["RATELIMIT_DEFAULT"]), request.endpoint or "", failures
+    )
     require_json_bodies(limits)
-    check_key_if_required(limits)
+    if needs_key:
+        check_api_key(limits)
 
 
 def enforce_auth_check_interval() -> None:
@@ -70,11 +75,10 @@ def require_json_bodies(limits: ClientLimits) -> None:
         raise PayloadTooLargeError("Request body too large", max_bytes=JSON_BODY_MAX_BYTES)
 
 
-def check_key_if_required(limits: ClientLimits) -> None:
-    """Before a view marked with utils.auth.require_api_key: the key check. Flask answers
+def key_required() -> bool:
+    """Whether this request's view is marked with utils.auth.require_api_key. Flask answers
     an automatic OPTIONS (a CORS preflight) without running the view: no key there."""
     rule = request.url_rule
     if request.method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
-        return
-    if auth.requires_api_key(current_app.view_functions.get(request.endpoint or "")):
-        check_api_key(limits)
+        return False
+    return auth.requires_api_key(current_app.view_functions.get(request.endpoint or ""))

@@ -6,6 +6,7 @@ import os
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -216,6 +217,29 @@ def part_in(client, auth_headers, make_part):
         return part
 
     return factory
+
+
+REDIS_URI = "redis://127.0.0.1:6379"
+
+
+@pytest.fixture
+def redis_settings() -> Iterator[dict[str, str]]:
+    """Rate limits on the machine's Redis under a prefix of their own (keys removed
+    afterwards); skipped without Redis, failed in CI."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URI)
+    try:
+        client.ping()
+    except redis.ConnectionError as exc:
+        if servers_required():
+            pytest.fail(f"Redis unreachable at {REDIS_URI}: {exc}", pytrace=False)
+        pytest.skip(f"Redis unreachable at {REDIS_URI}: {exc}")
+    prefix = f"aerie-test-{uuid.uuid4().hex}"
+    yield {"RATELIMIT_STORAGE_URI": REDIS_URI, "RATELIMIT_KEY_PREFIX": prefix}
+    for key in client.scan_iter(match=f"*{prefix}*"):
+        client.delete(key)
+    client.close()
 
 
 @pytest.fixture

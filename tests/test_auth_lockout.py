@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import json
 import time
-import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -13,9 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import LiveServer
-from tests.databases import servers_required
 
-REDIS_URI = "redis://127.0.0.1:6379"
 ATTEMPTS = 200
 LIMIT = 30  # the default AUTH_FAILURE_LIMIT, "30 per minute"
 
@@ -36,25 +33,6 @@ def _burst(server: LiveServer) -> list[tuple[int, dict[str, Any], str | None]]:
     with ThreadPoolExecutor(max_workers=16) as pool:
         futures = [pool.submit(_get, server, {"X-API-Key": f"guess-{n}"}) for n in range(ATTEMPTS)]
         return [future.result(timeout=120) for future in futures]
-
-
-@pytest.fixture
-def redis_settings():
-    """A Redis storage under a prefix of its own; keys removed afterwards."""
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URI)
-    try:
-        client.ping()
-    except redis.ConnectionError as exc:
-        if servers_required():
-            pytest.fail(f"Redis unreachable at {REDIS_URI}: {exc}", pytrace=False)
-        pytest.skip(f"Redis unreachable at {REDIS_URI}: {exc}")
-    prefix = f"aerie-test-{uuid.uuid4().hex}"
-    yield {"RATELIMIT_STORAGE_URI": REDIS_URI, "RATELIMIT_KEY_PREFIX": prefix}
-    for key in client.scan_iter(match=f"*{prefix}*"):
-        client.delete(key)
-    client.close()
 
 
 class SlowCounter(Counter):

@@ -27,7 +27,7 @@ from typing import Any
 from flask import Flask
 from limits import RateLimitItem, parse_many
 from limits.errors import ConfigurationError
-from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits.storage import MemoryStorage, RedisStorage, Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
 from utils.errors import RateLimitedError
@@ -79,12 +79,39 @@ def storage_for_uri(uri: str, root: Path | None = None) -> Storage:
     return storage_from_string(uri)
 
 
+# On Redis, one round trip for what a keyed request counts and reads: a hit on each default
+# limit (INCRBY, and EXPIRE when the window is new, as limits' own incr_expire script; stopping
+# at the first spent, as FixedWindowRateLimiter.hit one by one would) and the wrong-key counts.
+# KEYS: the limits to hit, then the counters to read. ARGV: how many to hit, their expiries,
+# their amounts.
+COUNT_AND_READ = """
+local hits = tonumber(ARGV[1])
+local out = {}
+for i = 1, hits do
+  local count = redis.call('INCRBY', KEYS[i], 1)
+  if count == 1 then redis.call('EXPIRE', KEYS[i], ARGV[1 + i]) end
+  out[i] = count
+  if count > tonumber(ARGV[1 + hits + i]) then
+    for j = i + 1, hits do out[j] = 0 end
+    break
+  end
+end
+for i = hits + 1, #KEYS do out[i] = tonumber(redis.call('GET', KEYS[i]) or '0') end
+return out
+"""
+
+
 class LimitCounters:
     """One app's counters: the storage and exact count-and-check against it."""
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
         self.windows = FixedWindowRateLimiter(storage)
+        # Exactly limits' RedisStorage (a cluster would refuse keys of several slots at once).
+        redis = type(storage) is RedisStorage
+        self._count_and_read = (
+            storage.get_connection().register_script(COUNT_AND_READ) if redis else None
+        )
         # MemoryStorage.incr reads the counter back after releasing its per-key lock (and
         # may hand two threads two locks for a new key), so concurrent hits can misjudge the
         # count; Redis counts and reads in one script. Serialising memory hits makes them exact.
@@ -96,6 +123,25 @@ class LimitCounters:
             return self.windows.hit(item, *scope)
         with self._hit_lock:
             return self.windows.hit(item, *scope)
+
+    def count_and_read(
+        self,
+        hits: tuple[RateLimitItem, ...],
+        hit_scope: tuple[str, ...],
+        reads: tuple[RateLimitItem, ...],
+        read_scope: tuple[str, ...],
+    ) -> tuple[RateLimitItem | None, tuple[int, ...] | None]:
+        """Count one hit against each of `hits` until one is spent (returned), and read the
+        counts of `reads` (None where reading them here would not save a round trip)."""
+        if self._count_and_read is None or not reads:
+            return next((item for item in hits if not self.hit(item, *hit_scope)), None), None
+        prefixed = self.storage.prefixed_key  # type: ignore[attr-defined]
+        keys = [prefixed(item.key_for(*hit_scope)) for item in hits]
+        keys += [prefixed(item.key_for(*read_scope)) for item in reads]
+        args = [len(hits), *(item.get_expiry() for item in hits), *(i.amount for i in hits)]
+        counts = [int(count) for count in self._count_and_read(keys=keys, args=args)]
+        spent = next((item for item, n in zip(hits, counts, strict=False) if n > item.amount), None)
+        return spent, tuple(counts[len(hits) :])
 
     def seconds_left(self, item: RateLimitItem, *scope: str) -> float:
         """How long until the window for `scope` ends."""
@@ -141,6 +187,8 @@ class ClientLimits:
 
     def __init__(self, counters: LimitCounters, prefix: str, address: str) -> None:
         self.counters, self.prefix, self.address = counters, prefix, address
+        # The wrong-key counts read with the default limit's hits (Redis: one round trip).
+        self._failures: tuple[int, ...] | None = None
 
     def _scope(self, *parts: str) -> tuple[str, ...]:
         return (self.prefix, *parts, self.address)
@@ -153,9 +201,19 @@ class ClientLimits:
                 wait = self.counters.seconds_left(item, *key)
                 raise RateLimitedError("Rate limited", retry_after=wait, waiting_for=waiting_for)
 
-    def enforce_default(self, limits_text: str, endpoint: str) -> None:
-        """RATELIMIT_DEFAULT, counted per endpoint."""
-        self.spend(limits_text, "default", endpoint, waiting_for="trying again")
+    def enforce_default(self, limits_text: str, endpoint: str, failure_limit: str = "") -> None:
+        """RATELIMIT_DEFAULT, counted per endpoint; for a view that needs the key, the
+        wrong-key counts of `failure_limit` are read with it, for refuse_if_locked_out."""
+        key = self._scope("default", endpoint)
+        spent, self._failures = self.counters.count_and_read(
+            parsed_limits(limits_text),
+            key,
+            parsed_limits(failure_limit),
+            self._scope("auth-failure"),
+        )
+        if spent is not None:
+            wait = self.counters.seconds_left(spent, *key)
+            raise RateLimitedError("Rate limited", retry_after=wait, waiting_for="trying again")
 
     def enforce_auth_check_interval(self, interval_seconds: float) -> None:
         """One /auth/check per interval (whole seconds, at least one)."""
@@ -170,8 +228,14 @@ class ClientLimits:
     def refuse_if_locked_out(self, failure_limit: str) -> None:
         """429 while the client has used up its wrong-key attempts (even for the right key)."""
         scope = self._scope("auth-failure")
-        for item in parsed_limits(failure_limit):
-            if not self.counters.windows.test(item, *scope):
+        items, counts = parsed_limits(failure_limit), self._failures
+        for index, item in enumerate(items):
+            # A count read with the default limit's hits, else the storage asked now.
+            if counts is not None and len(counts) == len(items):
+                spent = counts[index] >= item.amount
+            else:
+                spent = not self.counters.windows.test(item, *scope)
+            if spent:
                 raise self._lockout_refusal(item, scope)
 
     def count_wrong_key(self, failure_limit: str) -> None:
