@@ -5,9 +5,7 @@ running gunicorn directly. Values given on gunicorn's command line win over thes
 """
 
 import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent
@@ -45,17 +43,18 @@ def on_starting(_server):
             print(f"run_prod: configuration error: {exc}", file=sys.stderr, flush=True)
             sys.exit(2)
     if not os.environ.get("HOST_BODIES_FOLDER"):
+        from utils.host_bodies import make_run_folder
+
         # The workers inherit the master's environment; a new run starts with an empty folder.
-        try:
-            folder = tempfile.mkdtemp(prefix="aerie-bodies-")
-        except OSError as exc:  # no writable temporary folder: each worker makes its own
-            print(f"run_prod: whole list not shared: {exc}", file=sys.stderr, flush=True)
-            return
-        _made_folder.append(folder)
-        os.environ["HOST_BODIES_FOLDER"] = folder
+        folder = make_run_folder()  # None: not writable, each worker makes its own list
+        if folder is not None:
+            _made_folder.append(folder)
+            os.environ["HOST_BODIES_FOLDER"] = str(folder)
 
 
 def on_exit(_server):
     """Remove the folder this run made (one set by the operator stays)."""
+    from utils.host_bodies import remove_run_folder
+
     for folder in _made_folder:
-        shutil.rmtree(folder, ignore_errors=True)
+        remove_run_folder(folder)

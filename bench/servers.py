@@ -12,8 +12,6 @@ import http.client
 import logging
 import multiprocessing
 import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -111,15 +109,16 @@ def _run(build: Any, layout: Layout, channel: Connection) -> None:
     """A server process's body: the app from `build` under `layout`'s server."""
     if layout.server == "gunicorn":
         from bench.gunicorn_server import serve_gunicorn
+        from utils.host_bodies import make_run_folder, remove_run_folder
 
         # As gunicorn.conf.py does: a folder of this run where ours' workers share the list.
-        folder, master = tempfile.mkdtemp(prefix="aerie-bench-bodies-"), os.getpid()
-        os.environ["HOST_BODIES_FOLDER"] = folder if layout.share_list else ""
+        folder, master = make_run_folder() if layout.share_list else None, os.getpid()
+        os.environ["HOST_BODIES_FOLDER"] = str(folder or "")
         try:
             serve_gunicorn(build, HOST, layout, channel)
         finally:
-            if os.getpid() == master:  # a forked worker's exit unwinds this frame too
-                shutil.rmtree(folder, ignore_errors=True)
+            if folder is not None and os.getpid() == master:  # a worker's exit unwinds here too
+                remove_run_folder(folder)
     else:
         _serve(build(), channel, layout.threads)
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import gzip
 import os
+import subprocess
+import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -13,7 +16,7 @@ import pytest
 
 from app import create_app
 from tests.conftest import build_app, close_app
-from utils.host_bodies import HostBodies
+from utils.host_bodies import RUN_FOLDER_PREFIX, HostBodies, make_run_folder, remove_run_folder
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="flock: gunicorn's platforms only")
 
@@ -135,3 +138,22 @@ def test_processes_racing_for_one_revision_make_it_once(tmp_path):
     assert len(made) == 1
     assert answers == [(b'{"parts":[]}\n', "etag-1")] * len(hosts)
     assert sorted(p.name for p in folder.iterdir()) == [".lock", "list-7.json"]
+
+
+def test_a_run_folder_sweeps_those_of_masters_no_longer_running(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], check=True,
+                          capture_output=True, text=True).stdout.strip()  # fmt: skip
+    killed = tmp_path / f"{RUN_FOLDER_PREFIX}{gone}-abc"
+    alive = tmp_path / f"{RUN_FOLDER_PREFIX}{os.getppid()}-def"
+    unrelated = tmp_path / f"{RUN_FOLDER_PREFIX}not-a-pid"
+    for folder in (killed, alive, unrelated):
+        folder.mkdir()
+        (folder / "list-3.json").write_bytes(b"etag\n{}")
+    made = make_run_folder()
+    assert made is not None and made.name.startswith(f"{RUN_FOLDER_PREFIX}{os.getpid()}-")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [alive.name, unrelated.name, made.name]
+    )
+    remove_run_folder(made)
+    assert not made.exists()

@@ -19,6 +19,7 @@ import contextlib
 import logging
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,6 +33,40 @@ log = logging.getLogger(__name__)
 
 LOCK_FILE = ".lock"
 _REVISION = re.compile(r"^list-(\d+)\.")
+RUN_FOLDER_PREFIX = "aerie-bodies-"
+_RUN_FOLDER = re.compile(rf"^{RUN_FOLDER_PREFIX}(\d+)-")
+
+
+def make_run_folder() -> Path | None:
+    """A new folder for one server run, named by this (the master's) process id, after
+    removing those of masters no longer running (killed before they could remove theirs).
+    None, with the reason logged, where the temporary folder is not writable."""
+    root = Path(tempfile.gettempdir())
+    with contextlib.suppress(OSError):
+        for entry in root.iterdir():
+            found = _RUN_FOLDER.match(entry.name)
+            if found and entry.is_dir() and not _running(int(found.group(1))):
+                shutil.rmtree(entry, ignore_errors=True)
+    try:
+        return Path(tempfile.mkdtemp(prefix=f"{RUN_FOLDER_PREFIX}{os.getpid()}-", dir=root))
+    except OSError as exc:
+        _log_unshared(exc)
+        return None
+
+
+def remove_run_folder(folder: Path) -> None:
+    """At the run's end (the master's exit)."""
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def host_bodies_for(folder: str) -> HostBodies | None:
