@@ -24,7 +24,6 @@ access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms pid=%(p
 
 # deploy.py prod-gunicorn has checked the configuration before it starts gunicorn.
 CHECKED_BY_DEPLOY = "AERIE_CONFIG_CHECKED"
-_made_folder = []
 
 
 def on_starting(_server):
@@ -48,13 +47,14 @@ def on_starting(_server):
         # The workers inherit the master's environment; a new run starts with an empty folder.
         folder = make_run_folder()  # None: not writable, each worker makes its own list
         if folder is not None:
-            _made_folder.append(folder)
             os.environ["HOST_BODIES_FOLDER"] = str(folder)
 
 
 def on_exit(_server):
-    """Remove the folder this run made (one set by the operator stays)."""
-    from utils.host_bodies import remove_run_folder
+    """Remove the folder this master made (one set by the operator stays). By its name, not
+    a variable of this file: a SIGHUP reloads this file and forgets its variables."""
+    from utils.host_bodies import remove_run_folder, run_folder_of_this_process
 
-    for folder in _made_folder:
+    folder = Path(os.environ.get("HOST_BODIES_FOLDER", ""))
+    if run_folder_of_this_process(folder):
         remove_run_folder(folder)

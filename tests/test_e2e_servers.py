@@ -276,6 +276,37 @@ def test_gunicorn_workers_share_the_whole_list_in_a_folder_of_their_run(tmp_path
     assert not folder.exists()
 
 
+def _answers(port: int) -> bool:
+    try:
+        return request(port, "GET", "/health")[0] == 200
+    except OSError:
+        return False
+
+
+def test_the_run_folder_outlives_a_reload_and_goes_at_exit(tmp_path):
+    # gunicorn run directly with the project's file; SIGHUP re-reads the file (new workers).
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    port = free_port()
+    env = server_env(tmp_path, PYTHONPATH=str(PROJECT_DIR), TMPDIR=str(temporary))
+    conf = str(PROJECT_DIR / "gunicorn.conf.py")
+    command = [sys.executable, "-m", "gunicorn", "-c", conf, "-w", "2"]
+    command += ["-b", f"127.0.0.1:{port}", "run_prod:app"]
+    with running(command, tmp_path, env, port) as log:
+        [folder] = temporary.glob("aerie-bodies-*")
+        master = int(re.search(r"\[(\d+)\] \[INFO\] Starting gunicorn", log.read_text())[1])
+        os.kill(master, signal.SIGHUP)
+        deadline = time.monotonic() + START_DEADLINE_SECONDS
+        # The new workers booted, the old ones gone: then nothing resets a connection.
+        while log.read_text().count("Worker exiting") < 2 or not _answers(port):
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        assert request(port, "POST", "/api/parts/", PART)[0] == 201
+        assert request(port, "GET", "/api/parts/")[1]["total"] == 1
+        assert list(folder.glob("list-*.json"))  # the reloaded workers still share it
+    assert not folder.exists()
+
+
 def test_deploy_waitress_serves_crud_from_another_folder(tmp_path):
     port = free_port()
     command = [sys.executable, DEPLOY, "prod-waitress", "--port", str(port), "--host", "127.0.0.1"]

@@ -16,7 +16,13 @@ import pytest
 
 from app import create_app
 from tests.conftest import build_app, close_app
-from utils.host_bodies import RUN_FOLDER_PREFIX, HostBodies, make_run_folder, remove_run_folder
+from utils.host_bodies import (
+    RUN_FOLDER_PREFIX,
+    HostBodies,
+    make_run_folder,
+    remove_run_folder,
+    run_folder_of_this_process,
+)
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="flock: gunicorn's platforms only")
 
@@ -152,6 +158,7 @@ def test_a_run_folder_sweeps_those_of_masters_no_longer_running(tmp_path, monkey
         (folder / "list-3.json").write_bytes(b"etag\n{}")
     made = make_run_folder()
     assert made is not None and made.name.startswith(f"{RUN_FOLDER_PREFIX}{os.getpid()}-")
+    assert run_folder_of_this_process(made) and not run_folder_of_this_process(alive)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         [alive.name, unrelated.name, made.name]
     )

@@ -54,6 +54,11 @@ def make_run_folder() -> Path | None:
         return None
 
 
+def run_folder_of_this_process(folder: Path) -> bool:
+    """Whether make_run_folder made `folder` in this process (the master)."""
+    return folder.name.startswith(f"{RUN_FOLDER_PREFIX}{os.getpid()}-")
+
+
 def remove_run_folder(folder: Path) -> None:
     """At the run's end (the master's exit)."""
     shutil.rmtree(folder, ignore_errors=True)
