@@ -15,6 +15,7 @@ import pytest
 from app.extensions import db
 from models.part import Part
 from models.queries import PartQuery, ordered_ids
+from tests.page_caches import caches_with_and_without, same_page
 from utils import list_orders
 from utils.list_orders import ListOrders
 from utils.parts_cache import PartsCache, RenderedList, Tricks
@@ -30,35 +31,18 @@ def shallow_deep(monkeypatch):
     monkeypatch.setattr(list_orders, "DEEP_OFFSET", 3)
 
 
-def _caches() -> tuple[PartsCache, PartsCache]:
-    """With kept orders and without; neither keeps whole pages."""
-    tricks = replace(Tricks(), list_bodies=False)
-    return PartsCache(db.engine, tricks), PartsCache(db.engine, replace(tricks, list_orders=False))
-
-
-def _same(kept: PartsCache, queried: PartsCache, query: PartQuery) -> RenderedList:
-    got = kept.part_list(db.session, query)
-    expected = queried.part_list(db.session, query)
-    assert (got.body, got.etag, got.next_after) == (
-        expected.body,
-        expected.etag,
-        expected.next_after,
-    )
-    return got
-
-
 @pytest.mark.parametrize("descending", [False, True])
 @pytest.mark.parametrize("sort_by", sorted(set(SORT_FIELDS.values())))
 def test_every_kept_page_is_the_pages_own_query(varied, shallow_deep, sort_by, descending):
     with varied.app_context():
-        kept, queried = _caches()
+        kept, queried = caches_with_and_without("list_orders")
         for filters in FILTERS:
             for offset in OFFSETS:
                 query = PartQuery(
                     sort_by=sort_by, descending=descending, limit=LIMIT, offset=offset, **filters
                 )
                 for _ in range(2):  # the second asks for a kept order
-                    _same(kept, queried, query)
+                    same_page(kept, queried, query)
         # One order per filter (the unfiltered list only from its deep offsets), none without.
         assert kept._orders.made == len(FILTERS)
         assert queried._orders.made == 0

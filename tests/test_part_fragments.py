@@ -15,8 +15,9 @@ from app.extensions import db
 from models.part import Part
 from models.queries import PartQuery
 from models.revision import bump_parts_revision
+from tests.page_caches import caches_with_and_without, same_page
 from utils.part_fragments import PartFragments, compact_json, spliced
-from utils.parts_cache import PartsCache, RenderedList, Tricks, json_body
+from utils.parts_cache import PartsCache, json_body
 from utils.schemas import SORT_FIELDS
 
 LIMIT = 4
@@ -42,45 +43,28 @@ def parts_app(varied):  # noqa: F811
     return varied
 
 
-def _caches() -> tuple[PartsCache, PartsCache]:
-    """With fragments and with every row written; neither keeps whole pages."""
-    tricks = replace(Tricks(), list_bodies=False)
-    with_fragments = PartsCache(db.engine, tricks)
-    written = PartsCache(db.engine, replace(tricks, part_fragments=False))
-    return with_fragments, written
-
-
-def _same(with_fragments: PartsCache, written: PartsCache, query: PartQuery) -> RenderedList:
-    got = with_fragments.part_list(db.session, query)
-    expected = written.part_list(db.session, query)
-    assert (got.body, got.etag, got.next_after) == (
-        expected.body,
-        expected.etag,
-        expected.next_after,
-    )
-    return got
-
-
 @pytest.mark.parametrize("descending", [False, True])
 @pytest.mark.parametrize("sort_by", sorted(set(SORT_FIELDS.values())))
 def test_every_page_is_the_same_bytes_as_writing_every_row(parts_app, sort_by, descending):
     with parts_app.app_context():
-        with_fragments, written = _caches()
+        with_fragments, written = caches_with_and_without("part_fragments")
         for filters in FILTERS:
             for offset in OFFSETS:
                 query = PartQuery(
                     sort_by=sort_by, descending=descending, limit=LIMIT, offset=offset, **filters
                 )
-                page = _same(with_fragments, written, query)
+                page = same_page(with_fragments, written, query)
                 after = page.next_after if offset == 0 else None
                 while after:  # the keyset pages after the first, through to the last
-                    after = _same(with_fragments, written, replace(query, offset=0, after=after))
+                    after = same_page(
+                        with_fragments, written, replace(query, offset=0, after=after)
+                    )
                     after = after.next_after
 
 
 def test_a_page_really_joins_kept_json(parts_app):
     with parts_app.app_context():
-        with_fragments, _written = _caches()
+        with_fragments, _written = caches_with_and_without("part_fragments")
         query = PartQuery(sort_by="name", limit=LIMIT, offset=2)
         first = _statements(with_fragments, query)
         again = _statements(with_fragments, query)
@@ -106,13 +90,13 @@ def _statements(cache: PartsCache, query: PartQuery) -> list[str]:
 
 def test_a_write_shows_on_the_next_page(parts_app):
     with parts_app.app_context():
-        with_fragments, written = _caches()
+        with_fragments, written = caches_with_and_without("part_fragments")
         query = PartQuery(sort_by="id", descending=False, limit=LIMIT)
-        before = _same(with_fragments, written, query)
+        before = same_page(with_fragments, written, query)
         part = db.session.get(Part, _ids()[0])
         part.name = "Renamed after the page was kept"
         db.session.commit()
-        after = _same(with_fragments, written, query)
+        after = same_page(with_fragments, written, query)
     assert b"Renamed after the page was kept" in after.body
     assert b"Renamed" not in before.body and after.etag != before.etag
 
