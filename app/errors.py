@@ -29,8 +29,25 @@ def error_response(status: int, body: dict[str, Any], headers: dict[str, str] | 
     return response
 
 
+# Today's clients (current-api-behaviour.md 0.3): create answers a bad field with "Validation
+# Error" and the message in `details`; every other endpoint puts the message itself in
+# `error`, which is what the web apps show.
+_SAYS_VALIDATION_ERROR = frozenset({"parts.create_part"})
+
+
+def _as_clients_expect(body: dict[str, Any]) -> dict[str, Any]:
+    """A field's validation body in this endpoint's shape (`field` and `code` stay)."""
+    if (
+        body.get("code") == "validation_error"
+        and "details" in body
+        and request.endpoint not in _SAYS_VALIDATION_ERROR
+    ):
+        body["error"] = body.pop("details")
+    return body
+
+
 def handle_api_error(error: ApiError):
-    return error_response(error.status_code, error.to_dict(), error.headers())
+    return error_response(error.status_code, _as_clients_expect(error.to_dict()), error.headers())
 
 
 def _validation_body(messages: dict[str, Any]) -> dict[str, Any]:
@@ -57,7 +74,7 @@ def handle_http_error(error: HTTPException):
     status = error.code or 500
     messages = (getattr(error, "data", None) or {}).get("messages")
     if messages:
-        return error_response(400, _validation_body(dict(messages)))
+        return error_response(400, _as_clients_expect(_validation_body(dict(messages))))
     if status == 429:  # nothing raises Werkzeug's; should anything, it gets the one 429 body
         return handle_api_error(RateLimitedError("Rate limited", retry_after=1.0))
     if status == 500:  # an explicit abort(500) reads like any crash

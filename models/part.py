@@ -168,6 +168,9 @@ class Part(db.Model):
         """Give a claimed part back; work already begun is remembered as Already Started."""
         if not self.assigned:
             raise refused("This part is not claimed by anyone", self)
+        if self.category == Category.COMPLETED:
+            # Who made it stays with a completed part (the leaderboard counts it): revert first.
+            raise refused("A completed part cannot be unclaimed; revert it first", self)
         in_progress = self.status == Status.IN_PROGRESS
         self.status = Status.ALREADY_STARTED if in_progress else Status.PENDING
         self.assigned = None

@@ -37,7 +37,7 @@ def allowed_actions(category: str, assigned: str | None) -> list[str]:
         actions.append("approve")
     if category != Category.COMPLETED:
         actions.append("assign")
-    if assigned:
+    if assigned and category != Category.COMPLETED:
         actions.append("unclaim")
     if category not in (Category.REVIEW, Category.COMPLETED):
         actions.append("complete")

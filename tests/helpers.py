@@ -30,3 +30,21 @@ def get_closed(client: Any, url: str, headers: dict[str, str]) -> Any:
     with client.get(url, headers=headers) as response:
         response.get_data()
     return response
+
+
+def field_error(response: Any) -> tuple[str, str]:
+    """(field, message) of a 400 validation error in today's shapes: create (POST /api/parts/)
+    says "Validation Error" with the message in `details`; every other endpoint puts the
+    message itself in `error`, which is what the web apps show."""
+    assert response.status_code == 400, response.get_json()
+    body = response.get_json()
+    assert body["code"] == "validation_error", body
+    sent = response.request
+    if sent.method == "POST" and sent.path.rstrip("/").endswith("/api/parts"):
+        assert body["error"] == "Validation Error", body
+        message = body["details"]
+    else:
+        assert "details" not in body, body
+        message = body["error"]
+    assert message and message != "Validation Error", body
+    return body.get("field", ""), message

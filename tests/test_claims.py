@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.helpers import field_error
+
 CLAIMERS = 24
 
 
@@ -69,20 +71,20 @@ def test_hand_workers_keep_every_claim_in_order(part_in, act):
 @pytest.mark.parametrize(
     "body", [{}, {"assigned": ""}, {"assigned": "   "}, {"assigned": None}, {"name": "Alice"}]
 )
-def test_assign_without_a_name_returns_400_and_leaves_the_row(part_in, act, fetch, body):
+def test_assign_without_a_name_returns_400_and_leaves_the_row(
+    part_in, client, auth_headers, fetch, body
+):
     part = part_in("hand")
     before = fetch(part["id"])
-    status, error = act(part["id"], "assign", body)
-    assert status == 400
-    assert error["details"] == "Assigned user required" and error["field"] == "assigned"
+    response = client.post(f"/api/parts/{part['id']}/assign", json=body, headers=auth_headers)
+    assert field_error(response) == ("assigned", "Assigned user required")
     assert fetch(part["id"]) == before
 
 
 def test_assign_without_body_returns_400_not_500(part_in, client, auth_headers):
     part = part_in("hand")
     response = client.post(f"/api/parts/{part['id']}/assign", headers=auth_headers)
-    assert response.status_code == 400
-    assert response.get_json()["details"] == "Assigned user required"
+    assert field_error(response) == ("assigned", "Assigned user required")
 
 
 def test_assign_part_claimed_by_someone_else_returns_409_and_keeps_the_holder(part_in, act, fetch):

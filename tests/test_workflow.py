@@ -99,6 +99,19 @@ def test_refused_transition_returns_409_and_leaves_the_row_unchanged(
     assert fetch(part["id"]) == before
 
 
+def test_unclaim_of_a_completed_part_returns_409_and_keeps_who_made_it(part_in, act, fetch):
+    part = part_in("hand")
+    act(part["id"], "assign", {"assigned": "Kim"})
+    _, completed = act(part["id"], "complete", {})
+    status, body = act(part["id"], "unclaim")
+    assert status == 409, body
+    assert body["error"] == "A completed part cannot be unclaimed; revert it first"
+    assert "unclaim" not in body["allowed_actions"] and "revert" in body["allowed_actions"]
+    after = fetch(part["id"])
+    assert after == completed
+    assert (after["assigned"], after["status"], after["category"]) == ("Kim", "Completed", "completed")
+
+
 @pytest.mark.parametrize("action", ["approve", "assign", "unclaim", "complete", "revert"])
 def test_workflow_action_on_unknown_part_returns_404(act, action):
     status, body = act(987654, action, {"assigned": "Alice"})

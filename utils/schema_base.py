@@ -32,10 +32,10 @@ class CamelInput(Schema):
 
     @pre_load
     def _normalise_keys(self, data: Any, **_kwargs: Any) -> Any:
+        if not data and self.require_data:  # {} or [], as today
+            raise ValidationError("No data provided")
         if not isinstance(data, dict):
             raise ValidationError("Request body must be a JSON object")
-        if not data and self.require_data:
-            raise ValidationError("No data provided")
         normalised = dict(data)
         for snake, camel in SNAKE_ALIASES.items():
             if snake in normalised:
