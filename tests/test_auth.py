@@ -94,6 +94,16 @@ def test_keys_match_is_exact():
     assert not keys_match("abc", "abcd")
     assert not keys_match("", "")
     assert not keys_match("abc", None)
+    assert not keys_match("\ud800", "abc")  # a lone surrogate: valid JSON, not UTF-8
+
+
+def test_lone_surrogate_key_in_body_is_a_counted_wrong_key(make_app):
+    app = make_app(AUTH_FAILURE_LIMIT="1 per minute")
+    client = app.test_client()
+    body = {"api_key": "\ud800", "material": "Al", "subsystem": "Drive"}
+    first = client.post("/api/parts/", json=body)
+    assert (first.status_code, first.get_json()["error"]) == (401, "Invalid API key")
+    assert client.post("/api/parts/", json=body).status_code == 429
 
 
 def test_wrong_keys_lock_out_client_with_429_and_retry_after(make_app):

@@ -257,7 +257,9 @@ def _stored_files(app, part: dict[str, Any]) -> list[Path]:
     return files
 
 
-@pytest.mark.parametrize("body", [None, {}, {"password": ""}, {"password": "wrong"}])
+@pytest.mark.parametrize(
+    "body", [None, {}, {"password": ""}, {"password": "wrong"}, {"password": "\ud800"}]
+)
 def test_wipe_with_wrong_or_missing_password_returns_403_and_deletes_nothing(
     app, part_in, call, body
 ):

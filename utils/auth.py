@@ -28,7 +28,10 @@ def keys_match(given: object, expected: str | None) -> bool:
     """Constant-time comparison; an unset expected key (or a non-string) matches nothing."""
     if not isinstance(given, str) or not given or not expected:
         return False
-    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+    # surrogatepass: a lone surrogate (valid JSON, "\\ud800") is just a wrong key, never a crash.
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
 
 
 def json_body_is_small(request: Request) -> bool:
