@@ -16,7 +16,7 @@ from models.part_wire import WIRE_ATTRIBUTES, wire_dict
 from models.revision import write_parts
 from models.states import CATEGORIES, PART_TYPES, STATUSES, Category, ModelStatus, PartType, Status
 from models.types import MAX_PART_ID, UTCDateTime, isoformat, utcnow
-from models.workflow_rules import check_update, keep_server_owned, refused
+from models.workflow_rules import check_update, client_keys, keep_server_owned, refused
 from utils.errors import ConflictError, NotFoundError
 
 __all__ = ["CATEGORIES", "PART_TYPES", "STATUSES", "Part", "merge_misc_info"]
@@ -50,8 +50,9 @@ def _new_uuid() -> str:
 
 
 def merge_misc_info(existing: dict[str, Any] | None, incoming: dict[str, Any] | None) -> Any:
-    """Incoming keys win; the result is a new dict so the change is always persisted."""
-    merged = {**(existing or {}), **(incoming or {})}
+    """Incoming keys win, but for those only the server writes (they stay as stored); the
+    result is a new dict so the change is always persisted."""
+    merged = {**(existing or {}), **client_keys(incoming)}
     return merged or None
 
 
@@ -119,6 +120,8 @@ class Part(db.Model):
     def create(cls, fields: dict[str, Any]) -> Part:
         """A new part: always in review and Pending, whatever the body named; never claimed."""
         given = {k: v for k, v in fields.items() if v is not None and k not in CREATE_IGNORED}
+        if "misc_info" in given:
+            given["misc_info"] = client_keys(given["misc_info"]) or None
         part = cls()
         part.apply_changes(given)
         return part
@@ -148,7 +151,9 @@ class Part(db.Model):
         if self.type != PartType.HAND or not name:
             return
         info = dict(self.misc_info or {})
-        workers = list(info.get(HAND_WORKERS) or info.get(LEGACY_HAND_WORKERS) or [])
+        workers = info.get(HAND_WORKERS) or info.get(LEGACY_HAND_WORKERS) or []
+        # Only the server writes the list, but a restored or hand-edited row may hold anything.
+        workers = list(workers) if isinstance(workers, list) else []
         workers.append({"name": name, "timestamp": (when or utcnow()).isoformat()})
         info[HAND_WORKERS] = workers
         self.misc_info = info

@@ -18,9 +18,11 @@ STATUSES_BY_CATEGORY: dict[str, tuple[str, ...]] = {
     Category.MISC: (*_WORKING, Status.COMPLETED),
     Category.COMPLETED: (Status.COMPLETED,),
 }
-# miscInfo keys only the server writes: who worked on a hand part (the leaderboard's helpers)
-# and when it was completed (the statistics). PUT keeps the stored values of these.
-SERVER_OWNED_MISC_KEYS = ("handWorkers", "hand_workers", "completed_at")
+# miscInfo keys only the server writes: who worked on a hand part (the leaderboard's helpers),
+# when it was completed (the statistics) and the preview views' manifest (POST …/views). The
+# web apps send the whole miscInfo back; create, PUT, approve and complete keep the stored
+# values of these whatever a client sends.
+SERVER_OWNED_MISC_KEYS = ("handWorkers", "hand_workers", "completed_at", "views")
 # Fields only the workflow actions set: PUT may send them unchanged, never changed.
 ACTION_ONLY_FIELDS = {"category": "category", "claimed_date": "claimedDate"}
 
@@ -69,8 +71,12 @@ def check_update(part: Any, changes: dict[str, Any]) -> None:
             raise refused("The assignee of a completed part cannot change", part)
 
 
+def client_keys(misc_info: dict[str, Any] | None) -> dict[str, Any]:
+    """A client's miscInfo without the keys only the server writes."""
+    return {k: v for k, v in (misc_info or {}).items() if k not in SERVER_OWNED_MISC_KEYS}
+
+
 def keep_server_owned(stored: dict[str, Any] | None, incoming: dict[str, Any] | None) -> Any:
     """PUT's miscInfo replaces the client's keys; the server-owned ones stay as stored."""
     kept = {k: v for k, v in (stored or {}).items() if k in SERVER_OWNED_MISC_KEYS}
-    given = {k: v for k, v in (incoming or {}).items() if k not in SERVER_OWNED_MISC_KEYS}
-    return {**given, **kept} or None
+    return {**client_keys(incoming), **kept} or None

@@ -9,6 +9,7 @@ import pytest
 
 from tests.databases import TestDatabase
 from tests.helpers import get_closed, upload_ok
+from tests.part_rows import set_columns
 
 STEP_A = (
     b"ISO-10303-21;\nHEADER;\nFILE_NAME('a','',(''),(''),'','','');\nENDSEC;\nEND-ISO-10303-21;\n"
@@ -103,6 +104,21 @@ def test_post_views_refuses_bad_images_and_writes_nothing(
 
 
 @SQLITE_ONLY
+@pytest.mark.parametrize("stored", [5, "str", [1], {"files": "x"}, {"files": [1]}])
+def test_post_views_over_a_stored_manifest_that_is_not_one_replaces_it(
+    app, client, auth_headers, make_part, stored
+):
+    """Only POST …/views writes the manifest, but a restored or hand-edited row may hold
+    anything: the upload still works (not a 500 after the files were written)."""
+    part = make_part(miscInfo={"storage": "Bin 4"})
+    set_columns(app, part["id"], misc_info={"storage": "Bin 4", "views": stored})
+    response = post_views(client, auth_headers, part["id"], {"view_0": png(0)})
+    assert response.status_code == 200, response.get_json()
+    assert sorted(response.get_json()["views"]["files"]) == ["0"]
+    info = get_closed(client, f"/api/parts/{part['id']}", auth_headers).get_json()["miscInfo"]
+    assert info == {"storage": "Bin 4", "views": response.get_json()["views"]}
+
+
 @pytest.mark.parametrize("index", [5, 8, 99])
 def test_get_view_that_does_not_exist_returns_404_json(client, auth_headers, make_part, index):
     part = make_part()

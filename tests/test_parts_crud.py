@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.part_rows import set_columns
+
 PARTS = "/api/parts/"
 HEX24 = "0123456789abcdef01234567"  # an Onshape id
 
@@ -232,12 +234,16 @@ def test_update_part_replaces_misc_info_rather_than_merging(client, auth_headers
     assert fetch(client, auth_headers, part["id"]).get_json()["miscInfo"] is None
 
 
-def test_update_part_keeps_nested_views_manifest_when_ui_flags_it(client, auth_headers, make_part):
+def test_update_part_keeps_nested_views_manifest_when_ui_flags_it(
+    app, client, auth_headers, make_part
+):
     views = {
         "files": {"0": {"filename": "view_0.png", "timestamp": "2025-01-01T00:00:00+00:00"}},
         "updated_at": "2025-01-01T00:00:00+00:00",
     }
-    part = make_part(miscInfo={"views": views})
+    made = make_part()
+    set_columns(app, made["id"], misc_info={"views": views})  # as POST …/views stores it
+    part = fetch(client, auth_headers, made["id"]).get_json()
     # The UI re-sends the whole miscInfo it holds, plus its own flag (BUG-M1).
     body = {"miscInfo": {**part["miscInfo"], "completedIncorrectly": True, "deep": {"a": [[1]]}}}
     response = put(client, auth_headers, part, body)

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from tests.part_rows import set_columns
+
 VIEWS_MANIFEST = {
     "files": {"0": {"filename": "view_0.png", "timestamp": "2026-01-05T10:00:00+00:00"}},
     "updated_at": "2026-01-05T10:00:00+00:00",
@@ -255,10 +257,11 @@ def test_ui_flag_completed_incorrectly_and_clear_it_with_put(part_in, put):
     assert cleared["category"] == "completed"
 
 
-def test_part_with_views_manifest_can_be_completed_and_flagged(part_in, act, put):
+def test_part_with_views_manifest_can_be_completed_and_flagged(app, part_in, act, put, fetch):
     """BUG-M1: the UI re-sends the whole miscInfo, views.files nested three levels deep."""
     part = part_in("cnc")
-    stored = put(part["id"], {"miscInfo": {**(part["miscInfo"] or {}), "views": VIEWS_MANIFEST}})
+    set_columns(app, part["id"], misc_info={**(part["miscInfo"] or {}), "views": VIEWS_MANIFEST})
+    stored = fetch(part["id"])
     ui_body = {"miscInfo": {**stored["miscInfo"], "storage": "A1"}}
     status, done = act(part["id"], "complete", ui_body)
     assert status == 200, done
@@ -266,3 +269,29 @@ def test_part_with_views_manifest_can_be_completed_and_flagged(part_in, act, put
     flagged = put(part["id"], {"miscInfo": {**done["miscInfo"], "completedIncorrectly": True}})
     assert flagged["miscInfo"]["views"] == VIEWS_MANIFEST
     assert flagged["miscInfo"]["completedIncorrectly"] is True
+
+
+FORGED = {
+    "handWorkers": [{"name": "Mallory", "timestamp": "2026-01-01T00:00:00+00:00"}],
+    "hand_workers": "x",
+    "completed_at": "yesterday",
+    "views": 5,
+}
+
+
+def test_server_owned_misc_info_keys_sent_by_a_client_are_never_stored(
+    part_in, act, put, fetch, make_part
+):
+    created = make_part(type="hand", miscInfo={**FORGED, "finish": "raw"})
+    assert created["miscInfo"] == {"finish": "raw"}
+    status, approved = act(created["id"], "approve", {"miscInfo": FORGED, "reviewer": "Rita"})
+    assert status == 200 and approved["miscInfo"] == {"finish": "raw", "reviewer": "Rita"}
+    status, claimed = act(created["id"], "assign", {"assigned": "Eve"})
+    (eve,) = claimed["miscInfo"]["handWorkers"]
+    status, done = act(created["id"], "complete", {"miscInfo": {**FORGED, "storage": "B2"}})
+    assert status == 200, done
+    info = done["miscInfo"]
+    assert (info["handWorkers"], info["storage"]) == ([eve], "B2")
+    assert info["completed_at"] != "yesterday" and "views" not in info and "hand_workers" not in info
+    assert put(created["id"], {"miscInfo": {**info, **FORGED}})["miscInfo"] == info
+    assert fetch(created["id"])["miscInfo"] == info

@@ -36,17 +36,23 @@ def save_views(
     if not images:
         raise BadRequestError("No views provided", details="Send view_0 … view_7 as PNG files")
     now = utcnow().isoformat()
-    for index, data in images.items():
-        store.write_atomic(store.view_path(part.uuid, index), data)
     info = dict(part.misc_info or {})
-    manifest = dict(info.get("views") or {})
-    entries = dict(manifest.get("files") or {})
+    # Only this function writes the manifest, but a restored or hand-edited row may hold
+    # anything there: what is not a manifest is replaced, never a crash after the writes.
+    manifest = _as_dict(info.get("views"))
+    entries = _as_dict(manifest.get("files"))
     entries.update({str(i): {"filename": f"view_{i}.png", "timestamp": now} for i in images})
     manifest.update({"files": entries, "updated_at": now, "source": part.file_sha256})
     info["views"] = manifest
+    for index, data in images.items():
+        store.write_atomic(store.view_path(part.uuid, index), data)
     # A new dict, so the JSON column sees the change and saves it (BUG-M2).
     part.misc_info = info
     return manifest
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, dict) else {}
 
 
 def view_file(store: Storage, part: Part, index: int) -> Path | None:
