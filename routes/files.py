@@ -20,7 +20,13 @@ from utils.auth import require_api_key
 from utils.errors import BadRequestError
 from utils.model_schemas import ModelQuerySchema
 from utils.model_variants import served_model, wanted_variant
-from utils.part_files import attach_upload, finish_replacement, stored_file, upload_summary
+from utils.part_files import (
+    attach_upload,
+    download_name,
+    finish_replacement,
+    stored_file,
+    upload_summary,
+)
 from utils.part_models import ready_model, retry_after_seconds
 from utils.wire_schemas import ModelPendingSchema, UploadResultSchema
 
@@ -71,7 +77,7 @@ def _send_stored(part_id: int, *, attachment: bool) -> Any:
         path,
         mimetype=mimetype,
         as_attachment=attachment,
-        download_name=part.file,
+        download_name=download_name(part),
         conditional=True,
         etag=part.file_sha256,
         max_age=0,
@@ -156,7 +162,7 @@ def get_drawing(part_id: int) -> Any:
         path,
         mimetype="application/pdf",
         as_attachment=True,
-        download_name=part.file,
+        download_name=download_name(part),
         conditional=True,
         etag=part.file_sha256,
         max_age=0,

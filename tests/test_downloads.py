@@ -81,3 +81,26 @@ def test_drawing_is_for_hand_parts_with_a_pdf(client, auth_headers, make_part):
     response = get_closed(client, f"/api/parts/{hand['id']}/drawing", auth_headers)
     assert (response.status_code, response.mimetype, response.data) == (200, "application/pdf", PDF)
     assert response.headers["Content-Disposition"].startswith("attachment")
+
+
+@pytest.mark.parametrize(
+    ("renamed", "saved_as"),
+    [(None, "part-{id}.step"), ("evil.html", "evil.html.step"), ("Plate v2.STEP", "Plate v2.STEP")],
+)
+def test_a_put_renames_the_download_but_never_hides_it_or_changes_its_type(
+    client, auth_headers, make_part, renamed, saved_as
+):
+    """`file` is the upload's display name: a PUT may change it, not whether the upload is
+    served nor the extension it is saved with."""
+    part = make_part()
+    upload_ok(client, auth_headers, part["id"], STEP_A, "plate.step")
+    url = f"/api/parts/{part['id']}"
+    response = client.put(url, json={"file": renamed}, headers=auth_headers)
+    assert (response.status_code, response.get_json()["file"]) == (200, renamed)
+    download = get_closed(client, f"{url}/download", auth_headers)
+    assert (download.status_code, download.mimetype, download.data) == (
+        200, "application/step", STEP_A
+    )  # fmt: skip
+    expected = saved_as.format(id=part["id"])
+    disposition = download.headers["Content-Disposition"]
+    assert disposition in (f"attachment; filename={expected}", f'attachment; filename="{expected}"')

@@ -192,14 +192,25 @@ def current_path(store: Storage, part: Part) -> Path | None:
 
 
 def stored_file(store: Storage, part: Part) -> tuple[Path, str]:
-    """The part's upload on disk and its MIME type, or the API's 404."""
-    if not part.file:
-        raise NotFoundError("No file associated with this part")
+    """The part's upload on disk and its MIME type, or the API's 404. Whether there is one is
+    the upload's own record: `file` is only its display name, which a PUT may change."""
     path = current_path(store, part)
+    if path is None and not part.file:
+        raise NotFoundError("No file associated with this part")
     local = store.local_copy(path) if path is not None else None
     if local is None:
         raise NotFoundError("File not found on server")
     return local, MIME_TYPES.get(part.file_ext or "", "application/octet-stream")
+
+
+def download_name(part: Part) -> str:
+    """The name a download is saved under: the display name, ending in the stored file's
+    extension whatever a PUT renamed it to (a STEP upload is never saved as evil.html)."""
+    name = (part.file or "").strip() or f"part-{part.id}"
+    ext = part.file_ext or ""
+    if not ext or name.lower().endswith(f".{ext}"):
+        return name
+    return f"{name}.{ext}"
 
 
 def upload_summary(part: Part) -> dict[str, Any]:
