@@ -84,7 +84,8 @@ def handle_http_error(error: HTTPException):
     if status == 413:
         # The limit this request had: JSON endpoints allow less than uploads.
         body["max_bytes"] = request.max_content_length
-    headers = {}
+    # Werkzeug's own headers of the error (416: Content-Range: bytes */<length>), not its HTML's.
+    headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
     if isinstance(error, MethodNotAllowed) and error.valid_methods:
         headers["Allow"] = ", ".join(sorted(error.valid_methods))
     return error_response(status, body, headers)

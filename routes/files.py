@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, jsonify, request, send_file
+from flask import Response, current_app, jsonify, request
 
 from app.database import write_transaction
 from app.extensions import db
@@ -13,7 +13,7 @@ from models.queries import get_part_or_404
 from models.states import ModelStatus, PartType
 from routes import parts_bp
 from routes.onshape import DRAWING_EXPORT_RESPONSES, drawing_from_onshape
-from routes.responses import errors, files, multipart_body, upload_errors
+from routes.responses import errors, files, multipart_body, send_stored, upload_errors
 from routes.services import notify_runner, request_actor, storage, upload_rules
 from utils.actor import ACTOR_PARAMETER
 from utils.auth import require_api_key
@@ -73,14 +73,12 @@ def upload_file(part_id: int) -> Any:
 def _send_stored(part_id: int, *, attachment: bool) -> Any:
     part = get_part_or_404(db.session, part_id)
     path, mimetype = stored_file(storage(), part)
-    return send_file(
+    return send_stored(
         path,
         mimetype=mimetype,
         as_attachment=attachment,
         download_name=download_name(part),
-        conditional=True,
         etag=part.file_sha256,
-        max_age=0,
     )
 
 
@@ -122,9 +120,7 @@ def get_model(args: dict[str, Any], part_id: int) -> Any:
         return _model_pending(wait)
     wanted = wanted_variant(args.get("variant"), args["compression"])
     model = served_model(storage(), part.model_key, wanted)
-    response = send_file(
-        model.path, mimetype="model/gltf-binary", conditional=True, etag=model.etag, max_age=0
-    )
+    response = send_stored(model.path, mimetype="model/gltf-binary", etag=model.etag)
     response.headers["Model-Variant"] = model.variant
     return response.make_conditional(request)
 
@@ -158,12 +154,10 @@ def get_drawing(part_id: int) -> Any:
             return pending
         part = get_part_or_404(db.session, part_id)
     path, _mimetype = stored_file(storage(), part)
-    return send_file(
+    return send_stored(
         path,
         mimetype="application/pdf",
         as_attachment=True,
         download_name=download_name(part),
-        conditional=True,
         etag=part.file_sha256,
-        max_age=0,
     )

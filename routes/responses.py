@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, current_app, jsonify, request, send_file
+from werkzeug.http import parse_range_header
 
 from app.compression import offer_gzip
 from models.part import Part
@@ -58,6 +59,18 @@ def json_bytes(
     if request.if_none_match or request.if_modified_since:
         return response.make_conditional(request)
     return response
+
+
+def send_stored(path: Any, **options: Any) -> Response:
+    """A stored file (send_file, conditional: ETag, If-None-Match, one byte range). A Range
+    that is not one byte range (another unit, several ranges, a malformed one) is ignored and
+    the whole file sent, as RFC 9110 allows; Werkzeug would answer 416."""
+    header = request.headers.get("Range")
+    if header is not None:
+        ranges = parse_range_header(header)
+        if ranges is None or ranges.units != "bytes" or len(ranges.ranges) != 1:
+            request.environ.pop("HTTP_RANGE", None)
+    return send_file(path, conditional=True, max_age=0, **options)
 
 
 def message(text: str, **extra: Any) -> Response:

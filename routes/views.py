@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, jsonify, request, send_file
+from flask import current_app, jsonify, request
 
 from app.database import write_transaction
 from app.extensions import db
 from models.queries import get_part_or_404
 from routes import parts_bp
-from routes.responses import errors, files, multipart_body, upload_errors
+from routes.responses import errors, files, multipart_body, send_stored, upload_errors
 from routes.services import storage
 from utils.auth import require_api_key
 from utils.errors import NotFoundError
@@ -57,4 +57,4 @@ def get_view(part_id: int, index: int) -> Any:
     path = view_file(storage(), part, index)
     if path is None:
         raise NotFoundError("View image not found")
-    return send_file(path, mimetype="image/png", conditional=True, max_age=0)
+    return send_stored(path, mimetype="image/png")

@@ -104,3 +104,33 @@ def test_a_put_renames_the_download_but_never_hides_it_or_changes_its_type(
     expected = saved_as.format(id=part["id"])
     disposition = download.headers["Content-Disposition"]
     assert disposition in (f"attachment; filename={expected}", f'attachment; filename="{expected}"')
+
+
+@pytest.mark.parametrize(
+    "header", ["items=0-5", "bytes=0-0,2-3", "bytes=abc", "bytes=5-2"], ids=str
+)
+@pytest.mark.parametrize("path", ["download", "file"])
+def test_a_range_that_is_not_one_byte_range_is_ignored(
+    client, auth_headers, make_part, path, header
+):
+    """RFC 9110 14.2: a Range of another unit, of several ranges or malformed may be ignored:
+    the whole file, 200 (Werkzeug alone answers 416)."""
+    part = make_part()
+    upload_ok(client, auth_headers, part["id"], STEP_A, "plate.step")
+    url = f"/api/parts/{part['id']}/{path}"
+    whole = get_closed(client, url, auth_headers)
+    ranged = get_closed(client, url, {**auth_headers, "Range": header})
+    assert (whole.status_code, ranged.status_code) == (200, 200)
+    assert ranged.data == whole.data and "Content-Range" not in ranged.headers
+
+
+def test_a_byte_range_past_the_end_is_416_json_with_the_length(client, auth_headers, make_part):
+    part = make_part()
+    upload_ok(client, auth_headers, part["id"], PDF, "drawing.pdf")
+    past = f"bytes={len(PDF) + 10}-"
+    response = get_closed(
+        client, f"/api/parts/{part['id']}/download", {**auth_headers, "Range": past}
+    )
+    assert (response.status_code, response.is_json) == (416, True)
+    assert response.headers["Content-Range"] == f"bytes */{len(PDF)}"
+    assert response.get_json()["code"] == "requested_range_not_satisfiable"

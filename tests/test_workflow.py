@@ -111,7 +111,11 @@ def test_unclaim_of_a_completed_part_returns_409_and_keeps_who_made_it(part_in, 
     assert "unclaim" not in body["allowed_actions"] and "revert" in body["allowed_actions"]
     after = fetch(part["id"])
     assert after == completed
-    assert (after["assigned"], after["status"], after["category"]) == ("Kim", "Completed", "completed")
+    assert (after["assigned"], after["status"], after["category"]) == (
+        "Kim",
+        "Completed",
+        "completed",
+    )
 
 
 @pytest.mark.parametrize("action", ["approve", "assign", "unclaim", "complete", "revert"])
@@ -292,6 +296,8 @@ def test_server_owned_misc_info_keys_sent_by_a_client_are_never_stored(
     assert status == 200, done
     info = done["miscInfo"]
     assert (info["handWorkers"], info["storage"]) == ([eve], "B2")
-    assert info["completed_at"] != "yesterday" and "views" not in info and "hand_workers" not in info
+    assert (
+        info["completed_at"] != "yesterday" and "views" not in info and "hand_workers" not in info
+    )
     assert put(created["id"], {"miscInfo": {**info, **FORGED}})["miscInfo"] == info
     assert fetch(created["id"])["miscInfo"] == info
