@@ -184,6 +184,15 @@ ACTOR_ABUSE = [
     actor("X-Actor C1 control", "Ann\x85"),
     actor("X-Actor RTL override", f"Ann{RTL_OVERRIDE}nimda"),
     actor("X-Actor zero-width space", "Ad\u200bmin"),
+    # Not UTF-8 (Latin-1 bytes of "ÿþ"): README says UTF-8; not recorded as a guess.
+    Case(
+        "X-Actor not UTF-8",
+        "PUT",
+        "/{id}",
+        400,
+        json={"notes": "x"},
+        headers={"X-Actor": "\xff\xfe"},
+    ),
     Case(
         "X-Actor abuse on upload",
         "POST",

@@ -43,7 +43,9 @@ def parse_actor(raw: str | None) -> str:
     try:
         # WSGI hands header bytes over as Latin-1 text; a browser sends UTF-8.
         name = raw.encode("latin-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
+    except UnicodeDecodeError:
+        raise _refused("must be UTF-8 text") from None
+    except UnicodeEncodeError:  # not from a WSGI server: already text
         name = raw
     if _CONTROL.search(name):
         raise _refused("must not contain control characters or direction overrides")
