@@ -184,6 +184,10 @@ ACTOR_ABUSE = [
     actor("X-Actor C1 control", "Ann\x85"),
     actor("X-Actor RTL override", f"Ann{RTL_OVERRIDE}nimda"),
     actor("X-Actor zero-width space", "Ad\u200bmin"),
+    # The same rule for the names a body gives: who claims, who reviewed.
+    Case("assign RTL override", "POST", "/{id}/assign", 400, json={"assigned": "Ann\u202enimda"}),
+    Case("PUT assigned zero-width", "PUT", "/{id}", 400, json={"assigned": "Ad\u200bmin"}),
+    Case("approve reviewer BOM", "POST", "/{id}/approve", 400, json={"reviewer": "\ufeffRita"}),
     # Not UTF-8 (Latin-1 bytes of "ÿþ"): README says UTF-8; not recorded as a guess.
     Case(
         "X-Actor not UTF-8",

@@ -205,7 +205,7 @@ def test_misc_info_not_an_object_returns_400(client, auth_headers, make_part, mi
 
 def test_create_part_nested_misc_info_is_persisted(client, auth_headers):
     misc_info = {
-        "views": {
+        "cutList": {
             "files": {"0": {"filename": "view_0.png", "meta": {"w": 512}}},
             "updated_at": "2025-01-01T00:00:00+00:00",
         },

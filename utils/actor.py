@@ -6,12 +6,11 @@ import re
 
 from models.events import DEFAULT_ACTOR, MAX_ACTOR_LENGTH
 from utils.errors import ValidationError
+from utils.fields import HIDDEN_OR_CONTROL
 
 ACTOR_HEADER = "X-Actor"
 # The header's bytes as they arrive (single-byte text): no control characters.
 _RAW_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-# After decoding: C0/C1 controls, and the invisible marks that reorder or hide text.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 
 # What the OpenAPI document allows: no controls, direction marks or commas (as parse_actor).
 NO_CONTROL = "^[^\\x00-\\x1f\\x7f-\\x9f,\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2069\\ufeff]*$"
@@ -47,7 +46,7 @@ def parse_actor(raw: str | None) -> str:
         raise _refused("must be UTF-8 text") from None
     except UnicodeEncodeError:  # not from a WSGI server: already text
         name = raw
-    if _CONTROL.search(name):
+    if HIDDEN_OR_CONTROL.search(name):
         raise _refused("must not contain control characters or direction overrides")
     if "," in name:
         raise _refused("must be sent once, without commas")

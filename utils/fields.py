@@ -18,6 +18,9 @@ from config import BaseConfig
 MAX_MISC_INFO_DEPTH = 31
 MAX_AMOUNT = 1_000_000
 _UNSAFE_NAME_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
+# In a person's name (who claimed, who reviewed, who acted): C0/C1 controls, and the
+# invisible marks that reorder or hide text ("Ann\u202enimda" shows as "Annadmin").
+HIDDEN_OR_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 
 
 def check_text(label: str, text: str) -> None:
@@ -34,9 +37,9 @@ class _Text(fields.Field):
     """Text (numbers are accepted as their digits) up to `max_length` characters that every
     database can store; `label` names it in messages. Blank text goes to `_blank`."""
 
-    def __init__(self, label: str, *, max_length: int, **kwargs: Any) -> None:
+    def __init__(self, label: str, *, max_length: int, person: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.label, self.max_length = label, max_length
+        self.label, self.max_length, self.person = label, max_length, person
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
         if not isinstance(value, str | int | float) or isinstance(value, bool):
@@ -46,6 +49,10 @@ class _Text(fields.Field):
             return self._blank()
         text = self._clean(text)
         check_text(self.label, text)
+        if self.person and HIDDEN_OR_CONTROL.search(text):
+            raise ValidationError(
+                f"{self.label} must not contain control characters or invisible marks"
+            )
         if len(text) > self.max_length:
             raise ValidationError(f"{self.label} must be at most {self.max_length} characters")
         return text

@@ -68,6 +68,7 @@ class PartCreateSchema(CamelInput):
     assigned = OptionalText(
         "assigned",
         max_length=MAX_LENGTHS["assigned"],
+        person=True,
         metadata=text_doc(MAX_LENGTHS["assigned"], blank=True),
     )
     status = OptionalText(
@@ -136,6 +137,7 @@ class ApproveSchema(CamelInput):
     reviewer = OptionalText(
         "reviewer",
         max_length=MAX_LENGTHS["assigned"],
+        person=True,
         metadata=text_doc(MAX_LENGTHS["assigned"], blank=True),
     )
     misc_info = MiscInfo(data_key="miscInfo", metadata=MISC_INFO_DOC)
@@ -155,6 +157,7 @@ class AssignSchema(CamelInput):
     assigned = RequiredText(
         "Assigned user",
         max_length=MAX_LENGTHS["assigned"],
+        person=True,
         strip=True,
         missing_message="Assigned user required",
         metadata=text_doc(MAX_LENGTHS["assigned"], blank=False),
