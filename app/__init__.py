@@ -20,6 +20,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     # Derived values fill in extension settings the caller did not set explicitly.
     app.config.update({k: v for k, v in _derived_settings(settings).items() if k not in settings})
     _attach(app, "app.logging:configure_logging")
+    _attach(app, "app.security:use_ascii_integers")  # before any route compiles
     _register_extensions(app)
     _attach(app, "app.read_path:register_read_path")
     _register_blueprints(app)

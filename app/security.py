@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask, Request, Response, current_app, request
 from flask.json.provider import DefaultJSONProvider
+from werkzeug.routing import IntegerConverter
 
 from utils.auth import JSON_BODY_MAX_BYTES
 from utils.errors import BadRequestError
@@ -27,6 +28,18 @@ class InvalidBodyError(BadRequestError):
     """A request body that is not JSON we can use; same code as webargs' malformed JSON."""
 
     code = "invalid_body"
+
+
+class AsciiIntegerConverter(IntegerConverter):
+    """`<int:…>` for ASCII digits only: Werkzeug's `\\d+` also matches other scripts' digits,
+    so /api/parts/%EF%BC%91 (a fullwidth 1) reached part 1."""
+
+    regex = r"[0-9]+"
+
+
+def use_ascii_integers(app: Flask) -> None:
+    """Before any route is added: every `<int:…>` compiles with the ASCII-only converter."""
+    app.url_map.converters["int"] = AsciiIntegerConverter
 
 
 class JSONTooDeepError(ValueError):

@@ -318,3 +318,18 @@ def test_unsupported_method_returns_405_json(client, auth_headers, make_part):
     response = client.patch(f"{PARTS}{part['id']}", json={"name": "x"}, headers=auth_headers)
     assert response.status_code == 405 and response.get_json()["error"] == "Method not allowed"
     assert fetch(client, auth_headers, part["id"]).get_json() == part
+
+
+@pytest.mark.parametrize(
+    "digits", ["%EF%BC%91", "%D9%A1", "1%EF%BC%90"], ids=["fullwidth", "arabic", "mixed"]
+)
+@pytest.mark.parametrize("suffix", ["", "/approve", "/history"])
+def test_a_part_id_in_other_scripts_digits_is_no_route(
+    client, auth_headers, make_part, digits, suffix
+):
+    """`<int:…>` is ASCII digits: a fullwidth or Arabic-Indic 1 names no part (it did: Python's
+    \\d matches every script's digits and int() reads them)."""
+    make_part()
+    method = client.post if suffix == "/approve" else client.get
+    response = method(f"{PARTS}{digits}{suffix}", headers=auth_headers)
+    assert (response.status_code, response.get_json()["error"]) == (404, "Not found")
