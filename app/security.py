@@ -14,7 +14,7 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter
 
 from utils.auth import JSON_BODY_MAX_BYTES
-from utils.errors import BadRequestError
+from utils.errors import BadRequestError, PayloadTooLargeError
 from utils.fields import exceeds_depth
 
 # Deeper than any body a client sends (miscInfo allows 32 levels inside it) and far below
@@ -101,11 +101,15 @@ def decode_json_body() -> None:
     length = request.content_length
     if length is not None and length > JSON_BODY_MAX_BYTES:
         return  # never read before the key check: the JSON endpoints answer 401 or 413
-    if length is None:  # streamed: read no more than a JSON body may hold
-        request.max_content_length = min(
-            request.max_content_length or JSON_BODY_MAX_BYTES, JSON_BODY_MAX_BYTES
-        )
-    if request.get_data(cache=True):
+    cap = min(request.max_content_length or JSON_BODY_MAX_BYTES, JSON_BODY_MAX_BYTES)
+    if length is None:
+        # Streamed (chunked): Werkzeug stops reading at the limit without a word, so a body
+        # cut there would read as broken JSON. One byte more tells a body over the cap.
+        request.max_content_length = cap + 1
+    data = request.get_data(cache=True)
+    if len(data) > cap:
+        raise PayloadTooLargeError("Request body too large", max_bytes=cap)
+    if data:
         request.get_json()
 
 
