@@ -95,19 +95,24 @@ def test_body_nested_too_deep_without_key_returns_400(client, depth):
     assert response.get_json() == TOO_DEEP
 
 
+def post_streamed(client, headers: dict[str, str], body: str):
+    """POST a body chunked, without Content-Length, as a WSGI server that dechunks hands it."""
+    return client.post(
+        "/api/parts/",
+        input_stream=io.BytesIO(body.encode()),
+        content_type="application/json",
+        headers={**headers, "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+
+
 @pytest.mark.parametrize("over", [1, 4096])
 def test_streamed_body_over_the_cap_is_413_not_a_cut_body(client, auth_headers, over):
     """A chunked body has no length to refuse up front; Werkzeug stops reading at the cap
     without a word, and the cut body read as broken JSON (400 "Unterminated string")."""
     head = '{"material": "Al", "subsystem": "Drive", "notes": "'
     body = head + "x" * (JSON_BODY_MAX_BYTES - len(head) - 2 + over) + '"}'
-    response = client.post(
-        "/api/parts/",
-        input_stream=io.BytesIO(body.encode()),
-        content_type="application/json",
-        headers={**auth_headers, "Transfer-Encoding": "chunked"},
-        environ_overrides={"wsgi.input_terminated": True},
-    )
+    response = post_streamed(client, auth_headers, body)
     assert response.status_code == 413, response.get_json()
     assert response.get_json()["max_bytes"] == JSON_BODY_MAX_BYTES
     assert snapshot(client, auth_headers) == []
@@ -117,26 +122,14 @@ def test_streamed_body_at_the_cap_is_read_whole(client, auth_headers):
     head = '{"material": "Al", "subsystem": "Drive", "miscInfo": {"pad": "'
     body = head + "x" * (JSON_BODY_MAX_BYTES - len(head) - 3) + '"}}'
     assert len(body) == JSON_BODY_MAX_BYTES
-    response = client.post(
-        "/api/parts/",
-        input_stream=io.BytesIO(body.encode()),
-        content_type="application/json",
-        headers={**auth_headers, "Transfer-Encoding": "chunked"},
-        environ_overrides={"wsgi.input_terminated": True},
-    )
+    response = post_streamed(client, auth_headers, body)
     # Read whole: what answers is the body's own rule (miscInfo's 64 KB cap), not the cap.
     assert (response.status_code, response.get_json()["field"]) == (400, "miscInfo")
 
 
 def test_streamed_body_without_length_is_checked_too(client, auth_headers):
     body = body_with("amount", HUGE_NUMBER)
-    response = client.post(
-        "/api/parts/",
-        input_stream=io.BytesIO(body.encode()),
-        content_type="application/json",
-        headers={**auth_headers, "Transfer-Encoding": "chunked"},
-        environ_overrides={"wsgi.input_terminated": True},
-    )
+    response = post_streamed(client, auth_headers, body)
     assert response.status_code == 400
     assert response.get_json()["code"] == "invalid_body"
     assert snapshot(client, auth_headers) == []
