@@ -98,10 +98,10 @@ class BaseConfig:
     SAMPLE_DATA = False
     # Task queue: empty = in each server process; redis://host:6379/0 = shared, run `flask worker`.
     TASK_QUEUE_URL = ""
-    # Run conversions in background threads of the server process (off in tests).
-    CONVERSION_IN_BACKGROUND = True
-    # Seconds a STEP conversion may run before it is stopped and marked failed.
-    CONVERSION_TIMEOUT_SECONDS = 300
+    CONVERSION_IN_BACKGROUND = True  # in threads of the server process (off in tests)
+    CONVERSION_TIMEOUT_SECONDS = 300  # a STEP conversion running longer is stopped and failed
+    # A file's own limit: this many seconds per started MB of STEP, within that (0 = that).
+    CONVERSION_SECONDS_PER_MB = 30
     # Address-space cap for one conversion process, in MB (lowered to an inherited hard limit).
     CONVERSION_MEMORY_MB = 12 * 1024
     # Conversions at once on this host, over every process sharing UPLOAD_FOLDER (0 = CPUs - 1).

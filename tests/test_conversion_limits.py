@@ -22,6 +22,7 @@ from models.part import Part
 from tests.conftest import FIXTURES, build_app, close_app
 from tests.databases import TestDatabase
 from tests.helpers import upload_ok
+from utils.conversion_capacity import time_budget_s
 from utils.storage import try_lock, unlock
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -245,3 +246,25 @@ def test_slot_held_by_another_process_keeps_the_job_pending(app, client, auth_he
     assert runner.run_one() is True
     response = client.get(f"/api/parts/{part['id']}", headers=auth_headers)
     assert response.get_json()["modelStatus"] == "ready"
+
+
+MB = 2**20
+
+
+@pytest.mark.parametrize(
+    ("size", "per_mb", "cap", "budget"),
+    [
+        (18_700, 30, 300, 30),  # the 18 KB overflow fixture: one started MB
+        (0, 30, 300, 30),
+        (MB, 30, 300, 30),
+        (MB + 1, 30, 300, 60),
+        (10_223_506, 30, 300, 300),  # the 10 MB perforated plate: the cap
+        (21 * MB, 30, 300, 300),
+        (18_700, 0, 300, 300),  # 0 per MB: every file gets the cap
+        (18_700, 30, 8, 8),  # a cap below one MB's budget wins
+    ],
+)
+def test_a_conversion_may_run_its_files_size_worth_within_the_cap(
+    size: int, per_mb: float, cap: float, budget: float
+) -> None:
+    assert time_budget_s(size, per_mb, cap) == budget

@@ -45,7 +45,8 @@ BAD_OUTCOMES = {
     "unit_bomb_l-bracket_kilometre.stp": (READY, None),
     "occt_as1_motor_huge_extent.step": (READY, None),
 }
-# Meshing this one runs for many minutes; the test caps it to see the timeout path.
+# Meshing this one runs for many minutes; its time limit is its size's (CONVERSION_SECONDS_PER_MB
+# for its one started MB), lowered here to see the timeout path, under the default cap.
 CAPPED = {"overflow_coords_1e400.step": 8}  # as test_step_converter.BAD_TIMEOUT_S
 
 
@@ -114,7 +115,7 @@ def test_bad_fixture_ends_as_4xx_or_a_clear_failure_never_500(make_app, name):
     if name not in BAD_OUTCOMES:
         pytest.fail(f"new bad fixture {name}: add its expected outcome to BAD_OUTCOMES")
     outcome, message = BAD_OUTCOMES[name]
-    overrides = {"CONVERSION_TIMEOUT_SECONDS": CAPPED[name]} if name in CAPPED else {}
+    overrides = {"CONVERSION_SECONDS_PER_MB": CAPPED[name]} if name in CAPPED else {}
     application, client, headers, part_id = new_client(make_app, **overrides)
     response = upload(client, headers, part_id, BAD / name)
     if outcome == REFUSED:
@@ -130,6 +131,8 @@ def test_bad_fixture_ends_as_4xx_or_a_clear_failure_never_500(make_app, name):
             part = get_closed(client, f"/api/parts/{part_id}", headers).get_json()
             assert part["modelStatus"] == "failed"
             assert message in part["modelError"]
+            if name in CAPPED:  # the file's own limit, not CONVERSION_TIMEOUT_SECONDS
+                assert f"took longer than {CAPPED[name]} s" in part["modelError"]
             model = get_closed(client, f"/api/parts/{part_id}/model", headers)
             assert model.status_code == 422
             assert model.get_json()["details"] == part["modelError"]

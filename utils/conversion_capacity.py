@@ -1,8 +1,10 @@
-"""How many conversions a host runs at once, and whether their memory caps fit the host."""
+"""How many conversions a host runs at once, how long each may run, and whether their memory
+caps fit the host."""
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 
 log = logging.getLogger("aerie.jobs")
@@ -11,6 +13,19 @@ log = logging.getLogger("aerie.jobs")
 def worker_count(configured: int) -> int:
     """0 means one fewer than the CPUs, at least one."""
     return configured if configured > 0 else max(1, (os.cpu_count() or 2) - 1)
+
+
+def time_budget_s(size_bytes: int, seconds_per_mb: float, cap_s: float) -> float:
+    """Seconds a conversion of a STEP file this size may run: seconds_per_mb for each started
+    MB (at least one), within cap_s; 0 per MB gives every file the cap.
+
+    A host has few slots, and an 18 KB file can mesh for minutes (overflowing coordinates): a
+    small file must not hold a slot for the cap that a 10 MB assembly may need.
+    """
+    if seconds_per_mb <= 0:
+        return cap_s
+    started_mb = max(1, math.ceil(size_bytes / 2**20))
+    return min(cap_s, seconds_per_mb * started_mb)
 
 
 def warn_if_memory_overcommitted(slots: int, memory_mb: int) -> None:

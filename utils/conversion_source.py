@@ -11,6 +11,7 @@ from sqlalchemy import select
 from models.base import db
 from models.part import Part
 from utils import model_variants, step_converter
+from utils.conversion_capacity import time_budget_s
 from utils.conversion_errors import SourceMissingError, StepConversionError, hide_paths
 from utils.storage import Storage, StorageError
 
@@ -37,7 +38,7 @@ def convert_for_key(app: Flask, key: str) -> int:
                     source,
                     staged,
                     settings=app.extensions["conversion_settings"],
-                    timeout_s=float(app.config["CONVERSION_TIMEOUT_SECONDS"]),
+                    timeout_s=_time_budget(app, source),
                     memory_mb=int(app.config["CONVERSION_MEMORY_MB"]),
                 )
             except SourceMissingError:
@@ -47,6 +48,19 @@ def convert_for_key(app: Flask, key: str) -> int:
     finally:
         staged.unlink(missing_ok=True)
     raise SourceMissingError()
+
+
+def _time_budget(app: Flask, source: Path) -> float:
+    """This file's conversion time limit (CONVERSION_SECONDS_PER_MB within the timeout)."""
+    try:
+        size = source.stat().st_size
+    except OSError as exc:  # gone since it was chosen: try another holder
+        raise SourceMissingError() from exc
+    return time_budget_s(
+        size,
+        float(app.config["CONVERSION_SECONDS_PER_MB"]),
+        float(app.config["CONVERSION_TIMEOUT_SECONDS"]),
+    )
 
 
 def _publish_with_variants(app: Flask, staged: Path, key: str) -> None:
