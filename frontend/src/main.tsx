@@ -1,7 +1,7 @@
 // The app shell: sign-in, the tabs (hash routes, so any BASE_PATH works), dialogs, messages.
 import { render } from "preact";
 import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
-import { getKey, setKey, whenUnauthorised } from "./api";
+import { getKey, setActor, setKey, whenUnauthorised } from "./api";
 import { ActionDialog, type ActionKind } from "./actions";
 import { Board } from "./Board";
 import { TABS } from "./labels";
@@ -121,7 +121,9 @@ function App() {
             type="button"
             class="button secondary"
             onClick={() => {
+              // A shared laptop: the next person signs in as themselves, not as the last one.
               setKey(null);
+              setActor("");
               setSignedIn(false);
             }}
           >

@@ -171,3 +171,26 @@ def test_settings_and_history_by_keyboard_in_dark_mode_with_44px_targets(browser
         assert details.evaluate(SMALL_TARGETS) == []
     finally:
         context.close()
+
+
+def test_sign_out_forgets_the_name_so_the_next_person_is_not_recorded_as_the_last(page, board):
+    page.goto(board.url)
+    page.get_by_label("API key").fill(board.key)
+    page.get_by_label("Your name").fill("Zoë")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign out").click()
+
+    # The next student on this laptop: the form does not offer Zoë, and their change is not hers.
+    expect(page.get_by_label("Your name")).to_have_value("")
+    page.wait_for_timeout(1100)  # /auth/check once a second at most, whatever the setting
+    page.get_by_label("API key").fill(board.key)
+    page.get_by_role("button", name="Sign in").click()
+    part_id = board.part_named("Drive Gear")["id"]
+    page.get_by_role("button", name="Approve Drive Gear").click()
+    dialog = page.get_by_role("dialog", name="Approve part")
+    expect(dialog.get_by_label("Reviewer")).to_have_value("")
+    dialog.get_by_label("Reviewer").fill("Sam")
+    dialog.get_by_role("button", name="Approve").click()
+    expect(dialog).to_have_count(0)
+    latest = _history(board, part_id)[0]
+    assert (latest["action"], latest["actor"]) == ("approve", "api")
