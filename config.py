@@ -82,7 +82,7 @@ class BaseConfig:
     COMPRESSION_LEVEL: int = 6
     # Smallest JSON body sent gzipped: below 1 KB, body and headers fit one packet anyway.
     COMPRESSION_MIN_BYTES: int = 1024
-    # Seconds a client must wait between two /auth/check calls.
+    # Seconds a client must wait between two /auth/check calls (0 = no wait).
     AUTH_CHECK_INTERVAL_SECONDS = 2.0
     # Wrong API keys allowed per client before 429 (limits syntax).
     AUTH_FAILURE_LIMIT = "30 per minute"

@@ -58,6 +58,16 @@ def test_lockout_429_body_is_todays_for_wrong_right_and_missing_keys(make_app):
         assert 1 <= body["retry_after"] <= 60
 
 
+@pytest.mark.parametrize(("interval", "second_check"), [(0, 200), (0.4, 429), (1, 429)])
+def test_an_auth_check_interval_of_0_is_none_and_a_fraction_is_a_second(
+    make_app, interval, second_check
+):
+    app = make_app(AUTH_CHECK_INTERVAL_SECONDS=interval)
+    client, key = app.test_client(), {"X-API-Key": app.config["SECRET_KEY"]}
+    assert client.get(CHECK, headers=key).status_code == 200
+    assert client.get(CHECK, headers=key).status_code == second_check
+
+
 def test_auth_check_interval_counts_only_successful_checks(make_app):
     app = make_app(AUTH_CHECK_INTERVAL_SECONDS=60)
     client = app.test_client()

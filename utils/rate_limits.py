@@ -216,7 +216,9 @@ class ClientLimits:
             raise RateLimitedError("Rate limited", retry_after=wait, waiting_for="trying again")
 
     def enforce_auth_check_interval(self, interval_seconds: float) -> None:
-        """One /auth/check per interval (whole seconds, at least one)."""
+        """One /auth/check per interval (whole seconds, at least one); 0 = no interval."""
+        if float(interval_seconds) <= 0:
+            return
         seconds = max(1, round(float(interval_seconds)))
         waiting_for = "checking authentication again"
         self.spend(f"1 per {seconds} second", "auth-check", waiting_for=waiting_for)

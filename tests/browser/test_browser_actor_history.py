@@ -182,7 +182,6 @@ def test_sign_out_forgets_the_name_so_the_next_person_is_not_recorded_as_the_las
 
     # The next student on this laptop: the form does not offer Zoë, and their change is not hers.
     expect(page.get_by_label("Your name")).to_have_value("")
-    page.wait_for_timeout(1100)  # /auth/check once a second at most, whatever the setting
     page.get_by_label("API key").fill(board.key)
     page.get_by_role("button", name="Sign in").click()
     part_id = board.part_named("Drive Gear")["id"]
