@@ -25,6 +25,8 @@ HAND_WORKERS = "handWorkers"
 LEGACY_HAND_WORKERS = "hand_workers"
 # Stamped into miscInfo by complete; revert removes it, so it always names the current completion.
 COMPLETED_AT = "completed_at"
+COMPLETED_INCORRECTLY = "completedIncorrectly"  # the UI's flag: the leaderboard's −1
+COMPLETION_KEYS = frozenset({COMPLETED_AT, COMPLETED_INCORRECTLY})
 
 # What create never takes from the body: a new part starts in review, Pending, unclaimed.
 CREATE_IGNORED = frozenset({"category", "status", "claimed_date"})
@@ -194,12 +196,13 @@ class Part(db.Model):
         self.status = Status.COMPLETED
 
     def revert(self) -> None:
-        """Send a completed part back to its fabrication tab, forgetting when it was completed."""
+        """Send a completed part back to its fabrication tab, forgetting its completion: when
+        it was completed and whether it was made incorrectly."""
         if self.category != Category.COMPLETED:
             raise refused("Part is not completed", self)
-        # A stale completed_at would be read as the completion time if the part is marked
-        # completed again by PUT; the UI's storage and reviewer entries are kept.
-        info = {k: v for k, v in (self.misc_info or {}).items() if k != COMPLETED_AT}
+        # Both belong to the completion undone: a kept completed_at would time the next one,
+        # a kept flag would cost the remade part's maker a point. Storage and reviewer stay.
+        info = {k: v for k, v in (self.misc_info or {}).items() if k not in COMPLETION_KEYS}
         self.misc_info = info or None
         if self.type == PartType.CNC:
             self.category, self.status = Category.CNC, Status.IN_PROGRESS

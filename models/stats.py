@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import DateTime, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
-from models.part import COMPLETED_AT, HAND_WORKERS, LEGACY_HAND_WORKERS, Part
+from models.part import COMPLETED_AT, COMPLETED_INCORRECTLY, HAND_WORKERS, LEGACY_HAND_WORKERS, Part
 from models.states import CATEGORIES, PART_TYPES, Category, Status
 
 COMPLETION_BUCKETS = (
@@ -233,7 +233,7 @@ def leaderboard(session: Session) -> list[dict[str, Any]]:
             continue
         info = misc_info or {}
         if assigned:
-            scores[assigned] += -1 if info.get("completedIncorrectly") else 1
+            scores[assigned] += -1 if info.get(COMPLETED_INCORRECTLY) else 1
         workers = info.get(HAND_WORKERS) or info.get(LEGACY_HAND_WORKERS) or []
         for worker in workers if isinstance(workers, list) else []:
             name = worker.get("name") if isinstance(worker, dict) else None

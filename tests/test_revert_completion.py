@@ -79,3 +79,20 @@ def test_completion_time_uses_the_current_completion_only(app, part_in, call):
     detailed = _ok(call, "GET", "/stats/detailed")
     assert detailed["completion_time_distribution"] == {**EMPTY_DISTRIBUTION, "8-24 hours": 1}
     assert detailed["average_completion_time_hours"] == pytest.approx(10, abs=0.05)
+
+
+def test_revert_drops_the_made_incorrectly_flag_so_the_remade_part_scores(part_in, call):
+    part = part_in("hand", miscInfo={"reviewer": "Rita"})
+    _ok(call, "POST", f"/{part['id']}/assign", {"assigned": "Alice"})
+    done = _ok(call, "POST", f"/{part['id']}/complete", {"miscInfo": {"storage": "Shelf B"}})
+    flag = {"miscInfo": {**done["miscInfo"], "completedIncorrectly": True}}
+    _ok(call, "PUT", f"/{part['id']}", flag)
+    assert _ok(call, "GET", "/leaderboard")["leaderboard"][0]["score"] == -1
+    reverted = _ok(call, "POST", f"/{part['id']}/revert")
+    assert "completedIncorrectly" not in reverted["miscInfo"]
+    assert (reverted["miscInfo"]["reviewer"], reverted["miscInfo"]["storage"]) == (
+        "Rita",
+        "Shelf B",
+    )
+    _ok(call, "POST", f"/{part['id']}/complete", {})
+    assert _ok(call, "GET", "/leaderboard")["leaderboard"][0]["score"] == 1
