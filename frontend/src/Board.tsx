@@ -14,8 +14,10 @@ const SORTS: Record<string, (a: Part, b: Part) => number> = {
   subsystem: (a, b) => (a.subsystem ?? "").localeCompare(b.subsystem ?? ""),
 };
 
-function distinct(parts: Part[], pick: (part: Part) => string | null): string[] {
-  return [...new Set(parts.map(pick).filter((v): v is string => Boolean(v)))].sort();
+/** The values this tab's parts have, and the chosen one: a filter set on another tab stays
+ * visible (and clearable) here even when no part of this tab has that value. */
+function distinct(parts: Part[], pick: (part: Part) => string | null, chosen: string): string[] {
+  return [...new Set([...parts.map(pick), chosen].filter((v): v is string => Boolean(v)))].sort();
 }
 
 function matches(part: Part, query: string): boolean {
@@ -53,6 +55,13 @@ export function Board(props: {
   }, [props.parts, search, subsystem, material, status, sort]);
 
   const all = (label: string, values: string[]): [string, string][] => [["", label], ...values.map((v): [string, string] => [v, v])];
+  const filtered = Boolean(search.trim() || subsystem || material || status);
+  const clear = () => {
+    setSearch("");
+    setSubsystem("");
+    setMaterial("");
+    setStatus("");
+  };
 
   return (
     <section aria-labelledby="board-title">
@@ -64,9 +73,9 @@ export function Board(props: {
           <label for="search">Search</label>
           <input id="search" type="search" value={search} placeholder="Name, material, person…" onInput={(e) => setSearch((e.target as HTMLInputElement).value)} />
         </div>
-        <SelectField label="Subsystem" value={subsystem} onChange={setSubsystem} options={all("All subsystems", distinct(props.parts, (p) => p.subsystem))} />
-        <SelectField label="Material" value={material} onChange={setMaterial} options={all("All materials", distinct(props.parts, (p) => p.material))} />
-        <SelectField label="Status" value={status} onChange={setStatus} options={all("All statuses", distinct(props.parts, (p) => p.status))} />
+        <SelectField label="Subsystem" value={subsystem} onChange={setSubsystem} options={all("All subsystems", distinct(props.parts, (p) => p.subsystem, subsystem))} />
+        <SelectField label="Material" value={material} onChange={setMaterial} options={all("All materials", distinct(props.parts, (p) => p.material, material))} />
+        <SelectField label="Status" value={status} onChange={setStatus} options={all("All statuses", distinct(props.parts, (p) => p.status, status))} />
         <SelectField
           label="Sort by"
           value={sort}
@@ -92,7 +101,14 @@ export function Board(props: {
           ))}
         </ul>
       ) : (
-        <p class="empty">No parts here{props.parts.length ? " match the filters" : " yet"}.</p>
+        <p class="empty">
+          No parts here{props.parts.length ? " match the filters" : " yet"}.{" "}
+          {filtered ? (
+            <button type="button" class="button secondary small" onClick={clear}>
+              Clear filters
+            </button>
+          ) : null}
+        </p>
       )}
     </section>
   );

@@ -27,9 +27,9 @@ export function Leaderboard(props: { version: string }) {
             </tr>
           </thead>
           <tbody>
-            {rows.map((row, index) => (
+            {rows.map((row) => (
               <tr key={row.name}>
-                <td>{index + 1}</td>
+                <td>{rows.findIndex((other) => other.score === row.score) + 1}</td>
                 <td>{row.name}</td>
                 <td class="num">{row.score}</td>
               </tr>

@@ -85,7 +85,7 @@ function Card(props: { part: Part; onOpen: (part: Part) => void; onAction: (kind
     <li class="card" data-part-id={part.id}>
       <Thumbnail part={part} />
       <div class="card-main">
-        <h3>
+        <h3 aria-label={name}>
           <button type="button" class="link-button" onClick={() => props.onOpen(part)} aria-label={`Open ${name}`}>
             {name}
           </button>

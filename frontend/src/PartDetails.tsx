@@ -37,6 +37,7 @@ export function PartDetails(props: {
   };
   const [error, setError] = useState<string | null>(null);
   const reviewer = part.miscInfo?.reviewer;
+  const service = part.miscInfo?.serviceMethod;
 
   const download = async (inline: boolean) => {
     try {
@@ -61,6 +62,7 @@ export function PartDetails(props: {
     ["Subsystem", part.subsystem],
     ["Assigned to", part.assigned],
     ["Claimed", part.claimedDate ? new Date(part.claimedDate).toLocaleString() : null],
+    ["Vendor or service", typeof service === "string" ? service : null],
     ["Reviewer", typeof reviewer === "string" ? reviewer : null],
     ["Storage", storageOf(part)],
     ["Notes", part.notes],

@@ -10,8 +10,22 @@ const LABELS: Record<string, string> = {
   under_1h: "< 1 h", from_1h: "1–4 h", from_4h: "4–8 h", from_8h: "8–24 h", from_24h: "> 24 h",
 };
 
-function BarChart(props: { title: string; counts: Counts; unit: string }) {
-  const entries = Object.entries(props.counts ?? {});
+// Rows in this order (tabs and statuses as the work flows, time buckets shortest first); any
+// other key after them as the server sent it. Top contributors keep the server's ranking.
+const ORDER = [
+  "review", "cnc", "hand", "misc", "completed",
+  "pending", "reviewed", "in_progress", "already_started", "other",
+  "< 1 hour", "1-4 hours", "4-8 hours", "8-24 hours", "> 24 hours",
+];
+
+function ordered(counts: Counts): [string, number][] {
+  const rank = (key: string) => (ORDER.includes(key) ? ORDER.indexOf(key) : ORDER.length);
+  // Array.prototype.sort is stable: keys outside ORDER keep the server's order.
+  return Object.entries(counts ?? {}).sort(([a], [b]) => rank(a) - rank(b));
+}
+
+function BarChart(props: { title: string; counts: Counts; unit: string; ranked?: boolean }) {
+  const entries = props.ranked ? Object.entries(props.counts ?? {}) : ordered(props.counts);
   const max = Math.max(1, ...entries.map(([, v]) => v));
   return (
     <figure class="chart">
@@ -25,7 +39,7 @@ function BarChart(props: { title: string; counts: Counts; unit: string }) {
                 <span class="bar" style={{ width: `${(value / max) * 100}%` }} />
               </td>
               <td class="num">
-                {value} <span class="visually-hidden">{props.unit}</span>
+                {value} <span class="visually-hidden">{value === 1 ? props.unit.replace(/s$/, "") : props.unit}</span>
               </td>
             </tr>
           ))}
@@ -49,7 +63,9 @@ function WipeDialog(props: { onClose: () => void; onWiped: () => void }) {
       await json("/wipe", "POST", { password });
       props.onWiped();
     } catch (err) {
-      setError(explain(err));
+      // The server says "Incorrect password" (today's clients read it); this form asks for the key.
+      const refused = (err as { status?: number }).status === 403;
+      setError(refused ? "That API key is not right. Nothing was deleted." : explain(err));
       setBusy(false);
     }
   };
@@ -109,6 +125,7 @@ export function Stats(props: { version: string; onWiped: () => void }) {
               title="Top contributors (completed units)"
               counts={Object.fromEntries(stats.top_contributors.map((c) => [c.name, c.count]))}
               unit="units"
+              ranked
             />
           </div>
         </>

@@ -14,8 +14,13 @@ export function Dialog(props: { title: string; onClose: () => void; children: Co
   const titleId = useRef(uid("dialog-title")).current;
   useEffect(() => {
     const dialog = ref.current;
+    // Whatever had focus (the button that opened it) gets it back when the dialog closes.
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     if (dialog && !dialog.open) dialog.showModal();
-    return () => dialog?.close();
+    return () => {
+      dialog?.close();
+      returnFocus(opener);
+    };
   }, []);
   return (
     <dialog
@@ -38,6 +43,14 @@ export function Dialog(props: { title: string; onClose: () => void; children: Co
   );
 }
 
+/** Focus the element that opened a closed dialog; if it has gone (its part moved to another
+ * tab), the board itself, so the next Tab does not start again from the top of the page. */
+function returnFocus(opener: HTMLElement | null): void {
+  if (document.activeElement?.closest("dialog[open]")) return; // another dialog has it already
+  if (opener && opener !== document.body && opener.isConnected) opener.focus();
+  else document.getElementById("content")?.focus();
+}
+
 export function TextField(props: {
   label: string;
   value: string;
@@ -52,10 +65,11 @@ export function TextField(props: {
   const id = useRef(uid("field")).current;
   return (
     <div class="field">
-      <label for={id}>
-        {props.label}
-        {props.required ? <span aria-hidden="true"> *</span> : null}
-      </label>
+      {/* The mark sits beside the label, not in it: the field's name stays exactly the label. */}
+      <div class="label-row">
+        <label for={id}>{props.label}</label>
+        {props.required ? <span aria-hidden="true">*</span> : null}
+      </div>
       <input
         id={id}
         type={(props.type ?? "text") as "text"}
