@@ -17,6 +17,7 @@ from flask import Flask, Response, current_app, g, request
 from werkzeug.serving import WSGIRequestHandler
 
 from utils.auth import keys_match
+from utils.settings_values import ConfigError
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # Compared with the name as Werkzeug decodes it: api%5Fkey= authenticates like api_key=.
@@ -102,10 +103,21 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry)
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def log_level(value: Any) -> str:
+    """LOG_LEVEL in any case ("debug" as "DEBUG"); anything else stops the start in one line."""
+    level = str(value).strip().upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
+    return level
+
+
 def configure_logging(app: Flask) -> None:
     """Handlers on the 'aerie' logger, then per-request ids and access lines."""
     logger = logging.getLogger("aerie")
-    logger.setLevel(app.config["LOG_LEVEL"])
+    logger.setLevel(log_level(app.config["LOG_LEVEL"]))
     if not logger.handlers:
         formatter: logging.Formatter = (
             JsonFormatter() if app.config["LOG_JSON"] else SingleLineFormatter(TEXT_FORMAT)

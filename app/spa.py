@@ -34,6 +34,8 @@ def _send(dist: Path, relative: str) -> Response:
     response = _send_encoded(dist, relative)
     if relative.startswith("assets/"):
         # Vite puts a content hash in every asset name: the bytes never change.
+        # send_from_directory(max_age=0) said no-cache: with it, browsers revalidate anyway.
+        response.cache_control.no_cache = None
         response.cache_control.public = True
         response.cache_control.max_age = HASHED_ASSET_MAX_AGE
         response.cache_control.immutable = True
@@ -80,7 +82,8 @@ def serve(path: str) -> Response:
     if (dist / "index.html").is_file():
         return _send(dist, "index.html")
     docs = current_app.config["BASE_PATH"] + "/api/docs"
-    page = MISSING_DIST_PAGE.replace("{docs}", docs).replace("{dist}", escape(str(dist)))
+    # The folder's own name only: the page is public, the server's paths are not.
+    page = MISSING_DIST_PAGE.replace("{docs}", docs).replace("{dist}", escape(dist.name))
     return Response(page, status=503, mimetype="text/html")
 
 

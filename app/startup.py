@@ -45,14 +45,15 @@ def prepare(app: Flask) -> None:
     with database_errors_as_config_errors(app):
         ensure_sqlite_folder(app)  # first: the rate limits' file may sit beside the database
     check_services(app)
-    with database_errors_as_config_errors(app):
-        prepare_schema(app)
-        load_development_samples(app)
+    # Before the samples: their files pass through this process's own tmp folder.
     storage = app.extensions["storage"]
     timeout = float(app.config["CONVERSION_TIMEOUT_SECONDS"])
     removed = storage.clear_tmp() + storage.clear_stale_conversions(timeout + 60)
     if removed:
         log.info("removed %d half-written uploads left by a stopped server", removed)
+    with database_errors_as_config_errors(app):
+        prepare_schema(app)
+        load_development_samples(app)
 
 
 def ensure_sqlite_folder(app: Flask) -> None:
@@ -95,12 +96,20 @@ def start_background(app: Flask) -> None:
     processes consume and a server only enqueues."""
     if not app.config["CONVERSION_IN_BACKGROUND"]:
         return
-    queue = app.extensions["task_queue"]
-    if is_shared(queue):
-        check_reachable(queue)  # an upload would be accepted and never converted
+    if check_task_queue(app):
         log.info("background tasks go to TASK_QUEUE_URL: run `flask worker` to process them")
         return
     app.extensions["conversion_runner"].start()
+
+
+def check_task_queue(app: Flask) -> bool:
+    """Whether a server's tasks go to a shared queue; ConfigError when it cannot be reached
+    (an upload would be accepted and never converted)."""
+    queue = app.extensions["task_queue"]
+    if not (app.config["CONVERSION_IN_BACKGROUND"] and is_shared(queue)):
+        return False
+    check_reachable(queue)
+    return True
 
 
 def start_serving(app: Flask) -> Flask:
@@ -119,5 +128,6 @@ def check_before_serving(config_name: str) -> None:
 
     application = create_app(config_name)
     prepare(application)
+    check_task_queue(application)
     with application.app_context():
         db.engine.dispose()

@@ -91,3 +91,46 @@ def test_database_mistake_is_one_line_and_exit_2(tmp_path, entry, url, server, s
         assert len(lines) == 2 and "[INFO] Starting gunicorn" in lines[0]
         lines = lines[1:]
     assert lines == ours
+
+
+# (id, environment, the setting the line names, what it must say)
+SETTING_MISTAKES = [
+    ("log-level-unknown", {"LOG_LEVEL": "LOUD"}, "LOG_LEVEL", "must be one of DEBUG"),
+    ("task-queue-unreachable", {"TASK_QUEUE_URL": "redis://127.0.0.1:{closed}/0"},
+     "TASK_QUEUE_URL", "cannot reach the task queue at 127.0.0.1:"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+@pytest.mark.parametrize(
+    ("settings", "name", "says"),
+    [m[1:] for m in SETTING_MISTAKES],
+    ids=[m[0] for m in SETTING_MISTAKES],
+)
+def test_setting_mistake_is_one_line_and_exit_2(tmp_path, entry, settings, name, says):
+    port = free_port()
+    (tmp_path / "config.json").write_text("{}")
+    env = {
+        "PATH": f"{BIN}:/usr/bin:/bin",
+        "PYTHONPATH": str(PROJECT_DIR),
+        "CONFIG_FILE": str(tmp_path / "config.json"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'parts.db'}",
+        "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+        "SECRET_KEY": KEY,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        **{key: value.format(closed=free_port()) for key, value in settings.items()},
+    }
+    if entry != "run.py":
+        env["FLASK_ENV"] = "production"
+    result = subprocess.run(
+        _command(entry, port), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    lines = result.stderr.strip().splitlines()
+    if entry == "gunicorn":
+        assert "[INFO] Starting gunicorn" in lines[0], result.stderr
+        lines = lines[1:]
+    assert len(lines) == 1, result.stderr
+    assert name in lines[0] and says in lines[0]
+    assert not port_open(port)
+    assert result.returncode == 2

@@ -97,5 +97,7 @@ def test_a_misc_parts_vendor_is_shown_and_a_wrong_wipe_key_is_named_as_such(desk
     wipe.get_by_label('Type "wipe all parts" to confirm').fill("wipe all parts")
     wipe.get_by_label("API key").fill("not-the-key")
     wipe.get_by_role("button", name="Wipe everything").click()
-    expect(wipe.get_by_role("alert")).to_have_text("That API key is not right. Nothing was deleted.")
+    expect(wipe.get_by_role("alert")).to_have_text(
+        "That API key is not right. Nothing was deleted."
+    )
     assert board.part_named("Timing Belt 60T")  # nothing was deleted
