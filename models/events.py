@@ -17,7 +17,6 @@ from sqlalchemy import (
     literal,
     select,
     table,
-    true,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -148,11 +147,6 @@ def record_model_result(session: Session, model_key: str, status: str, error: st
     _record_for_parts(
         session, _PARTS.c.model_key == model_key, "conversion", CONVERTER_ACTOR, details
     )
-
-
-def record_wipe(session: Session, actor: str) -> None:
-    """A "delete" event for every part, before the wipe deletes them all."""
-    _record_for_parts(session, true(), "delete", actor, {"wipe": True})
 
 
 def record_onshape_export(session: Session, part_id: int, details: dict[str, Any]) -> None:

@@ -145,6 +145,12 @@ def test_wipe_records_a_delete_for_every_part(send, make_part, api_key):
     deletes = [e for e in body["events"] if e["action"] == "delete"]
     assert sorted(e["part"]["id"] for e in deletes) == sorted(p["id"] for p in parts)
     assert {(e["actor"], e["details"]["wipe"]) for e in deletes} == {("Lead", True)}
+    # Each keeps what the part was, as a single delete does (its content as the wire names it).
+    by_id = {e["part"]["id"]: e["details"]["fields"] for e in deletes}
+    for part in parts:
+        assert by_id[part["id"]]["name"] == part["name"]
+        assert by_id[part["id"]]["partId"] == part["partId"]
+        assert by_id[part["id"]]["subsystem"] == part["subsystem"]
 
 
 def test_history_pages_like_the_parts_list(send, make_part):
