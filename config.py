@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from utils.dev_apart import keep_apart
 from utils.settings_values import (
     ConfigError,
     coerce_value,
@@ -38,22 +39,19 @@ log = logging.getLogger(__name__)
 class BaseConfig:
     """Every setting with its default; the other classes change only what differs."""
 
-    # Which class applies: development, testing or production.
-    FLASK_ENV = "production"
+    FLASK_ENV = "production"  # which class applies: development, testing or production
     # SQLAlchemy URL; relative sqlite paths resolve against the project folder.
     DATABASE_URL: str | None = None
     # The shared API key (also the wipe password). Required in production.
     SECRET_KEY: str | None = None
-    # Port for run.py and deploy.py.
-    PORT = 5000
+    PORT = 5000  # where run.py and deploy.py listen
     # Interface run.py and deploy.py bind to.
     HOST = "0.0.0.0"  # noqa: S104 - phones on the shop LAN must reach the laptop
     # Browser origins allowed to call the API.
     CORS_ORIGINS: list[str] = ["http://localhost:5000", "http://localhost:5173"]
     # Sub-path the whole app is served under, e.g. /pms ("" = root).
     BASE_PATH = ""
-    # Log level for the app and access logs.
-    LOG_LEVEL = "INFO"
+    LOG_LEVEL = "INFO"  # the app's and the access log's level
     # Write log lines as JSON objects (for log shippers).
     LOG_JSON = False
     # Also log to this file, rotated at 10 MB ("" = console only).
@@ -228,12 +226,14 @@ def load_settings(
     file_values = {} if isolated else read_config_file(path)
     if not name:
         name = str(file_values.get("FLASK_ENV") or "development").lower()
+    unfiltered = file_values
     file_values = values_for_environment(name, file_values, path)
     if name not in CONFIG_CLASSES:
         raise ConfigError(f"FLASK_ENV must be one of {', '.join(CONFIG_CLASSES)}, got {name!r}")
     settings = _layered(CONFIG_CLASSES[name], file_values, {} if isolated else environ, overrides)
     settings["FLASK_ENV"] = name
-    return _checked(settings)
+    chosen = {*overrides, *(key for key, value in environ.items() if value)}
+    return keep_apart(_checked(settings), unfiltered, chosen)
 
 
 def _layered(

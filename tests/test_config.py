@@ -7,7 +7,7 @@ import pytest
 
 from app import create_app
 from app.startup import prepare
-from config import DEV_SECRET_KEY, ConfigError, load_settings
+from config import DEV_SECRET_KEY, PROJECT_ROOT, ConfigError, load_settings
 
 STRONG_KEY = "k" * 40
 
@@ -166,3 +166,43 @@ def test_sample_data_only_in_development(tmp_path):
     again = prepared(create_app("development", {"DATABASE_URL": f"sqlite:///{tmp_path}/dev.db"}))
     total = again.test_client().get("/api/parts/", headers=headers_dev).get_json()["total"]
     assert total == len(parts)
+
+
+PRODUCTION_FILE = {"FLASK_ENV": "production", "SECRET_KEY": STRONG_KEY}
+
+
+@pytest.mark.parametrize(
+    ("production", "environ", "database", "uploads"),
+    [
+        # Production on data/parts.db with the default uploads/: development keeps its
+        # database and takes its own folder.
+        ({"DATABASE_URL": "sqlite:///data/parts.db"}, {}, "parts.db", "uploads-dev"),
+        # Production pointed at development's very database and folder: both move.
+        ({"DATABASE_URL": "sqlite:///parts.db", "UPLOAD_FOLDER": "uploads"}, {},
+         "parts-dev.db", "uploads-dev"),
+        # Production elsewhere: development as it always was.
+        ({"DATABASE_URL": "postgresql://db/parts", "UPLOAD_FOLDER": "/srv/aerie/uploads"}, {},
+         "parts.db", "uploads"),
+        # Set on purpose in the environment: kept, even beside production.
+        ({"DATABASE_URL": "sqlite:///parts.db"}, {"UPLOAD_FOLDER": "uploads"},
+         "parts-dev.db", "uploads"),
+    ],
+)  # fmt: skip
+def test_development_beside_a_production_config_never_shares_its_database_or_files(
+    tmp_path, production, environ, database, uploads
+):
+    config_file = _write(tmp_path / "config.json", {**PRODUCTION_FILE, **production})
+    settings = load_settings("development", environ=environ, config_file=config_file)
+    assert settings["DATABASE_URL"] == f"sqlite:///{PROJECT_ROOT / database}"
+    assert settings["UPLOAD_FOLDER"] == str(PROJECT_ROOT / uploads)
+
+
+def test_production_itself_and_a_development_file_keep_their_folders(tmp_path):
+    production = _write(
+        tmp_path / "prod.json", {**PRODUCTION_FILE, "DATABASE_URL": "sqlite:///parts.db"}
+    )
+    settings = load_settings("production", environ={}, config_file=production)
+    assert settings["UPLOAD_FOLDER"] == str(PROJECT_ROOT / "uploads")
+    development = _write(tmp_path / "dev.json", {"FLASK_ENV": "development", "PORT": 5001})
+    settings = load_settings("development", environ={}, config_file=development)
+    assert settings["UPLOAD_FOLDER"] == str(PROJECT_ROOT / "uploads")

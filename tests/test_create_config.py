@@ -42,6 +42,7 @@ STANDALONE_FILES = (
     "config.py",
     "utils/__init__.py",
     "utils/settings_values.py",
+    "utils/dev_apart.py",
     "utils/files_io.py",
     "utils/setting_checks.py",
     "utils/file_store_url.py",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
+import io
 import json
 import shutil
 import subprocess
@@ -10,6 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from config import DEV_SECRET_KEY, PROJECT_ROOT
 from run import debug_enabled
@@ -59,8 +63,31 @@ def production_project(tmp_path: Path) -> tuple[Path, str]:
     command = [sys.executable, "deploy.py", "prod", "--port", str(port), "--host", "127.0.0.1"]
     with running(command, project, _env(), port):
         body = {"name": "Production part", "material": "PLA", "subsystem": "Arm"}
-        assert request(port, "POST", "/api/parts/", body, key=key)[0] == 201
+        status, part = request(port, "POST", "/api/parts/", body, key=key)
+        assert status == 201
+        assert _upload_pdf(port, part["id"], key) == 201
+    assert _files(project / "uploads"), "production's file should be under uploads/"
     return project, key
+
+
+def _upload_pdf(port: int, part_id: int, key: str) -> int:
+    pdf = FileStorage(io.BytesIO(b"%PDF-1.4\n%%EOF\n"), filename="drawing.pdf", name="file")
+    boundary, body = encode_multipart({"file": pdf})
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        headers = {"X-API-Key": key, "Content-Type": f"multipart/form-data; boundary={boundary}"}
+        connection.request("POST", f"/api/parts/{part_id}/upload", body=body, headers=headers)
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def _files(folder: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.glob("parts/**/*"))
+        if path.is_file()
+    }
 
 
 @pytest.mark.parametrize("entry", ["run.py", "deploy.py dev"])
@@ -68,6 +95,7 @@ def test_development_ignores_the_production_config_and_database(production_proje
     project, production_key = production_project
     before = _digest(project / "data")
     assert before, "the production database should exist"
+    production_files = _files(project / "uploads")
     port = free_port()
     if entry == "run.py":
         command = [sys.executable, "run.py"]
@@ -81,7 +109,12 @@ def test_development_ignores_the_production_config_and_database(production_proje
         assert status == 200
         names = {part["name"] for part in listing["parts"]}
         assert "Production part" not in names and names  # the development samples
+        # Development's files are its own folder's: its wipe leaves production's alone.
+        assert _files(project / "uploads-dev")
+        wipe = {"password": DEV_SECRET_KEY}
+        assert request(port, "POST", "/api/parts/wipe", wipe, key=DEV_SECRET_KEY)[0] == 200
     assert _digest(project / "data") == before
+    assert _files(project / "uploads") == production_files
     assert (project / "parts.db").is_file()  # development's own database
 
 
