@@ -1,6 +1,7 @@
 // A part's history: who changed what and when, newest first, a page at a time.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { explain, partHistory, type PartEvent } from "./api";
+import { TABS } from "./labels";
 import { ErrorText } from "./ui";
 
 const PAGE = 20;
@@ -12,7 +13,10 @@ const FIELDS: Record<string, string> = {
 };
 const INFO: Record<string, string> = {
   storage: "storage", reviewer: "reviewer", serviceMethod: "service", completedIncorrectly: "made incorrectly",
+  completed_at: "completed", handWorkers: "helpers",
 };
+// A tab as the board names it, not the server's category value.
+const TAB_NAMES: Record<string, string> = Object.fromEntries(TABS.map((tab) => [tab.id, tab.label]));
 const ACTIONS: Record<string, string> = {
   create: "created the part", update: "changed the part", approve: "approved", claim: "claimed",
   unclaim: "unclaimed", complete: "completed", revert: "reverted",
@@ -31,6 +35,12 @@ function asRecord(value: unknown): Record<string, unknown> {
   return value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }
 
+/** A hand part's helpers by name ("Ann, Bo"), not as the stored list of {name, timestamp}. */
+function helperNames(value: unknown): unknown {
+  if (!Array.isArray(value)) return value;
+  return value.map((helper) => asRecord(helper).name).filter((name) => typeof name === "string").join(", ");
+}
+
 /** "field: old → new" for each change; miscInfo is opened one level (storage, reviewer …). */
 function changeLines(changes: Record<string, Change>): string[] {
   const lines: string[] = [];
@@ -40,11 +50,13 @@ function changeLines(changes: Record<string, Change>): string[] {
       const after = asRecord(change.to);
       for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
         if (JSON.stringify(before[key]) === JSON.stringify(after[key])) continue;
-        lines.push(`${INFO[key] ?? key}: ${shown(before[key])} → ${shown(after[key])}`);
+        const value = (v: unknown) => (key === "handWorkers" ? helperNames(v) : v);
+        lines.push(`${INFO[key] ?? key}: ${shown(value(before[key]))} → ${shown(value(after[key]))}`);
       }
       continue;
     }
-    lines.push(`${FIELDS[field] ?? field}: ${shown(change.from)} → ${shown(change.to)}`);
+    const name = (value: unknown) => (field === "category" && typeof value === "string" ? TAB_NAMES[value] ?? value : value);
+    lines.push(`${FIELDS[field] ?? field}: ${shown(name(change.from))} → ${shown(name(change.to))}`);
   }
   return lines;
 }

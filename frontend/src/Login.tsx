@@ -1,6 +1,6 @@
 // Sign in with the team's API key (checked against the server before it is kept), and
 // optionally your name (sent as X-Actor with every change).
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { actorProblem, checkKey, explain, getActor, setActor } from "./api";
 import { NameField } from "./Settings";
 import { ErrorText, TextField } from "./ui";
@@ -11,6 +11,9 @@ export function Login(props: { onKey: (key: string) => void; reason: string | nu
   const [nameProblem, setNameProblem] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(props.reason);
   const [busy, setBusy] = useState(false);
+  const keyInput = useRef<HTMLInputElement>(null);
+  // autofocus only counts when a page loads: after Sign out the form appears in a running page.
+  useEffect(() => keyInput.current?.focus(), []);
   const submit = async (event: Event) => {
     event.preventDefault();
     const problem = actorProblem(name);
@@ -26,6 +29,7 @@ export function Login(props: { onKey: (key: string) => void; reason: string | nu
       const status = (err as { status?: number }).status;
       setError(status === 401 ? "That API key is not valid. Ask your lead for the team's key." : explain(err));
       setBusy(false);
+      keyInput.current?.focus(); // the disabled button dropped it
     }
   };
   return (
@@ -33,9 +37,19 @@ export function Login(props: { onKey: (key: string) => void; reason: string | nu
       <form onSubmit={submit} class="login-card" aria-labelledby="login-title">
         <h1 id="login-title">Aerie Part Management</h1>
         <p>Sign in with your team's API key.</p>
-        <TextField label="API key" type="password" value={key} onInput={setKey} required autoFocus autoComplete="current-password" />
+        <TextField
+          label="API key"
+          type="password"
+          value={key}
+          onInput={setKey}
+          required
+          autoFocus
+          autoComplete="current-password"
+          inputRef={keyInput}
+          errorId={error ? "login-error" : null}
+        />
         <NameField value={name} onInput={setName} problem={nameProblem} />
-        <ErrorText message={error} />
+        <ErrorText message={error} id="login-error" />
         <button type="submit" class="button primary block" disabled={busy || !key.trim()}>
           Sign in
         </button>

@@ -83,6 +83,8 @@ function App() {
           setKey(key);
           setLoginReason(null);
           setSignedIn(true);
+          // Into the board, not back to the top of an empty page (the form is gone).
+          window.setTimeout(() => document.getElementById("content")?.focus(), 0);
         }}
       />
     );

@@ -1,5 +1,5 @@
 // Small shared pieces: a modal dialog, labelled fields, the message area.
-import type { ComponentChildren } from "preact";
+import type { ComponentChildren, Ref } from "preact";
 import { useEffect, useRef } from "preact/hooks";
 
 let nextId = 0;
@@ -61,8 +61,12 @@ export function TextField(props: {
   hint?: string;
   list?: string;
   autoComplete?: string;
+  /** The id of the message that says what is wrong with the value (aria-invalid with it). */
+  errorId?: string | null;
+  inputRef?: Ref<HTMLInputElement>;
 }) {
   const id = useRef(uid("field")).current;
+  const described = [props.hint ? `${id}-hint` : null, props.errorId].filter(Boolean).join(" ");
   return (
     <div class="field">
       {/* The mark sits beside the label, not in it: the field's name stays exactly the label. */}
@@ -78,7 +82,9 @@ export function TextField(props: {
         autoFocus={props.autoFocus}
         list={props.list}
         autoComplete={props.autoComplete ?? "off"}
-        aria-describedby={props.hint ? `${id}-hint` : undefined}
+        ref={props.inputRef}
+        aria-describedby={described || undefined}
+        aria-invalid={props.errorId ? true : undefined}
         onInput={(event) => props.onInput((event.target as HTMLInputElement).value)}
       />
       {props.hint ? (
@@ -112,10 +118,10 @@ export function SelectField(props: {
 }
 
 /** An error said in words, announced to screen readers. */
-export function ErrorText(props: { message: string | null }) {
+export function ErrorText(props: { message: string | null; id?: string }) {
   if (!props.message) return null;
   return (
-    <p class="error" role="alert">
+    <p class="error" role="alert" id={props.id}>
       {props.message}
     </p>
   );

@@ -51,7 +51,7 @@ def test_the_name_given_at_sign_in_is_recorded_and_shown_in_the_history(page, bo
     expect(events.first).to_contain_text("assigned to: — → Zoë")
     expect(events.nth(1)).to_contain_text("Zoë approved")
     expect(events.nth(1)).to_contain_text("reviewer: — → Zoë")
-    expect(events.nth(1)).to_contain_text("tab: review → cnc")
+    expect(events.nth(1)).to_contain_text("tab: Review → CNC")
     assert axe_violations(page) == []
 
 

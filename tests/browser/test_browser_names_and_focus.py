@@ -101,3 +101,32 @@ def test_a_misc_parts_vendor_is_shown_and_a_wrong_wipe_key_is_named_as_such(desk
         "That API key is not right. Nothing was deleted."
     )
     assert board.part_named("Timing Belt 60T")  # nothing was deleted
+
+
+def test_sign_in_and_out_put_focus_where_the_work_is(page, board):
+    page.goto(board.url)
+    key = page.get_by_label("API key")
+    key.fill("not-the-key")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("That API key is not valid")
+    # The refusal is tied to the field, and focus is back in it to type the key again.
+    expect(key).to_have_attribute("aria-invalid", "true")
+    assert "login-error" in (key.get_attribute("aria-describedby") or "")
+    expect(key).to_be_focused()
+    key.fill(board.key)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="Open Drive Gear")).to_be_visible()
+    page.wait_for_function("() => document.activeElement.id === 'content'")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_label("API key")).to_be_focused()
+
+
+def test_the_history_names_tabs_and_helpers_as_the_board_does(desktop_page, board):
+    page = desktop_page
+    sign_in(page, board)
+    page.get_by_role("button", name="Approve Drive Gear").click()
+    page.get_by_role("dialog", name="Approve part").get_by_role("button", name="Approve").click()
+    page.get_by_role("link", name=re.compile(r"^CNC \(")).click()
+    page.get_by_role("button", name="Open Drive Gear").click()
+    history = page.get_by_role("dialog", name="Drive Gear")
+    expect(history.get_by_text("tab: Review → CNC", exact=True)).to_be_visible()
