@@ -84,6 +84,12 @@ def handle_http_error(error: HTTPException):
     if status == 413:
         # The limit this request had: JSON endpoints allow less than uploads.
         body["max_bytes"] = request.max_content_length
+        length, cap = request.content_length, request.max_content_length
+        if length is not None and cap is not None and length <= cap:
+            # Within the size: Werkzeug's form limits (parts, a text field's memory) said no.
+            parts = request.max_form_parts
+            body["error"] = f"Too many form fields (at most {parts}) or a text field too large"
+            body["max_form_parts"] = parts
     # Werkzeug's own headers of the error (416: Content-Range: bytes */<length>), not its HTML's.
     headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
     if isinstance(error, MethodNotAllowed) and error.valid_methods:

@@ -9,11 +9,19 @@ from flask import Response, current_app, jsonify, request
 from app.database import write_transaction
 from app.extensions import db
 from models.events import record_upload
+from models.part import Part
 from models.queries import get_part_or_404
 from models.states import ModelStatus, PartType
 from routes import parts_bp
 from routes.onshape import DRAWING_EXPORT_RESPONSES, drawing_from_onshape
-from routes.responses import errors, files, multipart_body, send_stored, upload_errors
+from routes.responses import (
+    check_if_match,
+    errors,
+    files,
+    multipart_body,
+    send_stored,
+    upload_errors,
+)
 from routes.services import notify_runner, request_actor, storage, upload_rules
 from utils.actor import ACTOR_PARAMETER
 from utils.auth import require_api_key
@@ -57,7 +65,9 @@ def upload_file(part_id: int) -> Any:
     # Receive the whole body first: a slow phone must not hold a database write lock.
     upload, actor = request.files.get("file"), request_actor()
     with write_transaction():
-        part = get_part_or_404(db.session, part_id)
+        # Locked, as every write: a concurrent PUT, upload or DELETE waits for this one.
+        part = Part.for_update(db.session, part_id)
+        check_if_match(part)
         replaced = attach_upload(db.session, part, upload, upload_rules())
         record_upload(db.session, part, actor, replaced=replaced.old_path is not None)
         # Rendered before the commit: a DELETE landing right after it must not turn this

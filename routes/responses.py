@@ -145,9 +145,10 @@ FILE_STORE_READ_UNAVAILABLE = _store_unavailable("failed the read")
 
 
 def upload_errors(**meanings: str) -> dict[int | str, Any]:
-    """The errors of a multipart upload: no file (400), no part (404), too large (413), wrong
-    type (415), the object store refused the write (503); `meanings` as for errors()."""
-    return errors(400, 404, 413, 415, **meanings) | FILE_STORE_UNAVAILABLE
+    """The errors of a multipart upload: no file (400), no part (404), a stale If-Match (412),
+    too large (413), wrong type (415), the object store refused the write (503); `meanings`
+    as for errors()."""
+    return errors(400, 404, 412, 413, 415, **meanings) | FILE_STORE_UNAVAILABLE
 
 
 def files(

@@ -8,9 +8,17 @@ from flask import current_app, jsonify, request
 
 from app.database import write_transaction
 from app.extensions import db
+from models.part import Part
 from models.queries import get_part_or_404
 from routes import parts_bp
-from routes.responses import errors, files, multipart_body, send_stored, upload_errors
+from routes.responses import (
+    check_if_match,
+    errors,
+    files,
+    multipart_body,
+    send_stored,
+    upload_errors,
+)
 from routes.services import storage
 from utils.auth import require_api_key
 from utils.errors import NotFoundError
@@ -33,7 +41,9 @@ def upload_views(part_id: int) -> Any:
     """Store PNG previews (multipart fields view_0 … view_7); returns the manifest."""
     files = request.files  # the body arrives before the database is touched
     with write_transaction():
-        part = get_part_or_404(db.session, part_id)
+        # Locked: the manifest is written into miscInfo, which a concurrent edit also writes.
+        part = Part.for_update(db.session, part_id)
+        check_if_match(part)
         manifest = save_views(storage(), part, files, int(current_app.config["VIEW_MAX_BYTES"]))
     return jsonify({"success": True, "views": manifest})
 

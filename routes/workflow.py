@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response
+from flask import Response, request
 from marshmallow import Schema
 
 from app.database import write_transaction
@@ -65,7 +65,7 @@ def approve_part(body: dict[str, Any], part_id: int) -> Any:
 @parts_bp.response(200, PartSchema, headers=ETAG)
 @parts_bp.doc(
     responses=errors(
-        400, 404, 409, *JSON_WRITE, e409="Claimed by someone else, or already completed"
+        400, 404, 409, 412, *JSON_WRITE, e409="Claimed by someone else, or already completed"
     )
 )
 @parts_bp.doc(**ACTOR)
@@ -73,6 +73,8 @@ def assign_part(body: dict[str, Any], part_id: int) -> Any:
     """Claim a part for a person; exactly one of many concurrent claimers wins."""
     actor = request_actor()
     with write_transaction():
+        if request.if_match:  # checked under the row's lock; the claim itself decides races
+            check_if_match(Part.for_update(db.session, part_id))
         part = Part.claim(db.session, part_id, body["assigned"], actor)
         db.session.flush()  # the hand worker entry, and its updated_at, before rendering
         response = part_response(part)

@@ -59,6 +59,8 @@ class FakeState:
     translations: dict[str, dict[str, Any]] = field(default_factory=dict)
     external: dict[str, bytes] = field(default_factory=dict)
     polls_before_done: int = 1
+    # Set: the token endpoint answers this body (200) once instead of tokens.
+    token_answer: dict[str, Any] | None = None
     fail_translation: str | None = None
     # (path fragment, status, headers): the next matching API call answers this instead.
     faults: deque = field(default_factory=deque)
@@ -173,6 +175,9 @@ class FakeOnshape:
             self.state.refresh.discard(form["refresh_token"])  # Onshape rotates them
         else:
             return json({"error": "unsupported_grant_type"}, 400)
+        if self.state.token_answer is not None:
+            answer, self.state.token_answer = self.state.token_answer, None
+            return json(answer)
         access, refresh = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
         self.state.access[access] = time.time() + self.state.lifetime
         self.state.refresh.add(refresh)

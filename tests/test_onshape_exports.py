@@ -122,6 +122,8 @@ def test_unchanged_microversion_is_not_exported_again(
         (("/translations", 400, {}), 424, "onshape_refused"),
         (("/currentmicroversion", 500, {}), 503, "onshape_unavailable"),
         (("/currentmicroversion", 429, {"Retry-After": "120"}), 503, "onshape_rate_limited"),
+        # A 200 without the translation's id: the export fails in words, not left running.
+        (("/translations", 200, {}), 503, "onshape_unavailable"),
     ],
 )
 def test_onshape_errors_become_clear_json(
@@ -139,6 +141,19 @@ def test_onshape_errors_become_clear_json(
         assert _drawing(oclient, auth_headers, part_id).status_code == 503
         assert run_exports(onshape_app) == 0
         assert len(fake_onshape.state.calls) == calls  # Retry-After honoured
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999", "inf", "nan"])
+def test_a_huge_retry_after_is_capped_at_an_hour_not_a_crash(
+    onshape_app, oclient, auth_headers, hand_part, fake_onshape, value
+):
+    connect(oclient, auth_headers)
+    part_id = hand_part()
+    fake_onshape.state.faults.append(("/currentmicroversion", 429, {"Retry-After": value}))
+    response = _export_drawing(onshape_app, oclient, auth_headers, part_id)
+    assert response.status_code == 503
+    assert response.get_json()["code"] == "onshape_rate_limited"
+    assert 1 <= int(response.headers["Retry-After"]) <= 3600
 
 
 def test_failed_translation_is_424_until_refreshed(

@@ -128,6 +128,22 @@ def test_refused_code_redirects_with_token_exchange_failed(oclient, auth_headers
     assert response.headers["Location"] == "/?onshape_error=token_exchange_failed"
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [{"token_type": "Bearer"}, {"access_token": None}, {"access_token": "t", "expires_in": "x"}],
+)
+def test_a_token_answer_without_a_usable_token_redirects_not_500(
+    oclient, auth_headers, fake_onshape, answer
+):
+    url = oclient.get(CONNECT, headers=auth_headers).get_json()["authorization_url"]
+    query = authorize_in_browser(url)
+    fake_onshape.state.token_answer = answer
+    response = oclient.get(CALLBACK, query_string=query)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/?onshape_error=onshape_unavailable"
+    assert oclient.get(STATUS, headers=auth_headers).get_json()["connected"] is False
+
+
 def test_callback_honours_base_path(test_database, tmp_path, fake_onshape, auth_headers):
     settings = onshape_settings(fake_onshape, BASE_PATH="/tracker")
     application = build_app(test_database, tmp_path, **settings)

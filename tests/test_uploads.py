@@ -169,6 +169,27 @@ def test_upload_over_limit_returns_413_json_and_leaves_no_file(make_app, overrid
 
 
 @SQLITE_ONLY
+def test_a_small_form_with_too_many_fields_says_so_not_too_large(
+    client, auth_headers, make_part, root
+):
+    part = make_part()
+    form: dict[str, object] = {f"extra{n}": "x" for n in range(1000)}
+    form["file"] = (io.BytesIO(STEP_A), "a.step")
+    response = client.post(
+        f"/api/parts/{part['id']}/upload",
+        data=form,
+        headers=auth_headers,
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 413
+    body = response.get_json()
+    assert body["error"] == "Too many form fields (at most 1000) or a text field too large"
+    assert body["max_form_parts"] == 1000
+    assert get_part(client, auth_headers, part["id"])["file"] is None
+    assert files_under(root) == []
+
+
+@SQLITE_ONLY
 def test_upload_to_unknown_part_404_and_without_key_401(client, auth_headers, make_part, root):
     assert post_upload(client, auth_headers, 99999, STEP_A, "a.step").status_code == 404
     part = make_part()

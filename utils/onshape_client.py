@@ -29,6 +29,7 @@ from utils.onshape_errors import (
 
 # Onshape asks for an Accept header naming its API version family.
 ACCEPT = "application/json;charset=UTF-8; qs=0.09"
+MAX_RETRY_AFTER = 3600.0  # an hour: longer, and Onshape is asked again then
 DEFAULT_RETRY_AFTER = 60.0
 TRANSLATION_FORMATS = {"drawing": ("drawings", "PDF"), "step": ("partstudios", "STEP")}
 
@@ -88,17 +89,18 @@ class Credentials(Protocol):
 
 
 def retry_after_seconds(value: str | None, default: float = DEFAULT_RETRY_AFTER) -> float:
-    """Retry-After as seconds: a number, or an HTTP date."""
+    """Retry-After as seconds: a number, or an HTTP date; within 0 … MAX_RETRY_AFTER (a
+    server's 99999999999999999999 or "inf" must not overflow the retry time we store)."""
     if not value:
         return default
     try:
-        return max(float(value), 0.0)
+        seconds = float(value)
     except ValueError:
-        pass
-    try:
-        return max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
-    except (TypeError, ValueError):
-        return default
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, OverflowError):
+            return default
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER) if math.isfinite(seconds) else default
 
 
 def _onshape_message(response: requests.Response) -> str:

@@ -32,10 +32,14 @@ from models.onshape_export import (
 from models.onshape_link import DocumentLink, parse_document_link
 from models.part import Part
 from models.types import utcnow
-from utils.errors import ApiError
+from utils.errors import ApiError, NotFoundError
 from utils.onshape_client import OnshapeClient, OnshapeSettings
 from utils.onshape_credentials import StoredCredentials, Transaction
-from utils.onshape_errors import OnshapeLinkError, OnshapeRetryLaterError
+from utils.onshape_errors import (
+    OnshapeLinkError,
+    OnshapeRetryLaterError,
+    OnshapeUnavailableError,
+)
 from utils.onshape_tokens import TokenCipher
 from utils.part_files import UploadRules, attach_upload, current_path, finish_replacement
 
@@ -101,6 +105,12 @@ class OnshapeExporter:
         except ApiError as exc:
             self._record_failure(export_id, exc)
             log.info("Onshape %s export of part %s failed: %s", kind, part.id, exc.code)
+        except Exception:  # an answer Onshape should not send: fail it, never leave it running
+            log.exception("Onshape %s export of part %s: unexpected answer", kind, part.id)
+            unreadable = OnshapeUnavailableError(
+                "Onshape sent an answer the server could not read", retry_after=60
+            )
+            self._record_failure(export_id, unreadable)
 
     def _export(self, row: OnshapeExport, part: Part, link_text: str, kind: str) -> None:
         link = parse_document_link(link_text)
@@ -150,8 +160,9 @@ class OnshapeExporter:
         """Store the file exactly like an upload (same checks, cache and model status)."""
         rules = UploadRules.of(self.app)
         with data, self.transaction():
-            part = db.session.get(Part, part_id)
-            if part is None:
+            try:  # locked, as an upload is: a concurrent edit or DELETE waits for this one
+                part = Part.for_update(db.session, part_id)
+            except NotFoundError:
                 return
             upload = FileStorage(stream=data, filename=name)
             replaced = attach_upload(db.session, part, upload, rules)

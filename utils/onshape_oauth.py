@@ -47,21 +47,28 @@ class OnshapeOAuth:
     def exchange(self, code: str) -> Tokens:
         """authorization_code grant: the code from the callback for tokens."""
         with self._session() as session:
-            body = self._token_call(lambda: session.fetch_token(self.token_url, code=code))
-        return Tokens.from_response(body)
+
+            def tokens() -> Tokens:
+                return Tokens.from_response(dict(session.fetch_token(self.token_url, code=code)))
+
+            return self._token_call(tokens)
 
     def refresh(self, refresh_token: str) -> Tokens:
         """refresh_token grant; Onshape may or may not hand out a new refresh token."""
         with self._session() as session:
-            body = self._token_call(
-                lambda: session.refresh_token(self.token_url, refresh_token=refresh_token)
-            )
-        return Tokens.from_response(body, previous_refresh=refresh_token)
+
+            def tokens() -> Tokens:
+                body = session.refresh_token(self.token_url, refresh_token=refresh_token)
+                return Tokens.from_response(dict(body), previous_refresh=refresh_token)
+
+            return self._token_call(tokens)
 
     @staticmethod
-    def _token_call(call) -> dict:  # type: ignore[no-untyped-def]
+    def _token_call(call) -> Tokens:  # type: ignore[no-untyped-def]
+        """The token endpoint's answer as Tokens; its refusals and failures as our errors (an
+        answer without a usable access_token included: never a 500 at the callback)."""
         try:
-            return dict(call())
+            return call()
         except OAuthError as exc:
             raise OAuthRefused(str(exc.error or "invalid_grant")) from None
         except requests.HTTPError as exc:
@@ -71,9 +78,13 @@ class OnshapeOAuth:
                     f"Onshape's sign-in service answered {status}", retry_after=30
                 ) from None
             raise OAuthRefused(f"http_{status}") from None
-        except (requests.RequestException, ValueError, KeyError):
+        except requests.RequestException:
             raise OnshapeUnavailableError(
                 "Onshape's sign-in service cannot be reached", retry_after=30
+            ) from None
+        except (ValueError, KeyError, TypeError, OverflowError, OSError):
+            raise OnshapeUnavailableError(
+                "Onshape's sign-in service sent an answer without a usable token", retry_after=30
             ) from None
 
 

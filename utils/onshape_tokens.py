@@ -51,7 +51,10 @@ class Tokens:
         else:
             expires = datetime.now(UTC) + timedelta(seconds=int(body.get("expires_in") or 3600))
         refresh = body.get("refresh_token") or previous_refresh
-        return cls(str(body["access_token"]), refresh, expires)
+        access = body["access_token"]  # KeyError: an answer without one (OnshapeOAuth says so)
+        if not isinstance(access, str) or not access:
+            raise ValueError("the token answer's access_token is not a non-empty string")
+        return cls(access, refresh, expires)
 
 
 class TokenCipher:
