@@ -99,8 +99,11 @@ def test_upload_returns_201_with_todays_keys_and_stores_under_uuid_and_hash(
         ("/home/cad/arm.step", "arm.step"),
         ("..hidden.step", "hidden.step"),
         ("we<ird>:name|?*.step", "we_ird__name___.step"),
+        # An RTL override would show "arm\u202epets.exe" as "armexe.step" in the web app.
+        ("arm\u202epets.exe.step", "arm_pets.exe.step"),
+        ("bra\u200bcket\ufeff.step", "bra_cket_.step"),
     ],
-    ids=["dot-dot", "absolute", "leading-dots", "shell-chars"],
+    ids=["dot-dot", "absolute", "leading-dots", "shell-chars", "rtl-override", "invisible"],
 )
 def test_upload_keeps_only_a_sanitised_display_name(
     client, auth_headers, make_part, root, tmp_path, client_name, display

@@ -114,7 +114,8 @@ class DisplayName(OptionalText):
 def sanitise_display_name(name: str, max_length: int = 200) -> str | None:
     """Keep a human file name (any script) but never a path or control character."""
     base = re.split(r"[\\/]", name)[-1]
-    cleaned = _UNSAFE_NAME_CHARS.sub("_", base).strip().lstrip(".")
+    # Invisible marks too: an RTL override can make "x\u202egpj.exe" read as "xexe.jpg".
+    cleaned = HIDDEN_OR_CONTROL.sub("_", _UNSAFE_NAME_CHARS.sub("_", base)).strip().lstrip(".")
     if not cleaned:
         return None
     if len(cleaned) > max_length:
