@@ -99,7 +99,7 @@ def test_upload_returns_201_with_todays_keys_and_stores_under_uuid_and_hash(
         ("/home/cad/arm.step", "arm.step"),
         ("..hidden.step", "hidden.step"),
         ("we<ird>:name|?*.step", "we_ird__name___.step"),
-        # An RTL override would show "arm\u202epets.exe" as "armexe.step" in the web app.
+        # An RTL override reverses what follows it on screen: a name posing as another.
         ("arm\u202epets.exe.step", "arm_pets.exe.step"),
         ("bra\u200bcket\ufeff.step", "bra_cket_.step"),
     ],
