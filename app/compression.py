@@ -13,7 +13,7 @@ from collections.abc import Callable
 from flask import Flask, Request, Response, current_app, request
 
 from utils.compressed_bodies import gzip_bytes, gzip_etag
-from utils.settings_values import ConfigError
+from utils.settings_values import compression_level
 
 GZIP = "gzip"
 # The attribute a view sets (offer_gzip) when the body's gzip is made once elsewhere.
@@ -94,8 +94,5 @@ def compress_response(response: Response) -> Response:
 
 def register_compression(app: Flask) -> None:
     """Compress JSON responses, unless COMPRESSION_LEVEL is 0 (off)."""
-    level = app.config["COMPRESSION_LEVEL"]
-    if not isinstance(level, int) or not 0 <= level <= 9:
-        raise ConfigError("COMPRESSION_LEVEL must be a whole number from 0 (off) to 9")
-    if level:
+    if compression_level(app.config["COMPRESSION_LEVEL"]):
         app.after_request(compress_response)

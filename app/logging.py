@@ -17,7 +17,7 @@ from flask import Flask, Response, current_app, g, request
 from werkzeug.serving import WSGIRequestHandler
 
 from utils.auth import keys_match
-from utils.settings_values import ConfigError
+from utils.settings_values import log_level
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # Compared with the name as Werkzeug decodes it: api%5Fkey= authenticates like api_key=.
@@ -101,17 +101,6 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry)
-
-
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-
-
-def log_level(value: Any) -> str:
-    """LOG_LEVEL in any case ("debug" as "DEBUG"); anything else stops the start in one line."""
-    level = str(value).strip().upper()
-    if level not in LOG_LEVELS:
-        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
-    return level
 
 
 def configure_logging(app: Flask) -> None:

@@ -194,6 +194,8 @@ def test_named_flags_and_set_values_are_typed(tmp_path: Path) -> None:
         ("--port=70000", "between 1 and 65535"),
         ("--flask-env=staging", "FLASK_ENV must be one of"),
         ("--set=LOG_JSON=maybe", "true or false"),
+        ("--set=COMPRESSION_LEVEL=12", "COMPRESSION_LEVEL must be a whole number from 0"),
+        ("--set=LOG_LEVEL=LOUD", "LOG_LEVEL must be one of DEBUG"),
     ],
 )
 def test_bad_values_are_refused_and_nothing_is_written(

@@ -8,7 +8,7 @@ from typing import Any
 
 import config
 from utils.file_store_url import check_endpoint_url, is_object_store, parse_s3_url
-from utils.settings_values import check_task_queue_url
+from utils.settings_values import check_task_queue_url, compression_level, log_level
 
 
 def check_value(key: str, value: Any) -> Any:
@@ -27,6 +27,10 @@ def check_value(key: str, value: Any) -> Any:
         check_endpoint_url(value)
     if key == "TASK_QUEUE_URL":
         check_task_queue_url(value)
+    if key == "LOG_LEVEL":
+        value = log_level(value)
+    if key == "COMPRESSION_LEVEL":
+        compression_level(value)
     if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
         raise config.ConfigError(f"{key} must not be negative")
     return value

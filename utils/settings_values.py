@@ -85,6 +85,24 @@ def whole_megabytes(name: str, value: Any, zero_means: str) -> int:
     return value
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def log_level(value: Any) -> str:
+    """LOG_LEVEL in any case ("debug" as "DEBUG"); anything else stops the start in one line."""
+    level = str(value).strip().upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
+    return level
+
+
+def compression_level(value: Any) -> int:
+    """COMPRESSION_LEVEL: gzip's levels 1-9, or 0 for off."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 9:
+        raise ConfigError("COMPRESSION_LEVEL must be a whole number from 0 (off) to 9")
+    return value
+
+
 def check_task_queue_url(url: str) -> str:
     """TASK_QUEUE_URL as given (empty = in each server process), or ConfigError; the message
     never repeats the URL, which may hold the Redis password."""
