@@ -44,6 +44,26 @@ def _command(entry: str, port: int) -> list[str]:
     }[entry]  # fmt: skip
 
 
+def _start(entry: str, port: int, tmp_path: Path, **settings: str) -> subprocess.CompletedProcess:
+    """Start `entry` on a SQLite file of its own with these settings; it should refuse."""
+    (tmp_path / "config.json").write_text("{}")
+    env = {
+        "PATH": f"{BIN}:/usr/bin:/bin",
+        "PYTHONPATH": str(PROJECT_DIR),  # waitress-serve and gunicorn import run_prod
+        "CONFIG_FILE": str(tmp_path / "config.json"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'parts.db'}",
+        "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+        "SECRET_KEY": KEY,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        **({} if entry == "run.py" else {"FLASK_ENV": "production"}),
+        **settings,
+    }
+    return subprocess.run(
+        _command(entry, port), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
 def _needs(server: str | None) -> None:
     if server is None:
         return
@@ -61,22 +81,7 @@ def _needs(server: str | None) -> None:
 def test_database_mistake_is_one_line_and_exit_2(tmp_path, entry, url, server, says):
     _needs(server)
     port = free_port()
-    (tmp_path / "config.json").write_text("{}")
-    env = {
-        "PATH": f"{BIN}:/usr/bin:/bin",
-        "PYTHONPATH": str(PROJECT_DIR),  # waitress-serve and gunicorn import run_prod
-        "CONFIG_FILE": str(tmp_path / "config.json"),
-        "DATABASE_URL": url.format(closed=free_port()),
-        "UPLOAD_FOLDER": str(tmp_path / "uploads"),
-        "SECRET_KEY": KEY,
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
-    }
-    if entry != "run.py":
-        env["FLASK_ENV"] = "production"
-    result = subprocess.run(
-        _command(entry, port), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
-    )
+    result = _start(entry, port, tmp_path, DATABASE_URL=url.format(closed=free_port()))
     ours = [line for line in result.stderr.splitlines() if "DATABASE_URL" in line]
     assert len(ours) == 1, result.stderr
     assert says in ours[0]
@@ -109,23 +114,8 @@ SETTING_MISTAKES = [
 )
 def test_setting_mistake_is_one_line_and_exit_2(tmp_path, entry, settings, name, says):
     port = free_port()
-    (tmp_path / "config.json").write_text("{}")
-    env = {
-        "PATH": f"{BIN}:/usr/bin:/bin",
-        "PYTHONPATH": str(PROJECT_DIR),
-        "CONFIG_FILE": str(tmp_path / "config.json"),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'parts.db'}",
-        "UPLOAD_FOLDER": str(tmp_path / "uploads"),
-        "SECRET_KEY": KEY,
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
-        **{key: value.format(closed=free_port()) for key, value in settings.items()},
-    }
-    if entry != "run.py":
-        env["FLASK_ENV"] = "production"
-    result = subprocess.run(
-        _command(entry, port), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
-    )
+    mistake = {key: value.format(closed=free_port()) for key, value in settings.items()}
+    result = _start(entry, port, tmp_path, **mistake)
     lines = result.stderr.strip().splitlines()
     if entry == "gunicorn":
         assert "[INFO] Starting gunicorn" in lines[0], result.stderr
