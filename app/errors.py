@@ -5,8 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from urllib.parse import urlsplit
+
 from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.routing import RequestRedirect
 
 from utils.errors import ApiError, RateLimitedError
 
@@ -97,6 +100,20 @@ def handle_http_error(error: HTTPException):
     return error_response(status, body, headers)
 
 
+def answer_redirect():
+    """Werkzeug's slash redirects (/api/parts → /api/parts/, /api//parts/ → /api/parts/)
+    as JSON, with a Location relative to this host: Werkzeug's own is an HTML page naming
+    whatever host the Host header claimed. Flask hands routing redirects to no error handler,
+    so this runs as the first thing a request that matched no route does."""
+    redirect = request.routing_exception
+    if not isinstance(redirect, RequestRedirect):
+        return None
+    target = urlsplit(redirect.new_url)
+    location = target.path + (f"?{target.query}" if target.query else "")
+    body = {"error": "Moved permanently", "code": "moved_permanently", "location": location}
+    return error_response(redirect.code, body, {"Location": location})
+
+
 def handle_unexpected_error(error: Exception):
     request_id = getattr(g, "request_id", None)
     log.exception("unhandled error (request %s)", request_id)
@@ -111,3 +128,4 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ApiError, handle_api_error)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected_error)
+    app.before_request(answer_redirect)

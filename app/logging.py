@@ -143,6 +143,9 @@ def _finish_request(response: Response) -> Response:
     if access_log.isEnabledFor(logging.INFO):
         query = request.query_string.decode("latin-1")
         path = request.path + ("?" + redact_query(query) if query else "")
+        key = current_app.config.get("SECRET_KEY")
+        if key and key in path:  # a client that put the key in the path or another value
+            path = path.replace(key, "[redacted]")
         elapsed_ms = (time.perf_counter() - getattr(g, "started", time.perf_counter())) * 1000
         # The path is decoded (%0a is a newline) and all three come from the client: escaped,
         # a request cannot write a line of its own into the log.

@@ -63,6 +63,20 @@ def test_decoded_key_name_authenticates_and_is_never_logged(make_app, caplog):
     assert key not in text
 
 
+@pytest.mark.parametrize(
+    "where", ["/api/parts/{key}", "/{key}/api/parts/", "/api/parts/?search={key}&limit=1"]
+)
+def test_key_anywhere_else_in_the_address_is_never_logged(make_app, caplog, where):
+    app = make_app()
+    key = app.config["SECRET_KEY"]
+    with caplog.at_level(logging.INFO, logger="aerie"):
+        app.test_client().get(where.format(key=key), headers={"X-API-Key": key})
+    lines = [r.getMessage() for r in caplog.records if r.name == "aerie.access"]
+    assert len(lines) == 1
+    assert key not in lines[0]
+    assert where.format(key="[redacted]") in lines[0]
+
+
 def test_key_in_headers_and_request_id_never_reaches_the_log(make_app, caplog):
     app = make_app()
     key = app.config["SECRET_KEY"]

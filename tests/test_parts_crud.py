@@ -313,6 +313,22 @@ def test_collection_without_trailing_slash_redirects_308(client, auth_headers):
     assert response.headers["Location"].endswith("/api/parts/")
 
 
+@pytest.mark.parametrize(
+    ("path", "target"),
+    [("/api/parts?limit=2", "/api/parts/?limit=2"), ("/api//parts/", "/api/parts/")],
+)
+def test_slash_redirects_are_json_and_never_name_the_claimed_host(client, auth_headers, path, target):
+    response = client.get(path, headers={**auth_headers, "Host": "evil.example"})
+    assert response.status_code == 308
+    assert response.headers["Location"] == target
+    assert response.get_json() == {
+        "error": "Moved permanently",
+        "code": "moved_permanently",
+        "location": target,
+    }
+    assert "evil.example" not in response.get_data(as_text=True)
+
+
 def test_unsupported_method_returns_405_json(client, auth_headers, make_part):
     part = make_part()
     response = client.patch(f"{PARTS}{part['id']}", json={"name": "x"}, headers=auth_headers)
