@@ -33,7 +33,7 @@ from utils.wire_schemas import ViewsSchema, ViewsUploadSchema
 @parts_bp.doc(
     responses=upload_errors(
         e400="No view_0 … view_7 file in the form",
-        e413="A view is larger than the per-view limit",
+        e413="A view is larger than the per-view limit, in bytes or in declared pixels",
         e415="A view is not a PNG image",
     )
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zlib
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,15 @@ SQLITE_ONLY = pytest.mark.parametrize(
 
 def png(index: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + bytes([index]) * 32
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A PNG's signature and header chunk (IHDR: 8-bit RGBA) declaring this many pixels."""
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 6, 0, 0, 0])
+    chunk = b"IHDR" + header
+    return b"\x89PNG\r\n\x1a\n" + len(header).to_bytes(4, "big") + chunk + zlib.crc32(
+        chunk
+    ).to_bytes(4, "big")
 
 
 def post_views(client, headers, part_id, views: dict[str, bytes]):
@@ -68,6 +78,16 @@ def test_post_views_stores_pngs_and_persists_manifest_when_misc_info_had_content
     assert (image.status_code, image.mimetype, image.data) == (200, "image/png", png(3))
 
 
+@SQLITE_ONLY
+@pytest.mark.parametrize("size", [(1, 1), (8192, 2048), (4096, 4096), (1920, 1080)])
+def test_previews_of_any_screen_size_are_kept(client, auth_headers, make_part, size):
+    part = make_part()
+    response = post_views(client, auth_headers, part["id"], {"view_0": png_declaring(*size)})
+    assert response.status_code == 200
+    stored = get_closed(client, f"/api/parts/{part['id']}/views/0", auth_headers)
+    assert stored.data == png_declaring(*size)
+
+
 def test_posting_one_view_merges_into_the_manifest(client, auth_headers, make_part):
     part = make_part()
     post_views(client, auth_headers, part["id"], {"view_0": png(0), "view_1": png(1)})
@@ -87,8 +107,11 @@ def test_posting_one_view_merges_into_the_manifest(client, auth_headers, make_pa
         ({"view_0": b"GIF89a not a png"}, 415, "view_0 is not a PNG image"),
         ({"view_0": png(0), "view_1": b"\xff\xd8\xff jpeg"}, 415, "view_1 is not a PNG image"),
         ({"view_0": png(0), "view_2": png(2) + b"\x00" * 200}, 413, "view_2 is larger than"),
+        ({"view_0": png_declaring(100_000, 100_000)}, 413, "view_0 is 100000 × 100000 pixels"),
+        ({"view_0": png_declaring(8193, 10)}, 413, "view_0 is 8193 × 10 pixels"),
+        ({"view_1": png_declaring(4097, 4096)}, 413, "view_1 is 4097 × 4096 pixels"),
     ],
-    ids=["none", "unknown-fields", "gif", "one-jpeg", "too-large"],
+    ids=["none", "unknown-fields", "gif", "one-jpeg", "too-large", "bomb", "too-wide", "too-many"],
 )
 def test_post_views_refuses_bad_images_and_writes_nothing(
     app, client, auth_headers, make_part, views, status, error

@@ -14,12 +14,35 @@ from utils.part_files import VIEW_SLOTS
 from utils.storage import Storage, looks_like_png
 
 
+# A browser decodes a PNG to width × height × 4 bytes whatever the file's size: a 5 KB file
+# declaring 100,000 × 100,000 pixels would stall every phone that opens the part. A preview
+# is a canvas the size of the viewer (times the screen's pixel ratio), far below these.
+VIEW_MAX_SIDE = 8192
+VIEW_MAX_PIXELS = 4096 * 4096
+
+
+def declared_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a PNG's header chunk (IHDR, first after the signature), or None
+    where there is none to read (nothing would decode such a file)."""
+    if len(data) < 24 or data[12:16] != b"IHDR" or int.from_bytes(data[8:12], "big") != 13:
+        return None
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
 def _read_png(field: str, upload: Any, limit: int) -> bytes:
     data = upload.stream.read(limit + 1)
     if len(data) > limit:
         raise PayloadTooLargeError(f"{field} is larger than {limit} bytes")
     if not looks_like_png(data):
         raise UnsupportedMediaTypeError(f"{field} is not a PNG image")
+    size = declared_size(data)
+    if size is not None and (max(size) > VIEW_MAX_SIDE or size[0] * size[1] > VIEW_MAX_PIXELS):
+        raise PayloadTooLargeError(
+            f"{field} is {size[0]} × {size[1]} pixels: a preview may have at most "
+            f"{VIEW_MAX_SIDE} on a side and {VIEW_MAX_PIXELS:,} in all",
+            max_side=VIEW_MAX_SIDE,
+            max_pixels=VIEW_MAX_PIXELS,
+        )
     return data
 
 
