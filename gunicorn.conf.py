@@ -18,6 +18,10 @@ workers = 1
 # A 200 MB upload over shop Wi-Fi must not be killed as a hung worker.
 timeout = 120
 graceful_timeout = 30
+# No client names the app's root: gunicorn would take SCRIPT_NAME and PATH_INFO from headers
+# of any client on this host (its forwarded_allow_ips), so GET /api/parts/ with a header
+# SCRIPT_NAME: /api/parts routed as / (the web app). BASE_PATH is the app's own setting.
+forwarder_headers = ""
 # Without the query string (it may hold api_key); the app writes its own redacted line.
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms pid=%(p)s'
 

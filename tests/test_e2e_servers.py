@@ -273,7 +273,21 @@ def test_gunicorn_workers_share_the_whole_list_in_a_folder_of_their_run(tmp_path
         status, listed = request(port, "GET", "/api/parts/")
         assert status == 200 and [p["name"] for p in listed["parts"]] == [PART["name"]]
         assert json.loads(kept.read_bytes().partition(b"\n")[2]) == listed
+        # gunicorn takes SCRIPT_NAME from a header of a client on this host unless told not
+        # to: /api/parts/ would then route as / (the web app), past the API and its key check.
+        assert header_moves_root(port) == (401, "application/json")
     assert not folder.exists()
+
+
+def header_moves_root(port: int) -> tuple[int, str]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", "/api/parts/", headers={"SCRIPT_NAME": "/api/parts"})
+        response = connection.getresponse()
+        response.read()
+        return response.status, response.getheader("Content-Type", "")
+    finally:
+        connection.close()
 
 
 def _answers(port: int) -> bool:
