@@ -10,6 +10,8 @@ export function Login(props: { onKey: (key: string) => void; reason: string | nu
   const [name, setName] = useState(getActor());
   const [nameProblem, setNameProblem] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(props.reason);
+  // Only a refused key marks the key field invalid (not "asked too soon" or a network error).
+  const [keyRefused, setKeyRefused] = useState(false);
   const [busy, setBusy] = useState(false);
   const keyInput = useRef<HTMLInputElement>(null);
   // autofocus only counts when a page loads: after Sign out the form appears in a running page.
@@ -21,12 +23,14 @@ export function Login(props: { onKey: (key: string) => void; reason: string | nu
     if (problem) return;
     setBusy(true);
     setError(null);
+    setKeyRefused(false);
     try {
       await checkKey(key.trim());
       setActor(name);
       props.onKey(key.trim());
     } catch (err) {
       const status = (err as { status?: number }).status;
+      setKeyRefused(status === 401);
       setError(status === 401 ? "That API key is not valid. Ask your lead for the team's key." : explain(err));
       setBusy(false);
       keyInput.current?.focus(); // the disabled button dropped it
@@ -46,7 +50,7 @@ export function Login(props: { onKey: (key: string) => void; reason: string | nu
           autoFocus
           autoComplete="current-password"
           inputRef={keyInput}
-          errorId={error ? "login-error" : null}
+          errorId={keyRefused ? "login-error" : null}
         />
         <NameField value={name} onInput={setName} problem={nameProblem} />
         <ErrorText message={error} id="login-error" />

@@ -1,6 +1,7 @@
 // Add or edit a part, with an optional STEP/PDF upload and its progress.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { explain, getPart, json, updatePart, upload } from "./api";
+import { partName } from "./labels";
 import type { Part } from "./types";
 import { Dialog, ErrorText, SelectField, TextField, uid } from "./ui";
 
@@ -48,6 +49,25 @@ function body(values: Values, existing: Part | null): Record<string, unknown> {
   };
 }
 
+// What the server accepts (utils/files_io, utils/step_converter): a STEP opens with its
+// ISO-10303-21 header, a PDF has %PDF- in its first KB. Checked before a part is added, so a
+// file the server would refuse never leaves a new part behind without it.
+const STEP_HEADER = /^(?:\uFEFF)?[ \t\r\n]*ISO-10303-21[ \t\r\n]*;/;
+
+export async function fileProblem(file: File): Promise<string | null> {
+  const extension = file.name.toLowerCase().split(".").pop() ?? "";
+  if (!["step", "stp", "pdf"].includes(extension) || !file.name.includes(".")) {
+    return `${file.name} is not a STEP or PDF file: choose a .step, .stp or .pdf file.`;
+  }
+  if (file.size === 0) return `${file.name} is empty.`;
+  const head = await file.slice(0, 1024).text();
+  if (extension === "pdf" ? !head.includes("%PDF-") : !STEP_HEADER.test(head)) {
+    const kind = extension === "pdf" ? "PDF" : "STEP (ISO-10303-21)";
+    return `${file.name} is not a valid ${kind} file: export it again from the CAD program.`;
+  }
+  return null;
+}
+
 export function PartForm(props: {
   part: Part | null;
   suggestions: { subsystems: string[]; materials: string[] };
@@ -83,11 +103,19 @@ export function PartForm(props: {
     event.preventDefault();
     setBusy(true);
     setError(null);
+    const problem = file ? await fileProblem(file) : null;
+    if (problem) {
+      setError(problem);
+      setBusy(false);
+      return;
+    }
+    let added: Part | null = null;
     try {
       let saved = editing
         ? await updatePart(editing.id, body(values, editing), etag)
         : await json<Part>("/", "POST", { ...body(values, null), category: "review" });
       if (!editing) {
+        added = saved;
         setCreated(saved);
         setEtag(null);
       }
@@ -98,7 +126,13 @@ export function PartForm(props: {
       }
       props.onSaved(saved);
     } catch (err) {
-      setError(explain(err));
+      // The part was added but its file was refused: say so, or it looks like nothing happened.
+      const saved = added ?? created;
+      setError(
+        saved && file
+          ? `${partName(saved)} was added without its file. ${explain(err)} Choose another file and press Retry upload, or Cancel to keep the part without a file.`
+          : explain(err),
+      );
       setBusy(false);
     }
   };

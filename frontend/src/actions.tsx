@@ -94,6 +94,14 @@ export function ActionDialog(props: {
           {part.amount > 1 ? ` × ${part.amount}` : ""}
         </p>
         {kind === "approve" ? <TextField label="Reviewer" value={text} onInput={setText} autoFocus hint="Who reviewed the design (optional)." /> : null}
+        {kind === "claim" && storageOf(part) ? (
+          <section class="stored-location" aria-label="Stored location">
+            <h3>Stored location</h3>
+            <p>
+              Retrieve the part from this location: <strong>{storageOf(part)}</strong>
+            </p>
+          </section>
+        ) : null}
         {kind === "claim" ? <TextField label="Your name" value={text} onInput={setText} required autoFocus autoComplete="name" /> : null}
         {kind === "complete" || kind === "unclaim" ? (
           <TextField

@@ -146,10 +146,22 @@ export async function json<T>(path: string, method = "GET", body?: unknown, head
   return (await response.json()) as T;
 }
 
-/** Is this key the server's? (A 429 means: asked too soon, say so.) */
+// A sign-in asked too soon after another from this address (AUTH_CHECK_INTERVAL_SECONDS, per
+// address: two phones behind one Wi-Fi router, or a corrected typo) waits and asks again.
+const CHECK_ATTEMPTS = 3;
+const CHECK_WAIT_MAX_MS = 5000;
+
+/** Is this key the server's? A 429 is waited out (briefly) and asked again. */
 export async function checkKey(key: string): Promise<void> {
-  const response = await fetch(`${API}/auth/check`, { headers: { "X-API-Key": key }, cache: "no-store" });
-  if (!response.ok) throw await failure(response);
+  for (let attempt = 1; ; attempt++) {
+    const response = await fetch(`${API}/auth/check`, { headers: { "X-API-Key": key }, cache: "no-store" });
+    if (response.ok) return;
+    const seconds = Number(response.headers.get("Retry-After"));
+    if (response.status !== 429 || attempt >= CHECK_ATTEMPTS || !(seconds * 1000 <= CHECK_WAIT_MAX_MS)) {
+      throw await failure(response);
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.max(seconds, 0.2) * 1000));
+  }
 }
 
 export interface PartList {

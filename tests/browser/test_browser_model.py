@@ -119,25 +119,6 @@ def test_a_failed_conversion_is_said_on_the_card_and_in_the_viewer(desktop_page,
     assert board.part_named("Drive Gear")["modelStatus"] == "failed"
 
 
-def test_a_file_of_the_wrong_kind_is_refused_in_words(page, board):
-    sign_in(page, board)
-    page.get_by_role("button", name="Add part").click()
-    form = page.get_by_role("dialog", name="Add part")
-    form.get_by_label("Name").fill("Readme Part")
-    form.get_by_role("combobox", name="Material", exact=True).fill("PLA")
-    form.get_by_role("combobox", name="Subsystem").fill("Arm")
-    form.get_by_label("STEP or PDF file").set_input_files(FILES / "README.md")
-    form.get_by_role("button", name="Add part").click()
-    expect(form.get_by_role("alert")).to_contain_text("Upload a STEP, STP or PDF file")
-    # The part was added; retrying with the right file must not add it twice.
-    form.get_by_label("STEP or PDF file").set_input_files(FILES / "cube_and_cylinder.step")
-    form.get_by_role("button", name="Retry upload").click()
-    expect(page.get_by_role("dialog", name="Readme Part")).to_be_visible()
-    status, body = board.api("GET", "/?search=Readme")
-    assert status == 200 and body["total"] == 1
-    assert body["parts"][0]["file"] == "cube_and_cylinder.step"
-
-
 MINIMAL_PDF = (
     b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
     b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
