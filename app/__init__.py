@@ -94,8 +94,11 @@ def _register_blueprints(app: Flask) -> None:
     from app.docs import register_docs_assets
     from app.health import health_bp
     from routes import parts_bp
+    from routes.onshape import onshape_auth_bp
 
-    api.register_blueprint(parts_bp, url_prefix=f"{app.config['BASE_PATH']}/api/parts")
+    base = app.config["BASE_PATH"]
+    api.register_blueprint(parts_bp, url_prefix=f"{base}/api/parts")
+    app.register_blueprint(onshape_auth_bp, url_prefix=f"{base}/api/auth/onshape")
     app.register_blueprint(health_bp)
     if app.config["BASE_PATH"]:
         app.register_blueprint(

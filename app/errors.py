@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-
 from urllib.parse import urlsplit
 
 from flask import Flask, g, jsonify, request

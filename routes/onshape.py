@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Blueprint as FlaskBlueprint
 from flask import current_app, jsonify, redirect, request
 from flask.typing import ResponseReturnValue
 
@@ -15,6 +16,7 @@ from models.onshape_export import ExportKind, ExportStatus
 from models.onshape_link import parse_document_link
 from models.part import Part
 from routes import parts_bp
+from routes.guard import guard_request
 from routes.onshape_waits import export_and_wait, pending_response
 from routes.responses import errors
 from utils.auth import require_api_key
@@ -93,6 +95,20 @@ def onshape_disconnect() -> Any:
         forgotten = forget_connection(db.session)
     text = "Disconnected from Onshape" if forgotten else "No Onshape connection found"
     return {"success": forgotten, "message": text}
+
+
+# The upstream web app of the unmerged Onshape-Oauth branch asks at /api/auth/onshape/…
+# (current-api-behaviour.md 4.2), and an Onshape app may be registered with that callback:
+# the same four views there, behind the same guard (key, limits); documented once, above.
+onshape_auth_bp = FlaskBlueprint("onshape_auth", __name__)
+for _rule, _view, _methods in (
+    ("/connect", onshape_connect, ["GET"]),
+    ("/callback", onshape_callback, ["GET"]),
+    ("/status", onshape_status, ["GET"]),
+    ("/disconnect", onshape_disconnect, ["POST"]),
+):
+    onshape_auth_bp.add_url_rule(_rule, view_func=_view, methods=_methods)
+onshape_auth_bp.before_request(guard_request)
 
 
 @parts_bp.route("/<int:part_id>/onshape/import", methods=["POST"])

@@ -192,3 +192,49 @@ def test_another_secret_key_cannot_read_the_tokens(onshape_app, oclient, auth_he
     finally:
         close_app(other)
     assert oclient.get(STATUS, headers=auth_headers).get_json()["connected"] is True
+
+
+# The upstream Onshape-Oauth branch's web app asks at /api/auth/onshape/… (reference 4.2).
+BRANCH = "/api/auth/onshape"
+
+
+def test_the_upstream_branch_paths_connect_and_disconnect_like_ours(
+    oclient, auth_headers, onshape_app
+):
+    assert oclient.get(f"{BRANCH}/status", headers=auth_headers).get_json()["connected"] is False
+    answer = oclient.get(f"{BRANCH}/connect", headers=auth_headers)
+    assert answer.status_code == 200
+    query = authorize_in_browser(answer.get_json()["authorization_url"])
+    back = oclient.get(f"{BRANCH}/callback", query_string=query)
+    assert (back.status_code, back.headers["Location"]) == (302, "/?onshape_connected=true")
+    status = oclient.get(f"{BRANCH}/status", headers=auth_headers).get_json()
+    assert status["connected"] is True and status["user"]["name"] == "Ada Student"
+    assert oclient.get(STATUS, headers=auth_headers).get_json() == status  # one connection
+    gone = oclient.post(f"{BRANCH}/disconnect", headers=auth_headers)
+    assert gone.get_json() == {"success": True, "message": "Disconnected from Onshape"}
+    assert oclient.get(STATUS, headers=auth_headers).get_json()["connected"] is False
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/connect"), ("GET", "/status"), ("POST", "/disconnect")],
+)
+def test_the_upstream_branch_paths_need_the_key_and_count_wrong_ones(oclient, method, path):
+    missing = oclient.open(f"{BRANCH}{path}", method=method)
+    assert (missing.status_code, missing.get_json()["error"]) == (401, "API key required")
+    wrong = oclient.open(f"{BRANCH}{path}", method=method, headers={"X-API-Key": "nope"})
+    assert (wrong.status_code, wrong.get_json()["error"]) == (401, "Invalid API key")
+    assert wrong.headers["Content-Security-Policy"].startswith("default-src 'none'")
+
+
+def test_the_upstream_branch_paths_follow_base_path(
+    test_database, tmp_path, fake_onshape, auth_headers
+):
+    settings = onshape_settings(fake_onshape, BASE_PATH="/tracker")
+    application = build_app(test_database, tmp_path, **settings)
+    try:
+        client = application.test_client()
+        assert client.get(f"/tracker{BRANCH}/status", headers=auth_headers).status_code == 200
+        assert client.get(f"{BRANCH}/status", headers=auth_headers).status_code == 404
+    finally:
+        close_app(application)

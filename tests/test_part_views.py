@@ -31,9 +31,12 @@ def png_declaring(width: int, height: int) -> bytes:
     """A PNG's signature and header chunk (IHDR: 8-bit RGBA) declaring this many pixels."""
     header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 6, 0, 0, 0])
     chunk = b"IHDR" + header
-    return b"\x89PNG\r\n\x1a\n" + len(header).to_bytes(4, "big") + chunk + zlib.crc32(
-        chunk
-    ).to_bytes(4, "big")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + len(header).to_bytes(4, "big")
+        + chunk
+        + zlib.crc32(chunk).to_bytes(4, "big")
+    )
 
 
 def post_views(client, headers, part_id, views: dict[str, bytes]):

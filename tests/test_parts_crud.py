@@ -317,7 +317,9 @@ def test_collection_without_trailing_slash_redirects_308(client, auth_headers):
     ("path", "target"),
     [("/api/parts?limit=2", "/api/parts/?limit=2"), ("/api//parts/", "/api/parts/")],
 )
-def test_slash_redirects_are_json_and_never_name_the_claimed_host(client, auth_headers, path, target):
+def test_slash_redirects_are_json_and_never_name_the_claimed_host(
+    client, auth_headers, path, target
+):
     response = client.get(path, headers={**auth_headers, "Host": "evil.example"})
     assert response.status_code == 308
     assert response.headers["Location"] == target

@@ -13,7 +13,6 @@ from utils.errors import BadRequestError, PayloadTooLargeError, UnsupportedMedia
 from utils.part_files import VIEW_SLOTS
 from utils.storage import Storage, looks_like_png
 
-
 # A browser decodes a PNG to width × height × 4 bytes whatever the file's size: a 5 KB file
 # declaring 100,000 × 100,000 pixels would stall every phone that opens the part. A preview
 # is a canvas the size of the viewer (times the screen's pixel ratio), far below these.

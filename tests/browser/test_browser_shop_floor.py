@@ -114,9 +114,7 @@ def test_a_part_added_without_its_file_says_so_and_a_retry_adds_no_second(page, 
     assert body["parts"][0]["file"] == "small.step"
 
 
-def test_a_sign_in_right_after_another_waits_instead_of_calling_the_key_wrong(
-    page, board_factory
-):
+def test_a_sign_in_right_after_another_waits_instead_of_calling_the_key_wrong(page, board_factory):
     board = board_factory(AUTH_CHECK_INTERVAL_SECONDS=2)
     # Another device at this address has just signed in: the page's check is asked too soon.
     assert board.api("GET", "/auth/check")[0] == 200
