@@ -46,6 +46,51 @@ def test_a_window_counts_then_starts_again_when_it_ends(tmp_path):
     assert storage.incr("k", 60) == 1 and storage.get_expiry("k") > time.time() + 50
 
 
+def test_one_statement_counts_a_hit_and_reads_live_windows(tmp_path):
+    storage = FileWindows(_uri(tmp_path))
+    assert storage.incr_and_read("hit", 60, []) == (1, ())
+    storage.incr("failures", 60, amount=7)
+    storage.incr("ended", 1)
+    assert storage.incr_and_read("hit", 60, ["failures", "ended", "never"]) == (2, (7, 1, 0))
+    time.sleep(storage.get_expiry("ended") - time.time() + 0.05)
+    # An ended window reads 0; the hit's window keeps its end.
+    assert storage.incr_and_read("hit", 60, ["failures", "ended"]) == (3, (7, 0))
+    assert storage.get("hit") == 3 and storage.get_expiry("hit") > time.time() + 50
+
+
+def test_a_keyed_request_counts_and_reads_the_file_once(tmp_path, monkeypatch):
+    from limits import parse
+
+    from utils.rate_limits import LimitCounters
+
+    storage = FileWindows(_uri(tmp_path))
+    counters = LimitCounters(storage)
+    statements: list[str] = []
+    connection = storage._connection()
+    monkeypatch.setattr(storage, "_connection", lambda: _Recording(connection, statements))
+    default, failures = parse("2 per minute"), parse("3 per minute")
+    storage.incr(failures.key_for("p", "auth-failure", "1.2.3.4"), 60, amount=3)
+    statements.clear()
+    first = counters.count_and_read(
+        (default,), ("p", "x"), (failures,), ("p", "auth-failure", "1.2.3.4")
+    )
+    assert first == (None, (3,)) and len(statements) == 1
+    counters.count_and_read((default,), ("p", "x"), (failures,), ("p", "auth-failure", "1.2.3.4"))
+    spent = counters.count_and_read((default,), ("p", "x"), (failures,), ("p", "auth-failure", "9"))
+    assert spent == (default, (0,)) and len(statements) == 3
+
+
+class _Recording:
+    """A connection that notes each statement it runs."""
+
+    def __init__(self, connection, statements: list[str]) -> None:
+        self._connection, self._statements = connection, statements
+
+    def execute(self, sql: str, *args):
+        self._statements.append(sql)
+        return self._connection.execute(sql, *args)
+
+
 def test_clear_and_reset_forget_windows(tmp_path):
     storage = FileWindows(_uri(tmp_path))
     storage.incr("a", 60)

@@ -3,14 +3,17 @@ enforces it, so a marked view anywhere else would be left open."""
 
 from __future__ import annotations
 
+from routes.guard import guard_request
 from utils.auth import require_api_key, requires_api_key
 
 
-def test_every_marked_view_is_on_the_parts_blueprint_that_checks_the_mark(make_app):
+def test_every_marked_view_is_on_a_blueprint_that_checks_the_mark(make_app):
     app = make_app()
     marked = {name for name, view in app.view_functions.items() if requires_api_key(view)}
     assert marked, "no view is marked: the guard would check nothing"
-    assert {name for name in marked if not name.startswith("parts.")} == set()
+    guarded = {bp for bp, hooks in app.before_request_funcs.items() if guard_request in hooks}
+    assert guarded == {"parts", "onshape_auth"}
+    assert {name for name in marked if name.partition(".")[0] not in guarded} == set()
 
 
 def test_the_mark_survives_the_decorators_below_the_route(make_app):

@@ -112,6 +112,8 @@ class LimitCounters:
         self._count_and_read = (
             storage.get_connection().register_script(COUNT_AND_READ) if redis else None
         )
+        # A host's shared file counts and reads in one statement (FileWindows.incr_and_read).
+        self._file = storage if isinstance(storage, FileWindows) else None
         # MemoryStorage.incr reads the counter back after releasing its per-key lock (and
         # may hand two threads two locks for a new key), so concurrent hits can misjudge the
         # count; Redis counts and reads in one script. Serialising memory hits makes them exact.
@@ -133,6 +135,14 @@ class LimitCounters:
     ) -> tuple[RateLimitItem | None, tuple[int, ...] | None]:
         """Count one hit against each of `hits` until one is spent (returned), and read the
         counts of `reads` (None where reading them here would not save a round trip)."""
+        if self._file is not None and len(hits) == 1 and reads:
+            (item,) = hits
+            count, counts = self._file.incr_and_read(
+                item.key_for(*hit_scope),
+                item.get_expiry(),
+                [read.key_for(*read_scope) for read in reads],
+            )
+            return (item if count > item.amount else None), counts
         if self._count_and_read is None or not reads:
             return next((item for item in hits if not self.hit(item, *hit_scope)), None), None
         prefixed = self.storage.prefixed_key  # type: ignore[attr-defined]
