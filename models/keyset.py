@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, and_, func, literal, or_, tuple_
@@ -52,12 +52,18 @@ def _typed(sort_by: str, value: Any) -> Any:
     python_type = datetime if isinstance(column.type, UTCDateTime) else column.type.python_type
     try:
         if python_type is datetime and isinstance(value, str):
-            return datetime.fromisoformat(value)
+            # In UTC here, as the column binds it: a time near year 1 or 9999 in another
+            # zone would overflow there (a 500) instead of being refused.
+            moment = datetime.fromisoformat(value)
+            return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
         if type(value) is int and python_type is int and abs(value) < 2**63:
             return value
         if python_type is str and isinstance(value, str):
-            return value
-    except ValueError as error:
+            # NUL or a lone surrogate (UnicodeEncodeError): no database can compare it.
+            if "\x00" not in value:
+                value.encode("utf-8")
+                return value
+    except (ValueError, OverflowError) as error:
         raise _refused() from error
     raise _refused()
 

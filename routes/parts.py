@@ -13,7 +13,7 @@ from app.database import write_transaction
 from app.extensions import db
 from models.events import record_event, recorded, tracked_fields
 from models.keyset import HEADER as NEXT_AFTER
-from models.part import Part
+from models.part import MAX_LENGTHS, Part
 from models.queries import PartQuery
 from routes import parts_bp
 from routes.responses import (
@@ -116,6 +116,10 @@ def list_category(args: dict[str, Any], category: str) -> Any:
         check_text("category", category)
     except FieldError as error:
         raise ValidationError(str(error.messages[0]), field="category") from error
+    longest = MAX_LENGTHS["category"]
+    if len(category) > longest:  # as the category parameter: no category is longer
+        message = f"category must be at most {longest} characters"
+        raise ValidationError(message, field="category")
     return list_response(args, category=category)
 
 

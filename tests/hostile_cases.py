@@ -115,6 +115,8 @@ HUGE_AND_CONTROL = [
     create("201 four-byte emoji", name=EMOJI * 201),
     query("NUL in search", "/", "search=a%00b"),
     query("NUL in category path", "/categories/%00", ""),
+    query("category path 21 characters", "/categories/" + "c" * 21, "search=a&limit=1"),
+    query("category path 4000 characters", "/categories/" + "c" * 4000, "search=a&limit=1"),
     query("search 201 characters", "/", "search=" + "s" * 201),
 ]
 SQL_AND_PATHS = [

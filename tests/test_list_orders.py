@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from array import array
 from dataclasses import replace
 
 import pytest
@@ -86,6 +87,17 @@ def test_an_order_too_large_to_keep_is_used_once_and_not_made_again(varied):
         assert orders.get(db.session, revision, query) is None  # its pages run their queries
         assert orders.made == 1
         assert orders.get(db.session, revision - 1, query) is None  # an older revision's
+
+
+def test_orders_of_nothing_cannot_pile_up_past_the_bound(varied):
+    # Unknown categories (any text of up to 20 characters) each keep an empty order.
+    with varied.app_context():
+        orders = ListOrders(max_ids=10 * list_orders.ENTRY_OVERHEAD_IDS)
+        for number in range(50):
+            query = PartQuery(limit=2, offset=5, category=f"nothing-{number}", search="x")
+            orders.get(db.session, 1, query)
+            assert orders.get(db.session, 1, query) == array("q")
+        assert len(orders._kept) == 10
 
 
 def test_requests_asking_together_make_one_order(varied, monkeypatch):

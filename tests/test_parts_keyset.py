@@ -91,10 +91,22 @@ def _token(*items: Any) -> str:
         _token("created_at", "desc", "2026-01-01T00:00:00+00:00", 0),
         _token("created_at", "desc", "2026-01-01T00:00:00+00:00", True),
         _token("created_at", "desc", "2026-01-01T00:00:00+00:00"),
+        # Times that leave the datetime range in UTC, and text no database compares.
+        _token("created_at", "desc", "0001-01-01T00:00:00+14:00", 1),
+        _token("created_at", "desc", "9999-12-31T23:59:59-14:00", 1),
     ],
 )
 def test_a_foreign_or_broken_token_is_a_400_naming_after(listed, client, auth_headers, after):
     response = client.get(PARTS, query_string={"limit": 2, "after": after}, headers=auth_headers)
+    assert response.status_code == 400
+    assert response.get_json()["field"] == "after"
+
+
+@pytest.mark.parametrize("value", ["\ud800", "a\x00b"])
+def test_a_token_with_text_no_database_compares_is_a_400(listed, client, auth_headers, value):
+    query = {"limit": 2, "sort_by": "name", "sort_order": "desc"}
+    after = _token("name", "desc", value, 1)
+    response = client.get(PARTS, query_string={**query, "after": after}, headers=auth_headers)
     assert response.status_code == 400
     assert response.get_json()["field"] == "after"
 

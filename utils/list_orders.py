@@ -93,5 +93,11 @@ class ListOrders:
         return order
 
 
+# What an entry costs beside its ids (its key: a search of up to 200 characters, a category;
+# the cache's own bookkeeping), counted as ids: many orders of few or no ids (unknown
+# categories, searches that match nothing) must not pile up within IDS_KEPT.
+ENTRY_OVERHEAD_IDS = 256
+
+
 def _size(order: array[int]) -> int:
-    return max(1, len(order))
+    return len(order) + ENTRY_OVERHEAD_IDS

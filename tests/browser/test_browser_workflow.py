@@ -141,16 +141,17 @@ def test_an_edit_over_someone_elses_change_is_refused_with_412_in_words(page, bo
 
 
 def test_too_many_requests_is_explained(page, board_factory):
-    # The server's own limit: a second key check within 2 s answers 429.
-    board = board_factory(AUTH_CHECK_INTERVAL_SECONDS=2)
+    # The server's own limit: a second key check within 20 s answers 429. The web app waits
+    # out a short one itself (test_browser_shop_floor); a long one is explained in words.
+    board = board_factory(AUTH_CHECK_INTERVAL_SECONDS=20)
     sign_in(page, board)
     page.get_by_role("button", name="Sign out").click()
     page.get_by_label("API key").fill(board.key)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("alert")).to_contain_text(re.compile(r"Too many requests\. Wait \d s"))
-    page.wait_for_timeout(2100)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name="Open Drive Gear")).to_be_visible()
+    expect(page.get_by_role("alert")).to_contain_text(re.compile(r"Too many requests\. Wait \d+ s"))
+    # Asked too soon is not a wrong key.
+    expect(page.get_by_label("API key")).not_to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_role("button", name="Sign in")).to_be_enabled()
 
 
 def test_statistics_show_charts_and_wipe_needs_the_typed_phrase(desktop_page, board):
