@@ -12,6 +12,20 @@ from sqlalchemy.engine import Engine
 REVISION_SQL = "SELECT value FROM revisions WHERE name = 'parts'"
 
 
+class _Kept:
+    """One thread's connection. Only that thread's local holds it, so when the thread ends
+    (Werkzeug's development server runs each request in a thread of its own) it is closed:
+    kept for ever, each ended thread left a connection and two descriptors open."""
+
+    __slots__ = ("driver", "__weakref__")
+
+    def __init__(self, driver: Any) -> None:
+        self.driver = driver
+
+    def __del__(self) -> None:
+        _close_quietly(self.driver)
+
+
 class RevisionReader:
     """Reads the committed parts revision on every hot read (the list and single parts).
 
@@ -23,7 +37,7 @@ class RevisionReader:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._local = threading.local()
-        self._opened: list[Any] = []
+        self._opened: weakref.WeakSet[_Kept] = weakref.WeakSet()
         # Close every thread's connection when the reader goes (an app torn down in tests).
         self._finalizer = weakref.finalize(self, _close_all, self._opened)
 
@@ -34,17 +48,17 @@ class RevisionReader:
     def read(self) -> int:
         """The revision; a kept connection that fails (the server dropped it while idle: a
         restart, an idle timeout) is replaced and the read tried once more on the new one."""
-        kept = getattr(self._local, "connection", None)
+        kept = getattr(self._local, "kept", None)
         if kept is not None:
             try:
-                return self._read(kept)
+                return self._read(kept.driver)
             except Exception:
                 self._drop(kept)
-        connection = self._local.connection = self._open()
+        kept = self._local.kept = self._open()
         try:
-            return self._read(connection)
+            return self._read(kept.driver)
         except Exception:
-            self._drop(connection)
+            self._drop(kept)
             raise
 
     @staticmethod
@@ -55,19 +69,19 @@ class RevisionReader:
         cursor.close()
         return int(row[0]) if row else 0
 
-    def _drop(self, connection: Any) -> None:
-        self._local.connection = None
-        _close_quietly(connection)
-        if connection in self._opened:  # closed: nothing left for close() to do
-            self._opened.remove(connection)
+    def _drop(self, kept: _Kept) -> None:
+        self._local.kept = None
+        self._opened.discard(kept)
+        _close_quietly(kept.driver)
 
-    def _open(self) -> Any:
+    def _open(self) -> _Kept:
         proxied = self.engine.raw_connection()
         proxied.detach()  # ours from now on: the pool forgets it
         driver = proxied.dbapi_connection
         _set_autocommit(driver)
-        self._opened.append(driver)
-        return driver
+        kept = _Kept(driver)
+        self._opened.add(kept)
+        return kept
 
 
 def _set_autocommit(driver: Any) -> None:
@@ -80,9 +94,10 @@ def _set_autocommit(driver: Any) -> None:
     # SQLite connections already run without an implicit transaction (app.database).
 
 
-def _close_all(connections: list[Any]) -> None:
-    while connections:
-        _close_quietly(connections.pop())
+def _close_all(opened: weakref.WeakSet[_Kept]) -> None:
+    for kept in list(opened):
+        _close_quietly(kept.driver)
+    opened.clear()
 
 
 def _close_quietly(driver: Any) -> None:
