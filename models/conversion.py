@@ -169,11 +169,12 @@ def _job_to_follow(session: Session, key: str, sha256: str | None) -> tuple[Conv
 
 
 def requeue_job(session: Session, key: str) -> None:
-    """Convert again (e.g. the GLB vanished from disk); parts show pending meanwhile."""
+    """Convert again (e.g. the GLB vanished from disk); parts show pending meanwhile. A new
+    conversion, so its worker deaths count from 0 (as request_conversion's do)."""
     session.execute(
         update(ConversionJob)
         .where(ConversionJob.key == key)
-        .values(status=JobStatus.PENDING, error=None, worker=None)
+        .values(status=JobStatus.PENDING, error=None, worker=None, attempts=0)
         .execution_options(synchronize_session=False)
     )
     _update_parts(session, key, model_status=ModelStatus.PENDING, model_error=None)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 import models.conversion as conversion_module
 from app.extensions import db
@@ -145,3 +146,18 @@ def test_start_up_recovery_survives_another_worker_writing_meanwhile(
     with app.app_context():
         job = db.session.execute(db.select(ConversionJob)).scalar_one()
         assert job.worker != "another-host:4242", (job.status, job.worker)
+
+
+def test_converting_again_counts_worker_deaths_from_zero(app, client, auth_headers, make_part):
+    # A GLB gone from disk is converted again: a new conversion, not the old one's last life.
+    part = make_part()
+    upload_ok(client, auth_headers, part["id"], STEP, "a.step")
+    with app.app_context():
+        job = db.session.scalars(select(ConversionJob)).one()
+        job.attempts = conversion_module.MAX_ATTEMPTS - 1
+        db.session.commit()
+        conversion_module.requeue_job(db.session, job.key)
+        db.session.commit()
+        db.session.expire_all()
+        again = db.session.get(ConversionJob, job.key)
+        assert (again.status, again.attempts) == ("pending", 0)

@@ -238,3 +238,21 @@ def test_the_upstream_branch_paths_follow_base_path(
         assert client.get(f"{BRANCH}/status", headers=auth_headers).status_code == 404
     finally:
         close_app(application)
+
+
+@pytest.mark.parametrize("state", ["eyJuIjoieCJ9", "not-even-base64!"])
+def test_a_forged_state_takes_no_write_lock(oclient, onshape_app, monkeypatch, state):
+    # Anyone may call the callback: on SQLite a write transaction locks every other write.
+    import routes.onshape
+
+    opened: list[int] = []
+    real = routes.onshape.write_transaction
+
+    def counted(*args, **kwargs):
+        opened.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(routes.onshape, "write_transaction", counted)
+    response = oclient.get(CALLBACK, query_string={"state": state, "code": "x"})
+    assert response.headers["Location"] == "/?onshape_error=invalid_state"
+    assert opened == []

@@ -292,6 +292,16 @@ def test_wipe_with_right_password_deletes_every_part_and_file(app, part_in, call
     assert not app.extensions["storage"].part_dir(parts[0]["uuid"]).exists()
 
 
+def test_wipe_leaves_files_being_staged_now_alone(app, part_in, call, api_key):
+    # An upload or conversion running during the wipe has its file in tmp/ until it moves it.
+    staging = Path(app.config["UPLOAD_FOLDER"]) / "tmp" / "4242" / "upload.part"
+    staging.parent.mkdir(parents=True)
+    staging.write_bytes(b"ISO-10303-21;")
+    part_in("review")
+    assert call("POST", "/wipe", {"password": api_key})[0] == 200
+    assert staging.read_bytes() == b"ISO-10303-21;"
+
+
 def test_parts_created_after_a_wipe_never_reuse_ids(make_part, call, api_key):
     old = [make_part()["id"] for _ in range(3)]
     assert call("POST", "/wipe", {"password": api_key})[0] == 200

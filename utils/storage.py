@@ -213,7 +213,9 @@ class Storage:
         shutil.rmtree(self.views_dir(part_uuid), ignore_errors=True)
 
     def remove_everything(self) -> None:
-        for name in ("parts", "models", "tmp"):
+        """Every part's files and every model. Not tmp/: uploads and conversions running
+        now stage their files there (a start-up clears what dead processes left)."""
+        for name in ("parts", "models"):
             shutil.rmtree(self.root / name, ignore_errors=True)
 
     def part_uuids_on_disk(self) -> Iterator[str]:
