@@ -92,3 +92,27 @@ def test_flush_listener_is_installed_once_however_many_apps(app):
 def test_the_factory_builds_one_cache_per_app(app, make_app):
     other = make_app()
     assert app.extensions["parts_cache"] is not other.extensions["parts_cache"]
+
+
+def test_the_whole_list_is_kept_however_large_until_a_write(app, make_part, monkeypatch):
+    from app.extensions import db
+    from models import queries
+
+    cache = app.extensions["parts_cache"]
+    cache._lists = ListBodies(size=4, max_bytes=100)  # every list body is larger than this
+    make_part(name="First")
+    renders: list[int] = []
+    real = queries.find_parts
+    monkeypatch.setattr(
+        "utils.parts_cache.find_parts", lambda *a, **k: renders.append(1) or real(*a, **k)
+    )
+    with app.app_context():
+        first = cache.part_list(db.session, PartQuery())
+        again = cache.part_list(db.session, PartQuery())
+        assert again is first and len(first.body) > 100 and renders == [1]
+        db.session.rollback()
+    make_part(name="Second")
+    with app.app_context():
+        after = cache.part_list(db.session, PartQuery())
+        db.session.rollback()
+    assert renders == [1, 1] and b"Second" in after.body and after.etag != first.etag

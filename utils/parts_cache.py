@@ -104,6 +104,25 @@ class ListBodies:
                 self._entries[key] = entry
 
 
+class WholeList:
+    """The whole list (the SPA's call) of the newest revision, in a slot of its own: past
+    CACHE_MAX_BYTES (about 46k parts) the LRU would not keep it, and every phone's call would
+    render it again (2 s at 60k parts), one at a time."""
+
+    def __init__(self) -> None:
+        self._revision, self._body = -1, None
+        self._lock = threading.Lock()
+
+    def get(self, revision: int) -> RenderedList | None:
+        with self._lock:
+            return self._body if revision == self._revision else None
+
+    def put(self, revision: int, body: RenderedList) -> None:
+        with self._lock:
+            if revision >= self._revision:
+                self._revision, self._body = revision, body
+
+
 class ListTotals:
     """How many parts match a filter (category and search) at a revision: another sort or
     page of the same filter skips the count (a COUNT over 100k rows on PostgreSQL)."""
@@ -159,6 +178,7 @@ class PartsCache:
         self._host = host_bodies if tricks.host_bodies and tricks.list_bodies else None
         self._reader = RevisionReader(engine) if tricks.revision_outside_pool else None
         self._lists = ListBodies(CACHE_ENTRIES)
+        self._whole = WholeList()
         self._parts = PartBodies()
         self._stats = PartBodies()
         self._stats_computing = threading.Lock()
@@ -185,17 +205,19 @@ class PartsCache:
         The revision is read before the rows, so a cached body is never older than its key.
         """
         key = (self.revision(session), query)
-        cached = self._lists.get(key) if self.tricks.list_bodies else None
+        if not (query.is_everything and self.tricks.list_bodies):
+            cached = self._lists.get(key) if self.tricks.list_bodies else None
+            return cached if cached is not None else self._render(session, key)
+        cached = self._whole.get(key[0])
         if cached is not None:
             return cached
-        if not (query.is_everything and self.tricks.list_bodies):
-            return self._render(session, key)
         # The whole list (7 MB at 10k parts, about 100 ms to make): requests arriving together
         # on a cold cache (a new revision, a worker's first request) wait for one render.
         with self._whole_list_rendering:
-            cached = self._lists.get(key)
+            cached = self._whole.get(key[0])
             if cached is None:
                 cached = self._whole_list(session, key)
+                self._whole.put(key[0], cached)
             return cached
 
     def _whole_list(self, session: Session, key: tuple[int, PartQuery]) -> RenderedList:
@@ -210,9 +232,7 @@ class PartsCache:
 
         revision = key[0]
         body, etag = self._host.whole_list(revision, make)
-        shared = RenderedList(body, etag, None, GzipOnce(self._host.gzip_of(revision)))
-        self._lists.put(key, shared)
-        return shared
+        return RenderedList(body, etag, None, GzipOnce(self._host.gzip_of(revision)))
 
     def _render(self, session: Session, key: tuple[int, PartQuery]) -> RenderedList:
         """Make the envelope of `key`'s query at its revision, and keep it (list_bodies)."""
@@ -237,7 +257,7 @@ class PartsCache:
         rendered = RenderedList.hashed(
             body, encode_after(query.sort_by, query.descending, last) if full else None
         )
-        if self.tricks.list_bodies:
+        if self.tricks.list_bodies and not query.is_everything:  # that one has its slot
             self._lists.put(key, rendered)
         return rendered
 
