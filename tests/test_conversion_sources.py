@@ -64,8 +64,8 @@ def assert_no_server_path(app, response) -> None:
 
 def repair(app) -> int:
     """What the conversion runner does for GET /model (which only reads): repair states."""
-    with app.app_context(), write_transaction():
-        return repair_model_states(db.session, app.extensions["storage"])
+    with app.app_context():
+        return repair_model_states(db.session, app.extensions["storage"], write_transaction)
 
 
 @pytest.mark.parametrize("moment", ["before-the-file-is-read", "while-the-child-starts"])

@@ -202,3 +202,33 @@ def test_unreachable_bucket_refuses_to_start(s3, tmp_path):
     )
     with pytest.raises(ConfigError, match="no-such-bucket.*no such bucket"):
         check_services(app)
+
+
+def test_the_repair_lists_the_models_once_and_requeues_only_a_vanished_one(s3, tmp_path):
+    from app.extensions import db
+    from models.base import write_transaction
+    from utils.part_models import repair_model_states
+
+    if not CUBE.is_file():
+        pytest.skip(f"fixture {CUBE} missing")
+    app, worker = s3_app(tmp_path, s3, "a"), s3_app(tmp_path, s3, "worker")
+    part_id = new_part(app)
+    upload_ok(app.test_client(), headers(app), part_id, CUBE.read_bytes(), "cube.step")
+    assert worker.extensions["conversion_runner"].run_one()
+    other = s3_app(tmp_path, s3, "c")
+    store = other.extensions["storage"]
+    calls: list[str] = []
+    client = store.client
+    for name in ("head_object", "get_object", "list_objects_v2"):
+        real = getattr(client, name)
+        setattr(client, name, lambda *a, _n=name, _r=real, **k: calls.append(_n) or _r(*a, **k))
+    with other.app_context():
+        assert repair_model_states(db.session, store, write_transaction) == 0
+    assert "head_object" not in calls and "get_object" not in calls
+    # The raw GLB gone from the bucket: that model, and only it, is converted again.
+    [raw] = [k for k in objects(s3) if k.startswith("team/models/") and k.count(".") == 1]
+    new_client(s3).delete_object(Bucket=BUCKET, Key=raw)
+    with other.app_context():
+        assert repair_model_states(db.session, store, write_transaction) == 1
+    part = get_closed(app.test_client(), f"/api/parts/{part_id}", headers(app)).get_json()
+    assert part["modelStatus"] == "pending"

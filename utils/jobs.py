@@ -207,8 +207,8 @@ class ConversionRunner:
         self._beats += 1
         if self._beats % REPAIR_EVERY_BEATS != 1:
             return 0
-        with write_transaction(db.session):
-            return repair_model_states(db.session, self.app.extensions["storage"])
+        store = self.app.extensions["storage"]
+        return repair_model_states(db.session, store, lambda: write_transaction(db.session))
 
     def run_one(self) -> bool:
         """Claim and convert one pending job; False when there was none, or when every

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import NamedTuple, Protocol
@@ -56,10 +57,34 @@ def model_state(session: Session, part: Part) -> ModelState:
     return ModelState(status, error, (status, error) != (part.model_status, part.model_error))
 
 
-def repair_model_states(session: Session, store: Storage) -> int:
-    """The write side of GET /model, for the conversion runner inside write_transaction:
-    reconcile stuck pending or failed parts with their jobs, and convert again a ready model
-    whose GLB is gone. Returns how many models changed (the caller commits and notifies)."""
+def repair_model_states(
+    session: Session, store: Storage, transaction: Callable[[], AbstractContextManager[object]]
+) -> int:
+    """The write side of GET /model, for the conversion runner: reconcile stuck pending or
+    failed parts with their jobs, and convert again a ready model whose GLB is gone. Returns
+    how many models changed. Writes run in `transaction()` (the caller's write transaction,
+    committed when it ends); the store is asked outside it, once, for every model it holds:
+    on an object store a file check is a request, and one per model held the database's
+    write lock (all of it, on SQLite) for minutes at 10k models."""
+    with transaction():
+        repaired = _reconcile_stuck(session)
+    # The ready keys first, then the listing: a model marked ready was stored before.
+    ready = session.scalars(
+        select(Part.model_key).where(Part.model_status == ModelStatus.READY).distinct()
+    ).all()
+    session.rollback()
+    if not ready:
+        return repaired
+    held = set(store.stored_files("models"))
+    gone = [key for key in ready if key and _stored_name(store, key) not in held]
+    if gone:
+        with transaction():
+            for key in gone:
+                requeue_job(session, key)
+    return repaired + len(gone)
+
+
+def _reconcile_stuck(session: Session) -> int:
     stuck = session.scalars(
         select(Part).where(
             Part.model_key.is_not(None),
@@ -71,12 +96,12 @@ def repair_model_states(session: Session, store: Storage) -> int:
         if part.model_key not in seen:
             seen.add(part.model_key)
             repaired += reconcile_part(session, part)
-    ready = select(Part.model_key).where(Part.model_status == ModelStatus.READY).distinct()
-    for key in session.scalars(ready).all():
-        if key and not store.has(store.model_path(key)):
-            requeue_job(session, key)
-            repaired += 1
     return repaired
+
+
+def _stored_name(store: Storage, key: str) -> str:
+    """A model's name as Storage.stored_files gives it (relative to the root, with /)."""
+    return store.model_path(key).relative_to(store.root).as_posix()
 
 
 class ModelRunner(Protocol):
