@@ -36,6 +36,17 @@ PART_STATUS: dict[str, ModelStatus] = {
 # Earlier versions recorded a source file deleted mid-conversion as a failure of its content
 # ("[Errno 2] No such file or directory: '<path>'"); such a failure is converted again.
 MISSING_INPUT_ERROR = "No such file or directory"
+# A conversion whose files could not be read or written (the object store unreachable, a
+# full disk) failed for the moment, not for its content: converted again like the above.
+FILES_UNAVAILABLE_ERROR = (
+    "The server could not reach this conversion's files for now; it will try again shortly"
+)
+RETRIED_ERRORS = (MISSING_INPUT_ERROR, FILES_UNAVAILABLE_ERROR)
+
+
+def tried_again(error: str | None) -> bool:
+    """Whether a failure with this message is converted again (its content is not at fault)."""
+    return any(marker in (error or "") for marker in RETRIED_ERRORS)
 # Tries of one job (since it was last requested) whose worker died before recording an
 # outcome; then the content is taken for a poison file and the job fails instead of looping.
 MAX_ATTEMPTS = 3
@@ -162,7 +173,7 @@ def _job_to_follow(session: Session, key: str, sha256: str | None) -> tuple[Conv
     job = session.get(ConversionJob, key)
     if job is None:
         return request_conversion(session, key, sha256 or key.split("-", 1)[0]), True
-    if job.status == JobStatus.FAILED and MISSING_INPUT_ERROR in (job.error or ""):
+    if job.status == JobStatus.FAILED and tried_again(job.error):
         job.status, job.error, job.worker = JobStatus.PENDING, None, None
         return job, True
     return job, False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from models.part import Part
 from tests.conftest import FIXTURES
 from tests.helpers import get_closed, upload_ok
 from utils.part_models import repair_model_states
+from utils.storage import FileStoreUnavailableError
 
 CUBE = FIXTURES / "step" / "cadquery_red_cube_blue_cylinder.step"
 # What servers before this fix stored when a part's file vanished under its conversion.
@@ -257,4 +259,49 @@ def test_pending_part_whose_job_already_ended_takes_its_outcome(
     assert repair(app) == 1  # GET served the job's outcome; the runner records it
     listed = get_closed(client, f"/api/parts/{part['id']}", auth_headers).get_json()
     assert listed["modelStatus"] == "ready"
+    assert repair(app) == 0
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        FileStoreUnavailableError("The file store could not be reached"),
+        OSError(errno.ENOSPC, "No space left on device"),
+    ],
+    ids=["store unreachable", "disk full"],
+)
+def test_files_unavailable_for_now_fail_for_now_and_convert_again(
+    app, client, auth_headers, make_part, cube, monkeypatch, failure
+):
+    part = make_part()
+    upload_ok(client, auth_headers, part["id"], cube, "cube.step")
+
+    def unavailable(*_args: Any, **_kwargs: Any) -> Any:
+        raise failure
+
+    with monkeypatch.context() as patched:
+        patched.setattr(converter, "convert_step", unavailable)
+        assert app.extensions["conversion_runner"].run_one() is True
+    [(status, error)] = jobs(app)
+    assert status == "failed" and "try again" in error
+    # The content is not at fault: the model is pending, not a 422, and is converted again.
+    assert model(client, auth_headers, part["id"]).status_code == 202
+    assert repair(app) == 1
+    assert jobs(app) == [("pending", None)]
+    assert app.extensions["conversion_runner"].run_one() is True
+    assert model(client, auth_headers, part["id"]).status_code == 200
+
+
+def test_a_file_error_of_the_content_still_fails_for_good(
+    app, client, auth_headers, make_part, cube, monkeypatch
+):
+    part = make_part()
+    upload_ok(client, auth_headers, part["id"], cube, "cube.step")
+
+    def refused(*_args: Any, **_kwargs: Any) -> Any:
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(converter, "convert_step", refused)
+    assert app.extensions["conversion_runner"].run_one() is True
+    assert model(client, auth_headers, part["id"]).status_code == 422
     assert repair(app) == 0

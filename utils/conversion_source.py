@@ -9,16 +9,18 @@ from flask import Flask
 from sqlalchemy import select
 
 from models.base import db
+from models.conversion import FILES_UNAVAILABLE_ERROR
 from models.part import Part
 from utils import model_variants, step_converter
 from utils.conversion_capacity import time_budget_s
 from utils.conversion_errors import SourceMissingError, StepConversionError, hide_paths
-from utils.storage import Storage, StorageError
+from utils.storage import FileStoreUnavailableError, Storage, StorageError
 
 log = logging.getLogger("aerie.jobs")
 # A job's error when no part's file holds its content any more; used only while parts still
 # point at the job (otherwise the job is dropped), and it names no path.
 SOURCE_GONE = "The STEP file is no longer stored on the server; upload it again"
+FILES_ERROR = "The server could not read or write this conversion's files"
 
 
 def convert_for_key(app: Flask, key: str) -> int:
@@ -104,9 +106,16 @@ def attempt_conversion(app: Flask, key: str) -> tuple[str | None, int | None]:
         return SOURCE_GONE, None
     except StepConversionError as exc:
         return hide_paths(str(exc)), None
-    except (OSError, StorageError):
+    except (FileStoreUnavailableError, OSError) as exc:
+        if isinstance(exc, FileNotFoundError | PermissionError | IsADirectoryError):
+            log.exception("conversion %s: file error", key)
+            return FILES_ERROR, None
+        # For now (the store unreachable, a full disk): the runner's repair converts again.
+        log.warning("conversion %s: files unavailable (%s); it will be tried again", key, exc)
+        return FILES_UNAVAILABLE_ERROR, None
+    except StorageError:
         log.exception("conversion %s: file error", key)
-        return "The server could not read or write this conversion's files", None
+        return FILES_ERROR, None
     except Exception:  # noqa: BLE001 - the job must end, not stay "running" for ever
         log.exception("conversion %s: unexpected error", key)
         return "The conversion stopped because of a server error; upload the file again", None

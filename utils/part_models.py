@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 
 from models.conversion import (
     FAILED,
-    MISSING_INPUT_ERROR,
     PART_STATUS,
     ConversionJob,
     reconcile_part,
     requeue_job,
+    tried_again,
 )
 from models.part import Part
 from models.queries import get_part_or_404
@@ -51,7 +51,7 @@ def model_state(session: Session, part: Part) -> ModelState:
     if part.model_status not in (ModelStatus.PENDING, ModelStatus.FAILED):
         return ModelState(part.model_status, part.model_error, False)
     job = session.get(ConversionJob, part.model_key)
-    if job is None or (job.status == FAILED and MISSING_INPUT_ERROR in (job.error or "")):
+    if job is None or (job.status == FAILED and tried_again(job.error)):
         return ModelState(ModelStatus.PENDING, None, True)  # to be queued again
     status, error = PART_STATUS[job.status], job.error
     return ModelState(status, error, (status, error) != (part.model_status, part.model_error))
