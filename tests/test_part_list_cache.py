@@ -116,3 +116,18 @@ def test_the_whole_list_is_kept_however_large_until_a_write(app, make_part, monk
         after = cache.part_list(db.session, PartQuery())
         db.session.rollback()
     assert renders == [1, 1] and b"Second" in after.body and after.etag != first.etag
+
+
+def test_single_part_bodies_are_bounded_least_recently_read_out():
+    from utils.parts_cache import PartBodies
+
+    bodies = PartBodies(max_bytes=3 * (1000 + 200))
+    for part_id in range(3):
+        bodies.put(7, part_id, _entry(1000, str(part_id)))
+    assert bodies.get(7, 0) is not None  # read: kept over 1
+    bodies.put(7, 3, _entry(1000, "3"))
+    assert [n for n in range(4) if bodies.get(7, n) is not None] == [0, 2, 3]
+    bodies.put(7, 9, _entry(10_000, "too large"))  # larger than the bound: served, not kept
+    assert bodies.get(7, 9) is None and bodies.get(7, 3) is not None
+    bodies.put(8, 1, _entry(10, "next revision"))  # a newer revision drops the older whole
+    assert bodies.get(7, 3) is None and bodies.get(8, 1).etag == "next revision"
