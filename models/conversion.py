@@ -47,6 +47,8 @@ RETRIED_ERRORS = (MISSING_INPUT_ERROR, FILES_UNAVAILABLE_ERROR)
 def tried_again(error: str | None) -> bool:
     """Whether a failure with this message is converted again (its content is not at fault)."""
     return any(marker in (error or "") for marker in RETRIED_ERRORS)
+
+
 # Tries of one job (since it was last requested) whose worker died before recording an
 # outcome; then the content is taken for a poison file and the job fails instead of looping.
 MAX_ATTEMPTS = 3

@@ -7,7 +7,8 @@ from dataclasses import replace
 
 from app.extensions import db
 from models.queries import PartQuery
-from utils.parts_cache import PartsCache, RenderedList, Tricks
+from utils.body_stores import RenderedList
+from utils.parts_cache import PartsCache, Tricks
 
 
 def caches_with_and_without(trick: str) -> tuple[PartsCache, PartsCache]:

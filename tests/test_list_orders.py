@@ -18,8 +18,9 @@ from models.part import Part
 from models.queries import PartQuery, ordered_ids
 from tests.page_caches import caches_with_and_without, same_page
 from utils import list_orders
+from utils.body_stores import RenderedList
 from utils.list_orders import ListOrders
-from utils.parts_cache import PartsCache, RenderedList, Tricks
+from utils.parts_cache import PartsCache, Tricks
 from utils.schemas import SORT_FIELDS
 
 LIMIT = 4

@@ -166,13 +166,19 @@ def test_backup_and_restore_round_trip_through_the_bucket(s3, tmp_path):
     assert download.status_code == 200 and download.data == PDF
 
 
-def test_conversion_fetches_the_step_and_puts_the_models_back(s3, tmp_path):
+def converted_through_the_bucket(s3: str, tmp_path: Path) -> tuple[Any, int]:
+    """A host with a part whose cube was uploaded there and converted on another host."""
     if not CUBE.is_file():
         pytest.skip(f"fixture {CUBE} missing")
     app, worker = s3_app(tmp_path, s3, "a"), s3_app(tmp_path, s3, "worker")
     part_id = new_part(app)
     upload_ok(app.test_client(), headers(app), part_id, CUBE.read_bytes(), "cube.step")
     assert worker.extensions["conversion_runner"].run_one()
+    return app, part_id
+
+
+def test_conversion_fetches_the_step_and_puts_the_models_back(s3, tmp_path):
+    _app, part_id = converted_through_the_bucket(s3, tmp_path)
     models = {key for key in objects(s3) if key.startswith("team/models/")}
     assert any(key.endswith(".glb") and key.count(".") == 1 for key in models)
     reader = s3_app(tmp_path, s3, "c")
@@ -209,12 +215,7 @@ def test_the_repair_lists_the_models_once_and_requeues_only_a_vanished_one(s3, t
     from models.base import write_transaction
     from utils.part_models import repair_model_states
 
-    if not CUBE.is_file():
-        pytest.skip(f"fixture {CUBE} missing")
-    app, worker = s3_app(tmp_path, s3, "a"), s3_app(tmp_path, s3, "worker")
-    part_id = new_part(app)
-    upload_ok(app.test_client(), headers(app), part_id, CUBE.read_bytes(), "cube.step")
-    assert worker.extensions["conversion_runner"].run_one()
+    app, part_id = converted_through_the_bucket(s3, tmp_path)
     other = s3_app(tmp_path, s3, "c")
     store = other.extensions["storage"]
     calls: list[str] = []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from models.queries import PartQuery
-from utils.parts_cache import ListBodies, RenderedList
+from utils.body_stores import ListBodies, RenderedList
 
 
 def _entry(size: int, tag: str) -> RenderedList:
@@ -119,7 +119,7 @@ def test_the_whole_list_is_kept_however_large_until_a_write(app, make_part, monk
 
 
 def test_single_part_bodies_are_bounded_least_recently_read_out():
-    from utils.parts_cache import PartBodies
+    from utils.body_stores import PartBodies
 
     bodies = PartBodies(max_bytes=3 * (1000 + 200))
     for part_id in range(3):

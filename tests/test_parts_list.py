@@ -297,7 +297,7 @@ def test_list_reflects_a_write_immediately(client, auth_headers, part_in, write,
 
 def test_list_cache_is_bounded_in_bytes():
     from models.queries import PartQuery
-    from utils.parts_cache import ListBodies, RenderedList
+    from utils.body_stores import ListBodies, RenderedList
 
     cache = ListBodies(size=10, max_bytes=250)
     for n in range(5):

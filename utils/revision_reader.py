@@ -17,13 +17,13 @@ class _Kept:
     (Werkzeug's development server runs each request in a thread of its own) it is closed:
     kept for ever, each ended thread left a connection and two descriptors open."""
 
-    __slots__ = ("driver", "__weakref__")
+    __slots__ = ("close", "driver", "__weakref__")
 
     def __init__(self, driver: Any) -> None:
         self.driver = driver
-
-    def __del__(self) -> None:
-        _close_quietly(self.driver)
+        # A weakref callback, not __del__: the collector runs those before any finalizer, so
+        # the connection is closed before the driver's own __del__ can find it open and warn.
+        self.close = weakref.finalize(self, _close_quietly, driver)
 
 
 class RevisionReader:
@@ -72,7 +72,7 @@ class RevisionReader:
     def _drop(self, kept: _Kept) -> None:
         self._local.kept = None
         self._opened.discard(kept)
-        _close_quietly(kept.driver)
+        kept.close()
 
     def _open(self) -> _Kept:
         proxied = self.engine.raw_connection()
@@ -96,7 +96,7 @@ def _set_autocommit(driver: Any) -> None:
 
 def _close_all(opened: weakref.WeakSet[_Kept]) -> None:
     for kept in list(opened):
-        _close_quietly(kept.driver)
+        kept.close()
     opened.clear()
 
 

@@ -83,11 +83,16 @@ def test_a_file_the_server_would_refuse_is_refused_before_the_part_is_added(page
     expect(form.get_by_role("alert")).to_contain_text("bracket.step is not a valid STEP")
     assert board.api("GET", "/?search=Readme")[1]["total"] == 0  # nothing was added
     form.get_by_label("STEP or PDF file").set_input_files(FILES / "cube_and_cylinder.step")
-    form.get_by_role("button", name="Add part").click()
-    expect(page.get_by_role("dialog", name="Readme Part")).to_be_visible()
-    status, body = board.api("GET", "/?search=Readme")
+    _added_once(page, board, form, "Add part", "Readme Part", "cube_and_cylinder.step")
+
+
+def _added_once(page, board, form, button: str, name: str, file_name: str) -> None:
+    """Press `button`: the part's details open, and it exists once, holding the file."""
+    form.get_by_role("button", name=button).click()
+    expect(page.get_by_role("dialog", name=name)).to_be_visible()
+    status, body = board.api("GET", f"/?search={name}")
     assert status == 200 and body["total"] == 1
-    assert body["parts"][0]["file"] == "cube_and_cylinder.step"
+    assert body["parts"][0]["file"] == file_name
 
 
 def test_a_part_added_without_its_file_says_so_and_a_retry_adds_no_second(page, board_factory):
@@ -107,11 +112,7 @@ def test_a_part_added_without_its_file_says_so_and_a_retry_adds_no_second(page, 
     form.get_by_label(re.compile("file")).set_input_files(
         {"name": "small.step", "mimeType": "application/step", "buffer": small}
     )
-    form.get_by_role("button", name="Retry upload").click()
-    expect(page.get_by_role("dialog", name="Cube Part")).to_be_visible()
-    status, body = board.api("GET", "/?search=Cube Part")
-    assert status == 200 and body["total"] == 1
-    assert body["parts"][0]["file"] == "small.step"
+    _added_once(page, board, form, "Retry upload", "Cube Part", "small.step")
 
 
 def test_a_sign_in_right_after_another_waits_instead_of_calling_the_key_wrong(page, board_factory):
