@@ -19,7 +19,9 @@ export function Dialog(props: { title: string; onClose: () => void; children: Co
     if (dialog && !dialog.open) dialog.showModal();
     return () => {
       dialog?.close();
-      returnFocus(opener);
+      // After this render and any it set off (an action's part leaving its tab re-renders
+      // the board after the dialog has gone), so a button removed meanwhile is not chosen.
+      setTimeout(() => returnFocus(opener), 0);
     };
   }, []);
   return (
