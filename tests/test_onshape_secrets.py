@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import logging
+import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -163,3 +165,37 @@ def test_refresh_race_loser_takes_the_winners_tokens(
         assert first.headers() == second.headers()
     grants = [call for call in fake_onshape.state.calls if call == "POST /oauth/token"]
     assert len(grants) == 2
+
+
+PART_BODY = {"material": "Al", "subsystem": "Arm"}
+
+
+def test_a_slow_token_refresh_holds_up_no_other_write(
+    onshape_app, oclient, auth_headers, fake_onshape
+):
+    # On SQLite a write transaction is the whole database's: the call to Onshape runs outside.
+    connect(oclient, auth_headers)
+    part = oclient.post("/api/parts/", json=PART_BODY, headers=auth_headers).get_json()["id"]
+    fake_onshape.state.expire_access_tokens()
+    fake_onshape.state.delays["/oauth/token"] = 3.0
+    refreshed: list[bool] = []
+
+    def refresh() -> None:
+        with onshape_app.app_context():
+            settings = OnshapeSettings.from_config(onshape_app.config)
+            cipher = TokenCipher(str(onshape_app.config["SECRET_KEY"]))
+            credentials = StoredCredentials(db.session, settings, cipher, write_transaction)
+            credentials.headers()
+            refreshed.append(credentials.after_unauthorized())
+            db.session.remove()
+
+    worker = threading.Thread(target=refresh)
+    worker.start()
+    time.sleep(0.5)  # the refresh is waiting on Onshape now
+    edit = oclient.put(f"/api/parts/{part}", json={"notes": "meanwhile"}, headers=auth_headers)
+    # Answered while the refresh still waits on Onshape: it waited for no lock of it.
+    assert worker.is_alive() and edit.status_code == 200
+    worker.join(10)
+    assert refreshed == [True]
+    status = oclient.get("/api/parts/auth/onshape/status", headers=auth_headers).get_json()
+    assert status["connected"] is True

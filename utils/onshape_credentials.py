@@ -5,11 +5,18 @@ ONSHAPE_ACCESS_KEY/ONSHAPE_SECRET_KEY pair, else "not connected"."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from datetime import timedelta
 
 from sqlalchemy.orm import Session
+
+try:
+    import fcntl
+except ImportError:  # Windows: waitress serves from one process
+    fcntl = None  # type: ignore[assignment]
 
 from models.onshape import (
     OnshapeConnection,
@@ -48,6 +55,7 @@ class StoredCredentials:
         self._generation = 0
         self._static = False
         self._retried = False
+        self._stale: Tokens | None = None  # the tokens a refresh replaces
 
     def headers(self) -> dict[str, str]:
         if self._tokens is None and not self._static:
@@ -88,30 +96,96 @@ class StoredCredentials:
         self._tokens, self._generation = tokens, row.generation
 
     def _refresh(self, *, force: bool) -> None:
-        """Refresh under the row lock; a worker that lost the race takes the winner's tokens."""
-        refused: OAuthRefused | None = None
+        """Refresh under the row lock; a worker that lost the race takes the winner's tokens.
+
+        On SQLite a write transaction holds the whole database, so a slow Onshape would stall
+        every write of the app: there the call runs between two short transactions, one
+        process of the host at a time (a lock file beside the database)."""
+        if self.session.get_bind().dialect.name == "sqlite":
+            with refresh_turn(self.session.get_bind().url.database):
+                self._refresh_in_steps(force=force)
+            return
+        with self.transaction():
+            row = self._due(force=force)
+            if row is None:
+                return
+            tokens, refused = self._call_onshape()
+            self._record(row, tokens, refused)
+        if refused is not None:
+            raise not_connected_after_refusal(refused)
+
+    def _refresh_in_steps(self, *, force: bool) -> None:
+        with self.transaction():
+            row = self._due(force=force)
+            if row is None:
+                return
+            version = (row.connected_at, row.generation)
+        tokens, refused = self._call_onshape()
         with self.transaction():
             row = get_connection(self.session, for_update=True)
             if row is None:
                 raise OnshapeNotConnectedError()
-            current = self.cipher.decrypt(row.token_ciphertext, row.expires_at)
-            if current is None:
-                raise OnshapeNotConnectedError(UNREADABLE)
-            fresh = row.expires_at - utcnow() >= self._margin
-            if row.generation != self._generation and (fresh or not force):
+            if (row.connected_at, row.generation) != version:
+                # Connected again meanwhile (a new account, perhaps): its tokens, not ours.
+                current = self.cipher.decrypt(row.token_ciphertext, row.expires_at)
+                if current is None:
+                    raise OnshapeNotConnectedError(UNREADABLE)
                 self._adopt(row, current)
                 return
-            if not current.refresh_token:
-                refused = OAuthRefused("no_refresh_token")
-            else:
-                try:
-                    tokens = self.oauth.refresh(current.refresh_token)
-                except OAuthRefused as exc:
-                    refused = exc
-            if refused is not None:
-                forget_connection(self.session)  # committed: every worker sees it is gone
-            else:
-                store_refreshed(self.session, row, self.cipher.encrypt(tokens), tokens.expires_at)
-                self._adopt(row, tokens)
+            self._record(row, tokens, refused)
         if refused is not None:
             raise not_connected_after_refusal(refused)
+
+    def _due(self, *, force: bool) -> OnshapeConnection | None:
+        """The locked row when this worker must refresh; None when it adopted newer tokens
+        another worker stored (the tokens to refresh are kept for _call_onshape)."""
+        row = get_connection(self.session, for_update=True)
+        if row is None:
+            raise OnshapeNotConnectedError()
+        current = self.cipher.decrypt(row.token_ciphertext, row.expires_at)
+        if current is None:
+            raise OnshapeNotConnectedError(UNREADABLE)
+        fresh = row.expires_at - utcnow() >= self._margin
+        if row.generation != self._generation and (fresh or not force):
+            self._adopt(row, current)
+            return None
+        self._stale = current
+        return row
+
+    def _call_onshape(self) -> tuple[Tokens | None, OAuthRefused | None]:
+        current = self._stale
+        if current is None or not current.refresh_token:
+            return None, OAuthRefused("no_refresh_token")
+        try:
+            return self.oauth.refresh(current.refresh_token), None
+        except OAuthRefused as exc:
+            return None, exc
+
+    def _record(
+        self, row: OnshapeConnection, tokens: Tokens | None, refused: OAuthRefused | None
+    ) -> None:
+        if refused is not None or tokens is None:
+            forget_connection(self.session)  # committed: every worker sees it is gone
+        else:
+            store_refreshed(self.session, row, self.cipher.encrypt(tokens), tokens.expires_at)
+            self._adopt(row, tokens)
+
+
+_TURNS = threading.Lock()  # SQLite in memory (tests): one process, so a lock of its own
+
+
+@contextlib.contextmanager
+def refresh_turn(database: str | None) -> Iterator[None]:
+    """One refresh at a time on this host: a file lock beside a SQLite database file (its
+    processes share it; Onshape rotates refresh tokens, so two refreshing at once would
+    spend the same one), else a lock of this process."""
+    if not database or database == ":memory:" or fcntl is None:
+        with _TURNS:
+            yield
+        return
+    with open(f"{database}.onshape-refresh.lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
