@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ from app.extensions import db
 # app/; re-exported here for the views.
 from models.base import WRITE_INTENT
 from models.base import write_transaction as write_transaction
+from utils.host_locks import waiting_lock
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 FIRST_REVISION = "0001"
@@ -168,14 +168,8 @@ def _migration_lock() -> Iterator[None]:
 
 @contextmanager
 def _file_lock(database: str | None) -> Iterator[None]:
-    if not database or database == ":memory:" or os.name == "nt":
-        yield  # nothing to share, or Windows (one waitress process there)
+    if not database or database == ":memory:":
+        yield  # nothing to share
         return
-    import fcntl
-
-    with open(f"{database}.migrate-lock", "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with waiting_lock(f"{database}.migrate-lock"):
+        yield

@@ -3,7 +3,9 @@ which is this host's own folder, never shared between hosts."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 try:
@@ -50,3 +52,19 @@ def _same_file(path: Path, fd: int) -> bool:
         return False
     held = os.fstat(fd)
     return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
+
+
+@contextlib.contextmanager
+def waiting_lock(path: str) -> Iterator[None]:
+    """Hold an exclusive flock on `path`, waiting for it: one holder at a time among every
+    thread and process of this host (the file stays, for the next holder). Windows has no
+    flock; its one waitress process needs a lock of its own there."""
+    if fcntl is None:
+        yield
+        return
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -13,11 +13,6 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-try:
-    import fcntl
-except ImportError:  # Windows: waitress serves from one process
-    fcntl = None  # type: ignore[assignment]
-
 from models.onshape import (
     OnshapeConnection,
     forget_connection,
@@ -25,6 +20,7 @@ from models.onshape import (
     store_refreshed,
 )
 from models.types import utcnow
+from utils.host_locks import waiting_lock
 from utils.onshape_client import OnshapeSettings
 from utils.onshape_errors import OnshapeNotConnectedError
 from utils.onshape_oauth import OAuthRefused, OnshapeOAuth, not_connected_after_refusal
@@ -171,21 +167,17 @@ class StoredCredentials:
             self._adopt(row, tokens)
 
 
-_TURNS = threading.Lock()  # SQLite in memory (tests): one process, so a lock of its own
+_TURNS = threading.Lock()  # this process's turn first (the file lock is the host's)
 
 
 @contextlib.contextmanager
 def refresh_turn(database: str | None) -> Iterator[None]:
     """One refresh at a time on this host: a file lock beside a SQLite database file (its
     processes share it; Onshape rotates refresh tokens, so two refreshing at once would
-    spend the same one), else a lock of this process."""
-    if not database or database == ":memory:" or fcntl is None:
-        with _TURNS:
+    spend the same one); SQLite in memory is one process's, its lock is enough."""
+    with _TURNS:
+        if not database or database == ":memory:":
             yield
-        return
-    with open(f"{database}.onshape-refresh.lock", "a+b") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
+            return
+        with waiting_lock(f"{database}.onshape-refresh.lock"):
             yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
