@@ -14,7 +14,16 @@ from models.base import db
 from models.events import record_event
 from models.part_wire import WIRE_ATTRIBUTES, wire_dict
 from models.revision import write_parts
-from models.states import CATEGORIES, PART_TYPES, STATUSES, Category, ModelStatus, PartType, Status
+from models.states import (
+    CATEGORIES,
+    PART_TYPES,
+    STATUSES,
+    TAB_PLACES,
+    Category,
+    ModelStatus,
+    PartType,
+    Status,
+)
 from models.types import MAX_PART_ID, UTCDateTime, isoformat, utcnow
 from models.workflow_rules import check_update, client_keys, keep_server_owned, refused
 from utils.errors import ConflictError, NotFoundError
@@ -164,7 +173,9 @@ class Part(db.Model):
         """review → the part's fabrication tab (unknown type → hand), status Reviewed."""
         if self.category != Category.REVIEW:
             raise refused(
-                f"Only parts in review can be approved; this part is in {self.category}", self
+                "Only parts in review can be approved; this part is already "
+                + TAB_PLACES[self.category],
+                self,
             )
         extra = {"reviewer": reviewer} if reviewer else {}
         self.misc_info = merge_misc_info(merge_misc_info(self.misc_info, misc_info), extra)

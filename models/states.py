@@ -24,6 +24,15 @@ class Category(StrEnum):
     COMPLETED = "completed"
 
 
+# Where a part already is past review, in the board's words (a message must not say "cnc").
+TAB_PLACES = {
+    Category.CNC: "approved for CNC",
+    Category.HAND: "approved for hand fabrication",
+    Category.MISC: "approved as a misc part",
+    Category.COMPLETED: "completed",
+}
+
+
 class Status(StrEnum):
     """Where the work on a part stands."""
 

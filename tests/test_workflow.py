@@ -71,10 +71,26 @@ def test_approve_accepts_snake_case_misc_info(make_part, act):
 
 
 REFUSALS = [
-    ("cnc", "approve", "Only parts in review can be approved; this part is in cnc"),
-    ("hand", "approve", "Only parts in review can be approved; this part is in hand"),
-    ("misc", "approve", "Only parts in review can be approved; this part is in misc"),
-    ("completed", "approve", "Only parts in review can be approved; this part is in completed"),
+    (
+        "cnc",
+        "approve",
+        "Only parts in review can be approved; this part is already approved for CNC",
+    ),
+    (
+        "hand",
+        "approve",
+        "Only parts in review can be approved; this part is already approved for hand fabrication",
+    ),
+    (
+        "misc",
+        "approve",
+        "Only parts in review can be approved; this part is already approved as a misc part",
+    ),
+    (
+        "completed",
+        "approve",
+        "Only parts in review can be approved; this part is already completed",
+    ),
     ("review", "complete", "A part still in review cannot be completed; approve it first"),
     ("completed", "complete", "This part is already completed"),
     ("review", "revert", "Part is not completed"),
