@@ -259,7 +259,12 @@ def _checked(settings: dict[str, Any]) -> dict[str, Any]:
     """Normalised paths and URL, refused when production cannot run with them."""
     # Imported here: create_config.py imports this module on the system Python (no SQLAlchemy).
     from utils.database_url import check_database_url, resolve_database_url
+    from utils.setting_checks import check_value
 
+    # What create_config.py refuses, the server refuses (a negative count, a bad limit).
+    for key in setting_names():
+        if key not in ("SECRET_KEY", "FLASK_ENV"):
+            check_value(key, settings[key])
     settings["BASE_PATH"] = normalise_base_path(settings["BASE_PATH"])
     if settings["FLASK_ENV"] == "production":
         validate_production(settings)

@@ -206,3 +206,38 @@ def test_production_itself_and_a_development_file_keep_their_folders(tmp_path):
     development = _write(tmp_path / "dev.json", {"FLASK_ENV": "development", "PORT": 5001})
     settings = load_settings("development", environ={}, config_file=development)
     assert settings["UPLOAD_FOLDER"] == str(PROJECT_ROOT / "uploads")
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "reason"),
+    [
+        ("RATELIMIT_DEFAULT", "lots", "RATELIMIT_DEFAULT must be like"),
+        ("AUTH_FAILURE_LIMIT", "bad", "AUTH_FAILURE_LIMIT must be like"),
+        ("AUTH_FAILURE_LIMIT", "0 per minute", "AUTH_FAILURE_LIMIT must be like"),
+        ("RATELIMIT_DEFAULT", "3000 per minute; ten per second", "RATELIMIT_DEFAULT must be"),
+        ("PARTS_MAX_PAGE_SIZE", "0", "PARTS_MAX_PAGE_SIZE must be at least 1"),
+        ("AUTH_CHECK_INTERVAL_SECONDS", "-1", "AUTH_CHECK_INTERVAL_SECONDS must not be negative"),
+        ("CONVERSION_WORKERS", "-2", "CONVERSION_WORKERS must not be negative"),
+        ("COMPRESSION_MIN_BYTES", "-5", "COMPRESSION_MIN_BYTES must not be negative"),
+        ("TRUSTED_PROXY_COUNT", "-1", "TRUSTED_PROXY_COUNT must not be negative"),
+    ],
+)
+def test_the_server_refuses_what_create_config_refuses(tmp_path, key, value, reason):
+    """A value from the environment is checked as create_config.py checks it: a rate limit
+    the limits library cannot parse started the server and failed every API request (500)."""
+    for environment in ("development", "production"):
+        env = {key: value, "SECRET_KEY": "k" * 40, "DATABASE_URL": "sqlite:///x.db"}
+        with pytest.raises(ConfigError, match=reason):
+            load_settings(environment, environ=env, config_file=tmp_path / "none.json")
+
+
+@pytest.mark.parametrize(
+    "text", ["", "3000 per minute", "10/second; 3000 per minute", "5 per 2 hours", "1 PER DAY"]
+)
+def test_rate_limit_settings_in_the_limits_syntax_are_taken(tmp_path, text):
+    from utils.rate_limits import parsed_limits
+
+    given = {"RATELIMIT_DEFAULT": text, "AUTH_FAILURE_LIMIT": text}  # "" = no limit
+    settings = load_settings("development", given, environ={}, config_file=tmp_path / "n.json")
+    assert settings["RATELIMIT_DEFAULT"] == text
+    assert len(parsed_limits(text)) == len([part for part in text.split(";") if part.strip()])

@@ -169,6 +169,11 @@ class RateLimits:
             storage = storage_for_uri(str(app.config["RATELIMIT_STORAGE_URI"]), project)
         except (ValueError, ConfigurationError) as exc:  # a mistyped URI: the setting to fix
             raise ConfigError(f"RATELIMIT_STORAGE_URI: {exc}") from None
+        for key in ("RATELIMIT_DEFAULT", "AUTH_FAILURE_LIMIT"):  # config.py checked the syntax
+            try:
+                parsed_limits(str(app.config[key]))
+            except ValueError:  # a limit every request would fail on (a 500), not a start
+                raise ConfigError(f"{key} is not a rate limit the limits library reads") from None
         app.extensions["rate_limits"] = LimitCounters(storage)
 
     def storage_for(self, app: Flask) -> Storage:

@@ -8,7 +8,13 @@ from typing import Any
 
 import config
 from utils.file_store_url import check_endpoint_url, is_object_store, parse_s3_url
-from utils.settings_values import check_task_queue_url, compression_level, log_level
+from utils.settings_values import (
+    LIMIT_SETTINGS,
+    check_task_queue_url,
+    compression_level,
+    log_level,
+    rate_limit_text,
+)
 
 
 def check_value(key: str, value: Any) -> Any:
@@ -31,6 +37,10 @@ def check_value(key: str, value: Any) -> Any:
         value = log_level(value)
     if key == "COMPRESSION_LEVEL":
         compression_level(value)
+    if key in LIMIT_SETTINGS:
+        rate_limit_text(key, value)
+    if key == "PARTS_MAX_PAGE_SIZE" and value == 0:
+        raise config.ConfigError("PARTS_MAX_PAGE_SIZE must be at least 1")
     if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
         raise config.ConfigError(f"{key} must not be negative")
     return value

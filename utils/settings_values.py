@@ -5,6 +5,7 @@ before the project's venv exists (setup_backend_service.sh)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -109,3 +110,26 @@ def check_task_queue_url(url: str) -> str:
     if url and urlsplit(url).scheme not in QUEUE_SCHEMES:
         raise ConfigError("TASK_QUEUE_URL: use redis://host:6379/0, or leave it empty")
     return url
+
+
+# The limits library's syntax ("3000 per minute", "10/second", several joined by ; , or |),
+# checked here with the standard library: create_config.py has no `limits` to ask.
+_ONE_LIMIT = re.compile(
+    r"\s*([0-9]+)\s*(?:/|per)\s*([0-9]+)?\s*(?:second|minute|hour|day|month|year)s?\s*",
+    re.IGNORECASE,
+)
+LIMIT_SETTINGS = ("RATELIMIT_DEFAULT", "AUTH_FAILURE_LIMIT")
+
+
+def rate_limit_text(name: str, value: Any) -> str:
+    """A rate-limit setting ("" = no limit), or ConfigError: a value the server cannot parse
+    failed every API request with a 500; a count of 0 refused every one."""
+    text = value if isinstance(value, str) else None
+    items = re.split(r"[,;|]", text) if text and text.strip() else []
+    for item in items:
+        match = _ONE_LIMIT.fullmatch(item)
+        if match is None or int(match[1]) == 0 or match[2] is not None and int(match[2]) == 0:
+            raise ConfigError(f'{name} must be like "3000 per minute" (";" between several)')
+    if text is None:
+        raise ConfigError(f'{name} must be text like "3000 per minute"')
+    return text
