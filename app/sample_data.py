@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,8 @@ SAMPLE_PARTS: list[dict[str, Any]] = [
 
 SAMPLE_ACTOR = "sample data"
 
+log = logging.getLogger("aerie.startup")
+
 
 def load_sample_parts(session: Session) -> int:
     """Insert the sample parts when the table is empty; returns how many were added."""
@@ -147,12 +150,18 @@ def _attach_sample_file(session: Session, part: Part, name: str) -> None:
     """Store a bundled STEP file as the part's upload; the runner converts it after start."""
     from flask import current_app
 
+    from utils.errors import PayloadTooLargeError, UnsupportedMediaTypeError
     from utils.part_files import UploadRules, attach_upload
 
     session.flush()  # the part needs its uuid and id before files are stored under it
     with (SAMPLE_FILES / name).open("rb") as stream:
         upload = FileStorage(stream=stream, filename=name)
-        attach_upload(session, part, upload, UploadRules.of(current_app))
+        try:
+            attach_upload(session, part, upload, UploadRules.of(current_app))
+        except (PayloadTooLargeError, UnsupportedMediaTypeError) as refusal:
+            # The upload settings refuse it (ALLOWED_EXTENSIONS, UPLOAD_MAX_BYTES): the part
+            # is still a sample, without its file, and the server starts.
+            log.warning("sample file %s not attached: %s", name, refusal.message)
 
 
 def _sample_part(spec: dict[str, Any], now: Any) -> Part:

@@ -12,6 +12,7 @@ from app.extensions import db
 from app.startup import check_services, prepare, start_background
 from config import ConfigError
 from models.conversion import PENDING, RUNNING, ConversionJob
+from models.part import Part
 from models.types import utcnow
 
 
@@ -102,3 +103,51 @@ def test_start_background_respects_conversion_in_background_off(tmp_path):
     assert _runner_threads() == before
     with application.app_context():
         db.engine.dispose()
+
+
+NO_SUCH_PID = 2**22 + 7  # above Linux's largest pid: never a live process
+
+
+def test_prepare_counts_only_tmp_folders_holding_a_half_written_upload(tmp_path, caplog):
+    """A server stopped cleanly leaves its tmp/<pid> folder empty: removed, not reported
+    as a half-written upload (every restart said "removed 1 half-written uploads")."""
+    tmp_root = tmp_path / "uploads" / "tmp"
+    (tmp_root / str(NO_SUCH_PID)).mkdir(parents=True)
+    application = create_app("production", _settings(tmp_path))
+    with caplog.at_level("INFO", logger="aerie.startup"):
+        prepare(application)
+    assert not (tmp_root / str(NO_SUCH_PID)).exists()
+    assert "half-written" not in caplog.text
+
+    (tmp_root / str(NO_SUCH_PID)).mkdir()
+    (tmp_root / str(NO_SUCH_PID) / "upload.part").write_bytes(b"ISO-10303-21;")
+    (tmp_root / str(NO_SUCH_PID + 1)).mkdir()
+    caplog.clear()
+    with caplog.at_level("INFO", logger="aerie.startup"):
+        prepare(application)
+    assert list(tmp_root.iterdir()) == []
+    assert "removed 1 half-written uploads" in caplog.text
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "refusing", [{"ALLOWED_EXTENSIONS": ["pdf"]}, {"UPLOAD_MAX_BYTES": 1000}], ids=str
+)
+def test_sample_parts_load_when_the_upload_settings_refuse_the_sample_file(
+    tmp_path, caplog, refusing
+):
+    """`python run.py` with uploads limited to PDFs or to 1,000 bytes: the sample parts are
+    added (the plate without its STEP file) and the server starts; it stopped with a
+    traceback from the refused sample upload."""
+    settings = _settings(tmp_path, SAMPLE_DATA=True, CONVERSION_IN_BACKGROUND=False, **refusing)
+    application = create_app("development", settings)
+    with caplog.at_level("WARNING", logger="aerie.startup"):
+        prepare(application)
+    assert "sample file mounting_plate.step not attached" in caplog.text
+    with application.app_context():
+        parts = db.session.execute(select(Part)).scalars().all()
+        assert len(parts) > 1
+        assert all(not part.file for part in parts)
+        db.engine.dispose()
+    assert not [p for p in (tmp_path / "uploads").rglob("*") if p.is_file()]

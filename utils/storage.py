@@ -190,8 +190,9 @@ class Storage:
         removed = 0
         for folder in tmp_root.iterdir():
             if not folder.name.isdigit() or not _earlier_process_alive(int(folder.name)):
+                # A stopped server's empty folder is no half-written upload: not counted.
+                removed += int(folder.is_dir() and any(folder.iterdir()))
                 shutil.rmtree(folder, ignore_errors=True)
-                removed += 1
         return removed
 
     def clear_stale_conversions(self, older_than_s: float) -> int:
