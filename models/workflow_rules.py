@@ -69,6 +69,14 @@ def check_update(part: Any, changes: dict[str, Any]) -> None:
     if "assigned" in changes and changes["assigned"] != part.assigned:
         if part.category == Category.COMPLETED:
             raise refused("The assignee of a completed part cannot change", part)
+        # A held claim is let go only by unclaim: a PUT naming someone else (or nobody) took
+        # the part from its holder, so two claimers could both win. The row is locked here.
+        if part.assigned and changes["assigned"]:
+            raise ConflictError(
+                f"Part is already claimed by {part.assigned}", assigned=part.assigned
+            )
+        if part.assigned:
+            raise refused("A claimed part is given back with unclaim", part)
 
 
 def client_keys(misc_info: dict[str, Any] | None) -> dict[str, Any]:
