@@ -126,3 +126,28 @@ def test_put_cannot_pad_hand_workers_or_move_the_completion_time(part_in, call, 
     assert body["miscInfo"] == {**done["miscInfo"], "storage": "Shelf"}
     board = call("GET", "/leaderboard")[1]["leaderboard"]
     assert board == [{"name": "Ada", "score": 1}]
+
+
+def test_put_cannot_take_a_claimed_part_from_its_holder(part_in, call, fetch):
+    """Only unclaim lets a claim go: a PUT naming someone else was a second winner of the
+    claim race, and a PUT of nobody left the part In Progress with no one on it."""
+    part = part_in("hand")
+    assert call("POST", f"/{part['id']}/assign", {"assigned": "alice"})[0] == 200
+    status, body = call("PUT", f"/{part['id']}", {"assigned": "bob"})
+    assert status == 409
+    assert (body["error"], body["assigned"]) == ("Part is already claimed by alice", "alice")
+    for nobody in (None, ""):
+        status, body = call("PUT", f"/{part['id']}", {"assigned": nobody})
+        assert status == 409 and "unclaim" in body["allowed_actions"], body
+    stored = call("GET", f"/{part['id']}")[1]
+    assert (stored["assigned"], stored["status"]) == ("alice", "In Progress")
+    same = call("PUT", f"/{part['id']}", {"assigned": "alice", "notes": "edited"})
+    assert same[0] == 200 and same[1]["assigned"] == "alice"
+
+
+@pytest.mark.parametrize("blank", ["\u3164", "\u115f", "\uffa0", "\u2800", "A\u034f"])
+def test_a_name_that_draws_nothing_is_refused(part_in, call, blank):
+    part = part_in("hand")
+    status, body = call("POST", f"/{part['id']}/assign", {"assigned": blank})
+    assert status == 400 and "invisible" in str(body), body
+    assert call("GET", f"/{part['id']}")[1]["assigned"] is None

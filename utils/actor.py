@@ -6,14 +6,14 @@ import re
 
 from models.events import DEFAULT_ACTOR, MAX_ACTOR_LENGTH
 from utils.errors import ValidationError
-from utils.fields import HIDDEN_OR_CONTROL
+from utils.fields import HIDDEN_CLASS, HIDDEN_OR_CONTROL
 
 ACTOR_HEADER = "X-Actor"
 # The header's bytes as they arrive (single-byte text): no control characters.
 _RAW_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 # What the OpenAPI document allows: no controls, direction marks or commas (as parse_actor).
-NO_CONTROL = "^[^\\x00-\\x1f\\x7f-\\x9f,\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2069\\ufeff]*$"
+NO_CONTROL = f"^[^{HIDDEN_CLASS},]*$"
 # The OpenAPI description of the header, for every operation that records a change.
 ACTOR_PARAMETER = {
     "in": "header",

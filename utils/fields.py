@@ -18,9 +18,15 @@ from config import BaseConfig
 MAX_MISC_INFO_DEPTH = 31
 MAX_AMOUNT = 1_000_000
 _UNSAFE_NAME_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
-# In a person's name (who claimed, who reviewed, who acted): C0/C1 controls, and the
-# invisible marks that reorder or hide text ("Ann\u202enimda" shows as "Annadmin").
-HIDDEN_OR_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+# In a person's name (who claimed, who reviewed, who acted): C0/C1 controls, the invisible
+# marks that reorder or hide text ("Ann\u202enimda" shows as "Annadmin"), and letters that
+# draw nothing (Hangul fillers, the blank Braille cell, the combining grapheme joiner), so a
+# part is never claimed by a name nobody can see. The same class in Python and JSON Schema.
+HIDDEN_CLASS = (
+    r"\x00-\x1f\x7f-\x9f\u034f\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e"
+    r"\u2060-\u2069\u2800\u3164\ufeff\uffa0"
+)
+HIDDEN_OR_CONTROL = re.compile(f"[{HIDDEN_CLASS}]")
 
 
 def check_text(label: str, text: str) -> None:

@@ -52,7 +52,8 @@ export function setActor(name: string): void {
 
 // What the server refuses in X-Actor (utils/actor.py): control characters, invisible
 // direction marks and overrides, and commas (a repeated header arrives comma-joined).
-const ACTOR_REFUSED = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/;
+const ACTOR_REFUSED =
+  /[\u0000-\u001f\u007f-\u009f\u034f\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\u2800\u3164\ufeff\uffa0]/;
 
 /** Why a name cannot be sent as X-Actor, or null when it can (empty: "api" is recorded). */
 export function actorProblem(name: string): string | null {
