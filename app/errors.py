@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import RequestRedirect
 
 from utils.errors import ApiError, RateLimitedError
+from utils.service_errors import RETRY_AFTER_SECONDS, unavailable_service
 
 log = logging.getLogger("aerie.errors")
 
@@ -115,6 +116,16 @@ def answer_redirect():
 
 def handle_unexpected_error(error: Exception):
     request_id = getattr(g, "request_id", None)
+    service = unavailable_service(error)
+    if service is not None:
+        log.error("the %s is not answering (request %s)", service, request_id, exc_info=error)
+        body = {
+            "error": f"The server's {service} is not answering; try again shortly",
+            "code": "service_unavailable",
+            "request_id": request_id,
+            "retry_after": RETRY_AFTER_SECONDS,
+        }
+        return error_response(503, body, {"Retry-After": str(RETRY_AFTER_SECONDS)})
     log.exception("unhandled error (request %s)", request_id)
     return error_response(
         500,
