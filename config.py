@@ -259,12 +259,9 @@ def _checked(settings: dict[str, Any]) -> dict[str, Any]:
     """Normalised paths and URL, refused when production cannot run with them."""
     # Imported here: create_config.py imports this module on the system Python (no SQLAlchemy).
     from utils.database_url import check_database_url, resolve_database_url
-    from utils.setting_checks import check_value
+    from utils.setting_checks import check_settings
 
-    # What create_config.py refuses, the server refuses (a negative count, a bad limit).
-    for key in setting_names():
-        if key not in ("SECRET_KEY", "FLASK_ENV"):
-            check_value(key, settings[key])
+    check_settings(settings, setting_names())  # what create_config.py refuses, refused here
     settings["BASE_PATH"] = normalise_base_path(settings["BASE_PATH"])
     if settings["FLASK_ENV"] == "production":
         validate_production(settings)
@@ -287,18 +284,6 @@ def values_for_environment(name: str, file_values: dict[str, Any], path: Path) -
         return file_values
     log.warning("%s is for %s: %s settings ignore it", path.name, written_for, name)
     return {}
-
-
-def writable_folders(values: Mapping[str, Any], default_database_url: str) -> list[Path]:
-    """Folders (for the systemd unit) a server with these config.json values writes to."""
-    upload = Path(values.get("UPLOAD_FOLDER") or BaseConfig.UPLOAD_FOLDER)
-    found = [PROJECT_ROOT / "data", PROJECT_ROOT / "instance", PROJECT_ROOT / upload]
-    url = str(values.get("DATABASE_URL") or default_database_url)
-    if url.startswith("sqlite:///") and ":memory:" not in url:
-        found.append((PROJECT_ROOT / url[len("sqlite:///") :].partition("?")[0]).parent)
-    if values.get("LOG_FILE"):
-        found.append((PROJECT_ROOT / str(values["LOG_FILE"])).parent)
-    return list(dict.fromkeys(path.resolve() for path in found))  # in order, each once
 
 
 def _config_file_path(environ: Mapping[str, str]) -> Path:

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import config
 from utils.file_store_url import is_object_store
 from utils.files_io import write_atomic
-from utils.setting_checks import check_value, secret_key_problem
+from utils.setting_checks import check_value, secret_key_problem, writable_folders
 
 # The settings worth asking about, in prompt order, with the question shown for each.
 PROMPTS: dict[str, str] = {
@@ -260,7 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         existing = read_existing(path)
         if args.print_writable_paths:
-            folders = config.writable_folders(existing, SERVER_DEFAULTS["DATABASE_URL"])
+            folders = writable_folders(existing, SERVER_DEFAULTS["DATABASE_URL"])
             print("\n".join(str(folder) for folder in folders))
             return 0
         given = given_values(args)

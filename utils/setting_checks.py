@@ -1,9 +1,13 @@
 """The values create_config.py refuses before writing config.json: those the server would
-refuse at start, checked by the server's own code. The standard library only (create_config.py
-runs on the system Python before the venv exists); messages never repeat a value."""
+refuse at start, checked by the server's own code (config.py calls check_settings); and the
+folders a server with those values writes to, for the systemd unit. The standard library
+only (create_config.py runs on the system Python before the venv exists); messages never
+repeat a value."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import config
@@ -46,6 +50,15 @@ def check_value(key: str, value: Any) -> Any:
     return value
 
 
+def check_settings(settings: dict[str, Any], names: list[str]) -> None:
+    """The server's settings, from whatever layer: refused as create_config.py refuses them
+    (values from the environment never passed through it). The key and FLASK_ENV are judged
+    by config.py itself: development runs on the published key."""
+    for key in names:
+        if key not in ("SECRET_KEY", "FLASK_ENV"):
+            check_value(key, settings[key])
+
+
 def secret_key_problem(key: Any) -> str | None:
     """Why this SECRET_KEY cannot protect a server, or None when it can."""
     if not isinstance(key, str) or not key:
@@ -55,3 +68,19 @@ def secret_key_problem(key: Any) -> str | None:
     if len(key) < config.MIN_SECRET_KEY_LENGTH:
         return f"SECRET_KEY is shorter than {config.MIN_SECRET_KEY_LENGTH} characters"
     return None
+
+
+def writable_folders(values: Mapping[str, Any], default_database_url: str) -> list[Path]:
+    """Folders (for the systemd unit) a server with these config.json values writes to."""
+    upload = Path(values.get("UPLOAD_FOLDER") or config.BaseConfig.UPLOAD_FOLDER)
+    found = [
+        config.PROJECT_ROOT / "data",
+        config.PROJECT_ROOT / "instance",
+        config.PROJECT_ROOT / upload,
+    ]
+    url = str(values.get("DATABASE_URL") or default_database_url)
+    if url.startswith("sqlite:///") and ":memory:" not in url:
+        found.append((config.PROJECT_ROOT / url[len("sqlite:///") :].partition("?")[0]).parent)
+    if values.get("LOG_FILE"):
+        found.append((config.PROJECT_ROOT / str(values["LOG_FILE"])).parent)
+    return list(dict.fromkeys(path.resolve() for path in found))  # in order, each once
