@@ -209,3 +209,40 @@ def test_part_with_stored_manifest_can_be_completed_with_the_uis_body(
     assert {k: done["miscInfo"][k] for k in extra} == extra
     stored = get_closed(client, f"/api/parts/{part['id']}", auth_headers).get_json()
     assert stored["miscInfo"]["views"] == manifest
+
+
+def test_previews_posted_while_an_upload_cleans_up_stay_with_their_manifest(
+    app, client, auth_headers, make_part, monkeypatch
+):
+    """A new file's upload removes the old previews after its commit. Previews POSTed in
+    that moment (the web app renders them from the new model) were deleted with them, or
+    their write failed with a 500: the manifest then named files that were gone."""
+    import routes.files
+
+    part = make_part()
+    upload_ok(client, auth_headers, part["id"], STEP_A, "a.step")
+    assert post_views(client, auth_headers, part["id"], ALL_VIEWS).status_code == 200
+    real_cleanup = routes.files.finish_replacement
+    posted = []
+
+    def views_land_first(*args, **kwargs):
+        fresh = {"view_0": png(100), "view_1": png(101)}
+        posted.append(post_views(app.test_client(), auth_headers, part["id"], fresh))
+        return real_cleanup(*args, **kwargs)
+
+    monkeypatch.setattr(routes.files, "finish_replacement", views_land_first)
+    upload_ok(client, auth_headers, part["id"], STEP_B, "b.step")
+    assert [response.status_code for response in posted] == [200]
+
+    manifest = get_closed(client, f"/api/parts/{part['id']}/views", auth_headers).get_json()
+    assert sorted(manifest["views"]["files"]) == ["0", "1"]
+    for slot in (0, 1):
+        served = get_closed(client, f"/api/parts/{part['id']}/views/{slot}", auth_headers)
+        assert (served.status_code, served.get_data()) == (200, png(100 + slot))
+    for slot in range(2, 8):  # the replaced file's previews are gone
+        gone = get_closed(client, f"/api/parts/{part['id']}/views/{slot}", auth_headers)
+        assert gone.status_code == 404
+    assert sorted(path.name for path in views_dir(app, part).iterdir()) == [
+        "view_0.png",
+        "view_1.png",
+    ]

@@ -19,7 +19,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -184,9 +184,10 @@ class ObjectStorage(Storage):
         self._delete_under(f"{self.key(self.part_dir(part_uuid))}/")
         super().remove_part(part_uuid)
 
-    def remove_views(self, part_uuid: str) -> None:
-        self._delete_under(f"{self.key(self.views_dir(part_uuid))}/")
-        super().remove_views(part_uuid)
+    def remove_views(self, part_uuid: str, keep: Iterable[int] = ()) -> None:
+        kept = {self.key(self.view_path(part_uuid, slot)) for slot in keep}
+        self._delete_under(f"{self.key(self.views_dir(part_uuid))}/", but=kept)
+        super().remove_views(part_uuid, keep)
 
     def remove_model(self, key: str) -> None:
         self._delete_keys([self.key(self.model_path(key, v)) for v in (None, *MODEL_VARIANTS)])
@@ -197,9 +198,10 @@ class ObjectStorage(Storage):
             self._delete_under(f"{self.location.prefix}{folder}/")
         super().remove_everything()
 
-    def _delete_under(self, start: str) -> None:
+    def _delete_under(self, start: str, but: set[str] | frozenset[str] = frozenset()) -> None:
         names = [name for name, _size in self._listing(start[len(self.location.prefix) :])]
-        self._delete_keys([self.location.prefix + name for name in names])
+        keys = [self.location.prefix + name for name in names]
+        self._delete_keys([key for key in keys if key not in but])
 
     def _delete_keys(self, keys: list[str]) -> None:
         for first in range(0, len(keys), 1000):  # DeleteObjects takes 1,000 keys at most

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
+from models.base import write_transaction
 from models.conversion import PART_STATUS, PENDING, READY, request_conversion
 from models.part import Part
 from models.states import ModelStatus
@@ -42,6 +43,7 @@ log = logging.getLogger("aerie.files")
 STEP_EXTENSIONS = frozenset({"step", "stp"})
 MIME_TYPES = {"step": "application/step", "stp": "application/step", "pdf": "application/pdf"}
 VIEW_SLOTS = range(8)
+VIEW_SLOT_NAMES = frozenset(str(slot) for slot in VIEW_SLOTS)  # the manifest's keys
 
 
 @dataclass(frozen=True)
@@ -169,9 +171,23 @@ def finish_replacement(
         if replaced.old_path is not None:
             store.remove_file(replaced.old_path)
         if replaced.views_invalidated:
-            store.remove_views(part_uuid)
+            _remove_displaced_views(session, store, part_uuid)
         if replaced.old_model_key:
             remove_unused_model(session, store, replaced.old_model_key)
+
+
+def _remove_displaced_views(session: Session, store: Storage, part_uuid: str) -> None:
+    """The previews of the replaced file, under the part's row lock as previews are written:
+    those POSTed since the upload committed (of the new file, in the manifest) stay. Removed
+    without the lock, a concurrent POST's files went while its manifest named them, or its
+    write failed (a 500)."""
+    with write_transaction(session):
+        locked = select(Part).where(Part.uuid == part_uuid).with_for_update()
+        part = session.execute(locked).scalar_one_or_none()
+        manifest = (part.misc_info or {}).get("views") if part is not None else None
+        entries = manifest.get("files") if isinstance(manifest, dict) else None
+        kept = [int(slot) for slot in entries if slot in VIEW_SLOT_NAMES] if entries else []
+        store.remove_views(part_uuid, keep=kept)
 
 
 @contextmanager

@@ -17,7 +17,7 @@ import shutil
 import stat
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -210,8 +210,15 @@ class Storage:
     def remove_part(self, part_uuid: str) -> None:
         shutil.rmtree(self.part_dir(part_uuid), ignore_errors=True)
 
-    def remove_views(self, part_uuid: str) -> None:
-        shutil.rmtree(self.views_dir(part_uuid), ignore_errors=True)
+    def remove_views(self, part_uuid: str, keep: Iterable[int] = ()) -> None:
+        """A part's previews, but those in the slots `keep`."""
+        kept = {self.view_path(part_uuid, slot).name for slot in keep}
+        if not kept:
+            shutil.rmtree(self.views_dir(part_uuid), ignore_errors=True)
+            return
+        for stored in self.views_dir(part_uuid).glob("*"):
+            if stored.name not in kept:
+                stored.unlink(missing_ok=True)
 
     def remove_everything(self) -> None:
         """Every part's files and every model. Not tmp/: uploads and conversions running
