@@ -22,7 +22,7 @@ if str(PROJECT_DIR) not in sys.path:
 
 import config  # noqa: E402 - needs the project folder on sys.path
 import create_config  # noqa: E402
-from utils.file_limits import host_file_uri  # noqa: E402
+from utils.file_limits import limits_for_workers  # noqa: E402
 from utils.listen_check import check_port_free  # noqa: E402
 
 # "prod" is the recommended production server: waitress (see DEFAULT_PRODUCTION_MODE).
@@ -182,13 +182,10 @@ def worker_class_flags(args: argparse.Namespace) -> list[str]:
 
 
 def shared_limits_uri(settings: dict[str, Any], requested: int | None) -> str:
-    """The limits' storage for gunicorn: memory:// counts in one process, so unless one
-    worker is asked for, the workers share a SQLite file (utils/file_limits.py) beside a
-    SQLite database, else in instance/ (folders the systemd unit may write)."""
-    uri = str(settings["RATELIMIT_STORAGE_URI"])
-    if uri != "memory://" or requested == 1:
-        return uri
-    return host_file_uri(str(settings["DATABASE_URL"]), PROJECT_DIR / "instance")
+    """The limits' storage for gunicorn's workers: a SQLite file beside a SQLite database,
+    else in instance/ (folders the systemd unit may write), unless one worker is asked for."""
+    uri, database = str(settings["RATELIMIT_STORAGE_URI"]), str(settings["DATABASE_URL"])
+    return limits_for_workers(uri, database, requested, PROJECT_DIR / "instance")
 
 
 def server_command(

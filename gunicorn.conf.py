@@ -30,7 +30,7 @@ access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms pid=%(p
 CHECKED_BY_DEPLOY = "AERIE_CONFIG_CHECKED"
 
 
-def on_starting(_server):
+def on_starting(server):
     """Check the configuration once in the master, so a mistake is one line and exit 2
     instead of every worker failing to boot (gunicorn's own status 3); then make this run's
     folder for the whole list the workers share (HOST_BODIES_FOLDER, utils/host_bodies.py)."""
@@ -41,6 +41,7 @@ def on_starting(_server):
         from config import ConfigError
 
         try:
+            share_limits_between_workers(server.cfg.workers)
             check_before_serving("production")
         except ConfigError as exc:
             print(f"run_prod: configuration error: {exc}", file=sys.stderr, flush=True)
@@ -52,6 +53,21 @@ def on_starting(_server):
         folder = make_run_folder()  # None: not writable, each worker makes its own list
         if folder is not None:
             os.environ["HOST_BODIES_FOLDER"] = str(folder)
+
+
+def share_limits_between_workers(workers):
+    """`gunicorn -w 4 run_prod:app` with the default memory:// limits: each worker would
+    count alone (the wrong-key lockout 4 times over), so they share the host's file, as
+    deploy.py prod-gunicorn arranges. The workers inherit the master's environment."""
+    from config import load_settings
+    from utils.file_limits import limits_for_workers
+
+    settings = load_settings("production")
+    uri, database = str(settings["RATELIMIT_STORAGE_URI"]), str(settings["DATABASE_URL"])
+    shared = limits_for_workers(uri, database, workers, PROJECT_DIR / "instance")
+    if shared != uri:
+        os.environ["RATELIMIT_STORAGE_URI"] = shared
+        print(f"run_prod: {workers} workers share their rate limits in {shared}", flush=True)
 
 
 def on_exit(_server):

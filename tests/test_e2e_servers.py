@@ -321,6 +321,23 @@ def test_the_run_folder_outlives_a_reload_and_goes_at_exit(tmp_path):
     assert not folder.exists()
 
 
+def test_gunicorn_run_directly_with_several_workers_shares_the_wrong_key_count(tmp_path):
+    """`gunicorn -c gunicorn.conf.py -w 3 run_prod:app` with the default memory:// limits:
+    each worker counted alone, so 3 × 30 wrong keys a minute got through. The master now
+    points the workers at the host's file, as deploy.py prod-gunicorn does."""
+    port = free_port()
+    env = server_env(tmp_path, PYTHONPATH=str(PROJECT_DIR), AUTH_FAILURE_LIMIT="5 per minute")
+    conf = str(PROJECT_DIR / "gunicorn.conf.py")
+    command = [sys.executable, "-m", "gunicorn", "-c", conf, "-w", "3"]
+    command += ["-b", f"127.0.0.1:{port}", "run_prod:app"]
+    with running(command, tmp_path, env, port) as log:
+        # Each request on a new connection, so they spread over the workers.
+        answers = [request(port, "GET", "/api/parts/", key="wrong")[0] for _ in range(12)]
+        assert "3 workers share their rate limits" in log.read_text()
+    assert answers == [401] * 5 + [429] * 7
+    assert (tmp_path / "parts.rate-limits.db").exists()
+
+
 def test_deploy_waitress_serves_crud_from_another_folder(tmp_path):
     port = free_port()
     command = [sys.executable, DEPLOY, "prod-waitress", "--port", str(port), "--host", "127.0.0.1"]

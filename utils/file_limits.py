@@ -68,6 +68,15 @@ def host_file_uri(database_url: str, fallback_folder: Path) -> str:
     return f"{SCHEME}:///{fallback_folder / 'rate-limits.db'}"
 
 
+def limits_for_workers(uri: str, database_url: str, workers: int | None, fallback: Path) -> str:
+    """RATELIMIT_STORAGE_URI for a server of `workers` processes (None: gunicorn's default,
+    several): memory:// counts in each process alone, so the wrong-key lockout would allow
+    its guesses once per worker; unless one worker runs, they share the host's file."""
+    if uri != "memory://" or workers == 1:
+        return uri
+    return host_file_uri(database_url, fallback)
+
+
 class FileWindows(Storage):
     """limits' storage interface over one SQLite file; one connection per thread and process
     (a forked worker opens its own)."""
