@@ -1,16 +1,15 @@
-"""The revision reader's connections (utils/revision_reader.py): one per thread, closed when
-its thread ends (the development server runs each request in a thread of its own) and when
-the reader is closed."""
+"""The revision reader's connections (utils/revision_reader.py): shared by a process's
+threads, at most MAX_IDLE kept between reads, none left behind by threads that end (the
+development server runs each request in a thread of its own), all closed with the reader."""
 
 from __future__ import annotations
 
-import gc
 import threading
 
 import pytest
 
 from app.extensions import db
-from utils.revision_reader import RevisionReader
+from utils.revision_reader import MAX_IDLE, RevisionReader
 
 
 def _closed(driver) -> bool:
@@ -29,27 +28,68 @@ def reader(app):
     kept.close()
 
 
-def test_a_thread_that_ends_leaves_no_connection_open(reader):
-    drivers = []
+def _spy_on_opens(reader, monkeypatch) -> list:
+    opened = []
+    real_open = reader._open
 
-    def one_request() -> None:
-        reader.read()
-        drivers.append(reader._local.kept.driver)
+    def counting_open():
+        opened.append(real_open())
+        return opened[-1]
 
+    monkeypatch.setattr(reader, "_open", counting_open)
+    return opened
+
+
+def test_threads_one_after_another_share_one_connection(reader, monkeypatch):
+    opened = _spy_on_opens(reader, monkeypatch)
     for _ in range(30):
-        thread = threading.Thread(target=one_request)
+        thread = threading.Thread(target=reader.read)
         thread.start()
         thread.join()
-    gc.collect()
-    assert len(drivers) == 30 and len(set(map(id, drivers))) >= 1
-    assert len(reader._opened) == 0
-    assert all(_closed(driver) for driver in drivers)
+    assert len(opened) == 1 and reader.idle_count() == 1
+    assert not _closed(opened[0])
 
 
-def test_a_living_thread_keeps_its_connection_until_the_reader_closes(reader):
+def test_many_threads_at_once_leave_at_most_max_idle_open(reader, monkeypatch):
+    """16 request threads reading together (one gunicorn worker): kept one per thread, 5
+    workers held 80 connections open for good."""
+    opened = _spy_on_opens(reader, monkeypatch)
+    start = threading.Barrier(16)
+    held = threading.Barrier(16)
+    real_read = reader._give_back
+
+    def give_back_together(driver):
+        held.wait(timeout=10)  # every thread holds its connection at once
+        real_read(driver)
+
+    monkeypatch.setattr(reader, "_give_back", give_back_together)
+
+    def one_request() -> None:
+        start.wait(timeout=10)
+        reader.read()
+
+    threads = [threading.Thread(target=one_request) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(opened) == 16
+    assert reader.idle_count() == MAX_IDLE
+    assert sum(not _closed(driver) for driver in opened) == MAX_IDLE
+
+
+def test_a_dropped_connection_is_replaced_and_the_read_tried_again(reader, monkeypatch):
+    opened = _spy_on_opens(reader, monkeypatch)
     first = reader.read()
-    driver = reader._local.kept.driver
-    assert reader.read() == first and reader._local.kept.driver is driver
-    assert not _closed(driver) and len(reader._opened) == 1
+    opened[0].close()  # the server dropped it while idle
+    assert reader.read() == first
+    assert len(opened) == 2 and reader.idle_count() == 1
+
+
+def test_closing_the_reader_closes_its_connections(reader, monkeypatch):
+    opened = _spy_on_opens(reader, monkeypatch)
+    reader.read()
     reader.close()
-    assert _closed(driver)
+    assert _closed(opened[0]) and reader.idle_count() == 0
+    reader.read()  # a read after close still answers, and keeps nothing
+    assert reader.idle_count() == 0 and _closed(opened[1])

@@ -10,78 +10,86 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 REVISION_SQL = "SELECT value FROM revisions WHERE name = 'parts'"
-
-
-class _Kept:
-    """One thread's connection. Only that thread's local holds it, so when the thread ends
-    (Werkzeug's development server runs each request in a thread of its own) it is closed:
-    kept for ever, each ended thread left a connection and two descriptors open."""
-
-    __slots__ = ("close", "driver", "__weakref__")
-
-    def __init__(self, driver: Any) -> None:
-        self.driver = driver
-        # A weakref callback, not __del__: the collector runs those before any finalizer, so
-        # the connection is closed before the driver's own __del__ can find it open and warn.
-        self.close = weakref.finalize(self, _close_quietly, driver)
+# Connections a process keeps between reads. A read holds one for a single round trip, so a
+# few serve a process's threads (gunicorn's 16, waitress's 8). One per thread, as before,
+# kept 16 per worker open for good: 5 workers took 80 of PostgreSQL's default 100
+# connections before their pools took any, and a busy server met "too many clients".
+MAX_IDLE = 4
 
 
 class RevisionReader:
     """Reads the committed parts revision on every hot read (the list and single parts).
 
-    Each server thread keeps one driver connection of its own in autocommit, outside the
-    pool: a pool checkout costs more than the query. Any error drops that connection; a
-    kept one that fails is replaced at once and the read tried again.
+    Driver connections in autocommit, outside the pool (a pool checkout costs more than the
+    query), shared by the process's threads: a read takes an idle one (or opens one), reads,
+    and gives it back; at most MAX_IDLE stay open between reads. Any error drops that
+    connection; a kept one that fails is replaced at once and the read tried again.
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._local = threading.local()
-        self._opened: weakref.WeakSet[_Kept] = weakref.WeakSet()
-        # Close every thread's connection when the reader goes (an app torn down in tests).
-        self._finalizer = weakref.finalize(self, _close_all, self._opened)
+        self._lock = threading.Lock()
+        self._idle: list[Any] = []
+        self._state = {"closed": False}
+        # Close the idle connections when the reader goes (an app torn down in tests).
+        self._finalizer = weakref.finalize(self, _close_all, self._lock, self._idle, self._state)
 
     def close(self) -> None:
-        """Close every connection this reader opened."""
+        """Close every idle connection; one in use is closed when its read ends."""
         self._finalizer()
 
     def read(self) -> int:
         """The revision; a kept connection that fails (the server dropped it while idle: a
-        restart, an idle timeout) is replaced and the read tried once more on the new one."""
-        kept = getattr(self._local, "kept", None)
-        if kept is not None:
-            try:
-                return self._read(kept.driver)
-            except Exception:
-                self._drop(kept)
-        kept = self._local.kept = self._open()
+        restart, an idle timeout) is replaced and the read tried once more on a new one."""
+        driver, kept = self._take()
         try:
-            return self._read(kept.driver)
+            value = _read(driver)
         except Exception:
-            self._drop(kept)
-            raise
+            _close_quietly(driver)
+            if not kept:
+                raise
+            driver = self._open()
+            try:
+                value = _read(driver)
+            except Exception:
+                _close_quietly(driver)
+                raise
+        self._give_back(driver)
+        return value
 
-    @staticmethod
-    def _read(connection: Any) -> int:
-        cursor = connection.cursor()
-        cursor.execute(REVISION_SQL)
-        row = cursor.fetchone()
-        cursor.close()
-        return int(row[0]) if row else 0
+    def idle_count(self) -> int:
+        """How many connections wait for the next read."""
+        with self._lock:
+            return len(self._idle)
 
-    def _drop(self, kept: _Kept) -> None:
-        self._local.kept = None
-        self._opened.discard(kept)
-        kept.close()
+    def _take(self) -> tuple[Any, bool]:
+        """An idle connection (True: it was kept, so it may have gone stale) or a new one."""
+        with self._lock:
+            if self._idle:
+                return self._idle.pop(), True
+        return self._open(), False
 
-    def _open(self) -> _Kept:
+    def _give_back(self, driver: Any) -> None:
+        with self._lock:
+            if not self._state["closed"] and len(self._idle) < MAX_IDLE:
+                self._idle.append(driver)
+                return
+        _close_quietly(driver)
+
+    def _open(self) -> Any:
         proxied = self.engine.raw_connection()
         proxied.detach()  # ours from now on: the pool forgets it
         driver = proxied.dbapi_connection
         _set_autocommit(driver)
-        kept = _Kept(driver)
-        self._opened.add(kept)
-        return kept
+        return driver
+
+
+def _read(connection: Any) -> int:
+    cursor = connection.cursor()
+    cursor.execute(REVISION_SQL)
+    row = cursor.fetchone()
+    cursor.close()
+    return int(row[0]) if row else 0
 
 
 def _set_autocommit(driver: Any) -> None:
@@ -94,10 +102,12 @@ def _set_autocommit(driver: Any) -> None:
     # SQLite connections already run without an implicit transaction (app.database).
 
 
-def _close_all(opened: weakref.WeakSet[_Kept]) -> None:
-    for kept in list(opened):
-        kept.close()
-    opened.clear()
+def _close_all(lock: threading.Lock, idle: list[Any], state: dict[str, bool]) -> None:
+    with lock:
+        state["closed"] = True
+        drivers, idle[:] = list(idle), []
+    for driver in drivers:
+        _close_quietly(driver)
 
 
 def _close_quietly(driver: Any) -> None:
