@@ -1,15 +1,16 @@
 """The revision reader's connections (utils/revision_reader.py): shared by a process's
-threads, at most MAX_IDLE kept between reads, none left behind by threads that end (the
-development server runs each request in a thread of its own), all closed with the reader."""
+threads, kept while in use lately, none left behind by threads that end (the development
+server runs each request in a thread of its own), all closed with the reader."""
 
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
 from app.extensions import db
-from utils.revision_reader import MAX_IDLE, RevisionReader
+from utils.revision_reader import IDLE_SECONDS, MAX_IDLE, RevisionReader
 
 
 def _closed(driver) -> bool:
@@ -50,17 +51,19 @@ def test_threads_one_after_another_share_one_connection(reader, monkeypatch):
     assert not _closed(opened[0])
 
 
-def test_many_threads_at_once_leave_at_most_max_idle_open(reader, monkeypatch):
-    """16 request threads reading together (one gunicorn worker): kept one per thread, 5
-    workers held 80 connections open for good."""
+def test_a_burst_keeps_its_connections_until_they_sit_unused(reader, monkeypatch):
+    """16 request threads reading together (one gunicorn worker): their connections serve
+    the next burst, and those unused for IDLE_SECONDS close. Kept one per thread for good,
+    5 workers held 80 connections open."""
+    import utils.revision_reader as module
+
     opened = _spy_on_opens(reader, monkeypatch)
-    start = threading.Barrier(16)
-    held = threading.Barrier(16)
-    real_read = reader._give_back
+    start, held = threading.Barrier(16), threading.Barrier(16)
+    real_give_back = reader._give_back
 
     def give_back_together(driver):
         held.wait(timeout=10)  # every thread holds its connection at once
-        real_read(driver)
+        real_give_back(driver)
 
     monkeypatch.setattr(reader, "_give_back", give_back_together)
 
@@ -73,9 +76,14 @@ def test_many_threads_at_once_leave_at_most_max_idle_open(reader, monkeypatch):
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(opened) == 16
-    assert reader.idle_count() == MAX_IDLE
-    assert sum(not _closed(driver) for driver in opened) == MAX_IDLE
+    assert len(opened) == 16 and reader.idle_count() == min(16, MAX_IDLE)
+    monkeypatch.setattr(reader, "_give_back", real_give_back)
+
+    later = time.monotonic() + IDLE_SECONDS + 1
+    monkeypatch.setattr(module.time, "monotonic", lambda: later)
+    reader.read()  # one thread now: the one it used stays, the others go
+    assert len(opened) == 16 and reader.idle_count() == 1
+    assert sum(not _closed(driver) for driver in opened) == 1
 
 
 def test_a_dropped_connection_is_replaced_and_the_read_tried_again(reader, monkeypatch):

@@ -4,32 +4,36 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 import weakref
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
 REVISION_SQL = "SELECT value FROM revisions WHERE name = 'parts'"
-# Connections a process keeps between reads. A read holds one for a single round trip, so a
-# few serve a process's threads (gunicorn's 16, waitress's 8). One per thread, as before,
-# kept 16 per worker open for good: 5 workers took 80 of PostgreSQL's default 100
-# connections before their pools took any, and a busy server met "too many clients".
-MAX_IDLE = 4
+# Connections a process keeps between reads: as many as its reads needed at once lately. A
+# read holds one for a single round trip, so a few serve a process's threads; one idle for
+# IDLE_SECONDS is closed. One per thread for good, as before, kept 16 per gunicorn worker
+# open: 5 workers took 80 of PostgreSQL's default 100 connections before their pools took
+# any, and a busy server met "too many clients". Opening one costs milliseconds (PostgreSQL
+# starts a backend), so a burst's connections are kept for the next burst, up to MAX_IDLE.
+MAX_IDLE = 16
+IDLE_SECONDS = 30.0
 
 
 class RevisionReader:
     """Reads the committed parts revision on every hot read (the list and single parts).
 
     Driver connections in autocommit, outside the pool (a pool checkout costs more than the
-    query), shared by the process's threads: a read takes an idle one (or opens one), reads,
-    and gives it back; at most MAX_IDLE stay open between reads. Any error drops that
-    connection; a kept one that fails is replaced at once and the read tried again.
+    query), shared by the process's threads: a read takes the idle one used last (or opens
+    one), reads, and gives it back; one unused for IDLE_SECONDS is closed. Any error drops
+    that connection; a kept one that fails is replaced at once and the read tried again.
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._lock = threading.Lock()
-        self._idle: list[Any] = []
+        self._idle: list[tuple[float, Any]] = []  # (given back at, connection), oldest first
         self._state = {"closed": False}
         # Close the idle connections when the reader goes (an app torn down in tests).
         self._finalizer = weakref.finalize(self, _close_all, self._lock, self._idle, self._state)
@@ -66,15 +70,20 @@ class RevisionReader:
         """An idle connection (True: it was kept, so it may have gone stale) or a new one."""
         with self._lock:
             if self._idle:
-                return self._idle.pop(), True
+                return self._idle.pop()[1], True
         return self._open(), False
 
     def _give_back(self, driver: Any) -> None:
+        """Kept on top (used first next time); those left at the bottom long enough go."""
+        now, stale = time.monotonic(), [driver]
         with self._lock:
             if not self._state["closed"] and len(self._idle) < MAX_IDLE:
-                self._idle.append(driver)
-                return
-        _close_quietly(driver)
+                self._idle.append((now, driver))
+                stale = []
+            while self._idle and self._idle[0][0] < now - IDLE_SECONDS:
+                stale.append(self._idle.pop(0)[1])
+        for unused in stale:
+            _close_quietly(unused)
 
     def _open(self) -> Any:
         proxied = self.engine.raw_connection()
@@ -105,7 +114,7 @@ def _set_autocommit(driver: Any) -> None:
 def _close_all(lock: threading.Lock, idle: list[Any], state: dict[str, bool]) -> None:
     with lock:
         state["closed"] = True
-        drivers, idle[:] = list(idle), []
+        drivers, idle[:] = [driver for _since, driver in idle], []
     for driver in drivers:
         _close_quietly(driver)
 
