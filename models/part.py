@@ -141,7 +141,7 @@ class Part(db.Model):
         """PUT: content fields and a status valid where the part is; an assignee change is a
         claim (claimedDate follows it); miscInfo keeps the server's keys (handWorkers,
         completed_at). Anything else is a 409 naming the allowed actions."""
-        check_update(self, changes)
+        changes = check_update(self, changes)  # with the tab a new type moves the part to
         changes = {k: v for k, v in changes.items() if k != "claimed_date"}
         if "misc_info" in changes:
             changes["misc_info"] = keep_server_owned(self.misc_info, changes["misc_info"])
@@ -268,11 +268,9 @@ class Part(db.Model):
 
     @classmethod
     def _reclaim_or_refuse(cls, session: Session, part_id: int, name: str, actor: str) -> Part:
-        """The claim lost: harmless for the holder themself, else 404 or 409.
-
-        The row is locked so the holder cannot give it back while we decide, and names are
-        compared here rather than in SQL: MariaDB's default collation says "alice" = "Alice".
-        """
+        """The claim lost: harmless for the holder themself, else 404 or 409. The row is
+        locked so the holder cannot give it back while we decide, and names are compared
+        here rather than in SQL: MariaDB's default collation says "alice" = "Alice"."""
         part = cls._reload(session, part_id, lock=True)
         if part is None:
             raise NotFoundError("Part not found")
@@ -284,10 +282,15 @@ class Part(db.Model):
             raise ConflictError(
                 f"Part is already claimed by {part.assigned}", assigned=part.assigned
             )
+        changes: dict[str, Any] = {}
         if part.status != Status.IN_PROGRESS:
-            status = {"from": part.status, "to": Status.IN_PROGRESS.value}
+            changes["status"] = {"from": part.status, "to": Status.IN_PROGRESS.value}
             part.status = Status.IN_PROGRESS
-            record_event(session, part, "claim", actor, {"changes": {"status": status}})
+        if part.claimed_date is None:  # created with its worker: claimed from now
+            part.claimed_date = utcnow()
+            changes["claimedDate"] = {"to": isoformat(part.claimed_date)}
+        if changes:
+            record_event(session, part, "claim", actor, {"changes": changes})
         return part
 
     def __repr__(self) -> str:

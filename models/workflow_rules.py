@@ -25,6 +25,7 @@ STATUSES_BY_CATEGORY: dict[str, tuple[str, ...]] = {
 SERVER_OWNED_MISC_KEYS = ("handWorkers", "hand_workers", "completed_at", "views")
 # Fields only the workflow actions set: PUT may send them unchanged, never changed.
 ACTION_ONLY_FIELDS = {"category": "category", "claimed_date": "claimedDate"}
+FABRICATION_TABS = (Category.CNC, Category.HAND, Category.MISC)
 
 
 def allowed_statuses(category: str) -> list[str]:
@@ -57,8 +58,9 @@ def refused(message: str, part: Any) -> ConflictError:
     )
 
 
-def check_update(part: Any, changes: dict[str, Any]) -> None:
-    """Refuse a PUT that would move the part through the workflow by the back door."""
+def check_update(part: Any, changes: dict[str, Any]) -> dict[str, Any]:
+    """Refuse a PUT that would move the part through the workflow by the back door; the
+    changes to make, with the tab of a new type for an approved part nobody started."""
     for field, wire in ACTION_ONLY_FIELDS.items():
         if field in changes and changes[field] != getattr(part, field):
             raise refused(f"{wire} is changed only by the workflow actions", part)
@@ -66,17 +68,36 @@ def check_update(part: Any, changes: dict[str, Any]) -> None:
     if status is not None and status != part.status:
         if status not in STATUSES_BY_CATEGORY.get(part.category, ()):
             raise refused(f"A part in {part.category} cannot be set to {status}", part)
+    if "type" in changes and changes["type"] != part.type:
+        check_type_change(part)
+        if part.category in FABRICATION_TABS:
+            changes = {**changes, "category": tab_for_type(changes["type"])}
     if "assigned" in changes and changes["assigned"] != part.assigned:
         if part.category == Category.COMPLETED:
             raise refused("The assignee of a completed part cannot change", part)
-        # A held claim is let go only by unclaim: a PUT naming someone else (or nobody) took
-        # the part from its holder, so two claimers could both win. The row is locked here.
-        if part.assigned and changes["assigned"]:
-            raise ConflictError(
-                f"Part is already claimed by {part.assigned}", assigned=part.assigned
-            )
-        if part.assigned:
-            raise refused("A claimed part is given back with unclaim", part)
+        # The edit form's assignee (issue 12: recorded like a claim, or an unclaim): taken
+        # back by nobody, a part being made is Already Started, as unclaim leaves it; never
+        # In Progress with no one on it.
+        if not changes["assigned"] and part.status == Status.IN_PROGRESS:
+            if changes.get("status", part.status) == Status.IN_PROGRESS:
+                changes = {**changes, "status": Status.ALREADY_STARTED}
+    return changes
+
+
+def check_type_change(part: Any) -> None:
+    """A part's type picks its fabrication tab. It changes in review, or after approval while
+    nobody has started the part (which then moves to the new type's tab: Part.update); a part
+    being made, or made, keeps it (PUT left a misc part in the CNC tab, and a completed
+    one reverted to a tab it was never made in)."""
+    if part.category == Category.COMPLETED:
+        raise refused("A completed part keeps its type; revert it first", part)
+    if part.category != Category.REVIEW and (part.assigned or part.status != Status.REVIEWED):
+        raise refused("A part already started keeps its type", part)
+
+
+def tab_for_type(part_type: str | None) -> Category:
+    """The fabrication tab of a type, as approve picks it (no or unknown type: hand)."""
+    return Category(part_type) if part_type in FABRICATION_TABS else Category.HAND
 
 
 def client_keys(misc_info: dict[str, Any] | None) -> dict[str, Any]:

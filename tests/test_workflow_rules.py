@@ -128,21 +128,24 @@ def test_put_cannot_pad_hand_workers_or_move_the_completion_time(part_in, call, 
     assert board == [{"name": "Ada", "score": 1}]
 
 
-def test_put_cannot_take_a_claimed_part_from_its_holder(part_in, call, fetch):
-    """Only unclaim lets a claim go: a PUT naming someone else was a second winner of the
-    claim race, and a PUT of nobody left the part In Progress with no one on it."""
+def test_put_taking_the_assignee_away_leaves_no_part_in_progress_with_nobody(part_in, call):
+    """The edit form's assignee is an edit (issue 12: recorded like a claim); cleared on a
+    part being made, the part is Already Started, as unclaim leaves it. It stayed In
+    Progress with no one on it."""
     part = part_in("hand")
     assert call("POST", f"/{part['id']}/assign", {"assigned": "alice"})[0] == 200
-    status, body = call("PUT", f"/{part['id']}", {"assigned": "bob"})
-    assert status == 409
-    assert (body["error"], body["assigned"]) == ("Part is already claimed by alice", "alice")
+    reassigned = call("PUT", f"/{part['id']}", {"assigned": "bob"})[1]
+    assert (reassigned["assigned"], reassigned["status"]) == ("bob", "In Progress")
     for nobody in (None, ""):
+        assert call("POST", f"/{part['id']}/assign", {"assigned": "carol"})[0] in (200, 409)
         status, body = call("PUT", f"/{part['id']}", {"assigned": nobody})
-        assert status == 409 and "unclaim" in body["allowed_actions"], body
-    stored = call("GET", f"/{part['id']}")[1]
-    assert (stored["assigned"], stored["status"]) == ("alice", "In Progress")
-    same = call("PUT", f"/{part['id']}", {"assigned": "alice", "notes": "edited"})
-    assert same[0] == 200 and same[1]["assigned"] == "alice"
+        assert status == 200, body
+        assert (body["assigned"], body["status"]) == (None, "Already Started")
+        assert body["claimedDate"] is None
+    cnc = part_in("cnc")
+    started = call("PUT", f"/{cnc['id']}", {"status": "In Progress"})[1]
+    assert started["assigned"] is None  # CNC "start": nobody was on it, the status stays
+    assert call("PUT", f"/{cnc['id']}", {"notes": "n"})[1]["status"] == "In Progress"
 
 
 @pytest.mark.parametrize("blank", ["\u3164", "\u115f", "\uffa0", "\u2800", "A\u034f"])
@@ -151,3 +154,42 @@ def test_a_name_that_draws_nothing_is_refused(part_in, call, blank):
     status, body = call("POST", f"/{part['id']}/assign", {"assigned": blank})
     assert status == 400 and "invisible" in str(body), body
     assert call("GET", f"/{part['id']}")[1]["assigned"] is None
+
+
+def test_an_approved_part_nobody_started_moves_with_its_type(part_in, call):
+    """The type picks the tab: changed after approval, the part follows it (it stayed in the
+    CNC tab as a misc part); once started or made it keeps its type."""
+    part = part_in("cnc")
+    moved = call("PUT", f"/{part['id']}", {"type": "hand", "notes": "lathe is down"})
+    assert moved[0] == 200, moved
+    assert (moved[1]["type"], moved[1]["category"], moved[1]["status"]) == (
+        "hand",
+        "hand",
+        "Reviewed",
+    )
+    assert call("POST", f"/{part['id']}/assign", {"assigned": "Ada"})[0] == 200
+    status, body = call("PUT", f"/{part['id']}", {"type": "cnc"})
+    assert status == 409 and body["error"] == "A part already started keeps its type"
+    done = call("POST", f"/{part['id']}/complete", {})[1]
+    status, body = call("PUT", f"/{part['id']}", {"type": "cnc"})
+    assert status == 409 and "revert" in body["allowed_actions"], body
+    assert call("GET", f"/{part['id']}")[1]["type"] == done["type"] == "hand"
+    in_review = part_in("review")
+    edited = call("PUT", f"/{in_review['id']}", {"type": "misc"})[1]
+    assert (edited["type"], edited["category"]) == ("misc", "review")
+
+
+def test_a_part_created_with_its_worker_is_claimed_when_they_claim_it(call):
+    """The upstream form's hand part with an assignee starts unclaimed (issue 12); its
+    worker's own claim dates it, so its completion time counts. The claim changed only the
+    status, and the date stayed null for good."""
+    body = {"material": "Al", "subsystem": "Arm", "type": "hand", "assigned": "Lee"}
+    status, part = call("POST", "/", body)
+    assert status == 201 and part["claimedDate"] is None
+    assert call("POST", f"/{part['id']}/approve", {})[0] == 200
+    claimed = call("POST", f"/{part['id']}/assign", {"assigned": "Lee"})[1]
+    assert (claimed["assigned"], claimed["status"]) == ("Lee", "In Progress")
+    assert claimed["claimedDate"] is not None
+    assert call("POST", f"/{part['id']}/complete", {})[0] == 200
+    detailed = call("GET", "/stats/detailed")[1]
+    assert detailed["average_completion_time_hours"] is not None
