@@ -43,6 +43,7 @@ def load_app() -> Flask:
         application = create_app("production")
         if os.environ.get("FLASK_RUN_FROM_CLI") == "true":
             return application
+        check_waitress_address()
         return start_serving(application)
     except ConfigError as exc:
         print(f"run_prod: configuration error: {exc}", file=sys.stderr, flush=True)
@@ -50,6 +51,27 @@ def load_app() -> Flask:
         raise SystemExit(
             GUNICORN_BOOT_ERROR_EXIT_CODE if under_gunicorn else CONFIG_ERROR_EXIT_CODE
         ) from None
+
+
+def check_waitress_address() -> None:
+    """Under `waitress-serve`, whose command line names the address: a busy port was a
+    20-line OSError from waitress after the app was built; checked first, it is one line.
+    (waitress-serve imports the app before it listens, so the port is not ours yet.)"""
+    if "waitress.runner" not in sys.modules:
+        return
+    from waitress.adjustments import Adjustments
+
+    from utils.listen_check import check_port_free
+
+    try:
+        given, _names = Adjustments.parse_args(sys.argv[1:])
+        runner_only = ("call", "help")  # the runner's own flags, not the server's
+        addresses = Adjustments(**{k: v for k, v in given.items() if k not in runner_only}).listen
+    except Exception:  # noqa: BLE001 - waitress reports its own usage mistakes
+        return
+    for _family, _kind, _protocol, address in addresses:
+        if isinstance(address, tuple):  # an IP address and port, not a unix socket
+            check_port_free(address[0], address[1])
 
 
 if __name__ == "__main__":

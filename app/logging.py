@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -32,9 +33,19 @@ access_log = logging.getLogger("aerie.access")
 
 
 # A random prefix per process and a counter: unique, no system call per request, and
-# itertools.count is safe to share between a threaded server's threads.
+# itertools.count is safe to share between a threaded server's threads. A forked worker
+# (gunicorn's master imported this module while checking the settings) draws its own, or
+# every worker would hand out the same ids.
 _ID_PREFIX = uuid.uuid4().hex[:8]
 _id_counter = itertools.count(1)
+
+
+def _new_id_prefix() -> None:
+    global _ID_PREFIX, _id_counter  # noqa: PLW0603 - the process's own id source
+    _ID_PREFIX, _id_counter = uuid.uuid4().hex[:8], itertools.count(1)
+
+
+os.register_at_fork(after_in_child=_new_id_prefix)
 
 
 def _next_request_id() -> str:

@@ -36,3 +36,24 @@ def test_json_lines_in_log_file_without_the_key(make_app, tmp_path, clean_aerie_
 )
 def test_redact_query(query, expected):
     assert redact_query(query) == expected
+
+
+def test_a_forked_worker_hands_out_request_ids_of_its_own():
+    """gunicorn's master imports the app while checking the settings, then forks its
+    workers: each gave the same ids (…00000001 three times over four workers)."""
+    import os
+
+    from app.logging import _next_request_id
+
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # the worker
+        os.write(write_end, _next_request_id().encode())
+        os._exit(0)
+    os.close(write_end)
+    childs = os.read(read_end, 64).decode()
+    os.close(read_end)
+    os.waitpid(child, 0)
+    ours = _next_request_id()
+    assert len(childs) == len(ours) == 16
+    assert childs[:8] != ours[:8]

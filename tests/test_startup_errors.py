@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -103,6 +104,9 @@ SETTING_MISTAKES = [
     ("log-level-unknown", {"LOG_LEVEL": "LOUD"}, "LOG_LEVEL", "must be one of DEBUG"),
     ("task-queue-unreachable", {"TASK_QUEUE_URL": "redis://127.0.0.1:{closed}/0"},
      "TASK_QUEUE_URL", "cannot reach the task queue at 127.0.0.1:"),
+    # It started, and every API request was a 500.
+    ("rate-limit-unreadable", {"RATELIMIT_DEFAULT": "lots"}, "RATELIMIT_DEFAULT", "must be like"),
+    ("negative-count", {"UPLOAD_MAX_BYTES": "-5"}, "UPLOAD_MAX_BYTES", "must not be negative"),
 ]  # fmt: skip
 
 
@@ -123,4 +127,19 @@ def test_setting_mistake_is_one_line_and_exit_2(tmp_path, entry, settings, name,
     assert len(lines) == 1, result.stderr
     assert name in lines[0] and says in lines[0]
     assert not port_open(port)
+    assert result.returncode == 2
+
+
+def test_waitress_serve_on_a_busy_port_is_one_line_and_exit_2(tmp_path):
+    """Issue 8's own example: waitress-serve on a busy port printed a 20-line OSError."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = _start("waitress-serve", port, tmp_path)
+    lines = result.stderr.strip().splitlines()
+    assert lines == [
+        f"run_prod: configuration error: PORT: {port} on 127.0.0.1 is already in "
+        "use (another server?); stop it or pass --port"
+    ], result.stderr
     assert result.returncode == 2
