@@ -55,8 +55,13 @@ def check_settings(settings: dict[str, Any], names: list[str]) -> None:
     (values from the environment never passed through it). The key and FLASK_ENV are judged
     by config.py itself: development runs on the published key."""
     for key in names:
-        if key not in ("SECRET_KEY", "FLASK_ENV"):
+        if key not in ("SECRET_KEY", "FLASK_ENV", *OWN_CHECKS):
             check_value(key, settings[key])
+
+
+# Settings the code that uses them checks when the app is built, with a message that says
+# more than "must not be negative" (the unit, what 0 means, the lowest useful value).
+OWN_CHECKS = ("FILE_CACHE_MAX_MB", "MODEL_OPTIMISE_IN_PROCESS_MAX_MB", "JOB_STALE_SECONDS")
 
 
 def secret_key_problem(key: Any) -> str | None:
