@@ -15,7 +15,9 @@ class ModelQuerySchema(Schema):
         unknown = EXCLUDE
 
     compression = DelimitedList(
-        fields.String(validate=validate.Length(max=40)),
+        # No commas in a name: the list is split on them after the query is decoded, so an
+        # encoded one (%2C) in a name would make two (the document says so with a pattern).
+        fields.String(validate=[validate.Length(max=40), validate.Regexp("^[^,]*$")]),
         load_default=[],
         validate=validate.Length(max=10),
         metadata={
