@@ -23,6 +23,29 @@ def _app() -> Flask:
     return current_app._get_current_object()  # type: ignore[attr-defined]
 
 
+def _require_database() -> None:
+    """A maintenance command on a database no server prepared (a mistyped DATABASE_URL, a
+    new SQLite path) says so in one line: it printed a 77-line traceback, and SQLite left an
+    empty file where the path pointed."""
+    from sqlalchemy import inspect
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    url = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
+    where = url.render_as_string()  # the password masked
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        if not Path(url.database).is_file():
+            raise click.ClickException(f"DATABASE_URL: no database at {url.database}")
+    try:
+        prepared = inspect(db.engine).has_table("parts")
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise click.ClickException(f"DATABASE_URL: cannot use {where}: {reason}") from None
+    if not prepared:
+        hint = "start the server once, or run `flask db upgrade --directory migrations`"
+        raise click.ClickException(f"DATABASE_URL: {where} has no parts table: {hint}")
+
+
 @click.command("seed")
 @with_appcontext
 def seed() -> None:
@@ -41,6 +64,7 @@ def seed() -> None:
 @with_appcontext
 def files(clean: bool) -> None:
     """Report files no part owns and parts whose file is missing (--clean removes orphans)."""
+    _require_database()
     from utils.file_audit import audit_files, remove_orphans
 
     storage = current_app.extensions["storage"]
@@ -104,6 +128,8 @@ def optimise_models(dry_run: bool) -> None:
 def backup(dest: Path | None, keep_days: int, files_only: bool) -> None:
     """Write one private archive: the SQLite database (online copy), then the uploads."""
     from utils.backup import BackupError, BackupSource, default_destination, write_backup
+
+    _require_database()
 
     source = BackupSource(
         database_url=current_app.config["SQLALCHEMY_DATABASE_URI"],
