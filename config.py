@@ -197,7 +197,7 @@ def validate_production(settings: Mapping[str, Any]) -> None:
     key = settings.get("SECRET_KEY") or ""
     if not key:
         raise ConfigError("SECRET_KEY is not set: run create_config.py or set SECRET_KEY")
-    if key in PLACEHOLDER_SECRET_KEYS:
+    if key in PLACEHOLDER_SECRET_KEYS or key.lower() in PLACEHOLDER_SECRET_KEYS:
         raise ConfigError("SECRET_KEY is a published placeholder: generate a real one")
     if len(key) < MIN_SECRET_KEY_LENGTH:
         raise ConfigError(f"SECRET_KEY is shorter than {MIN_SECRET_KEY_LENGTH} characters")

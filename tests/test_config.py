@@ -111,6 +111,10 @@ def test_testing_ignores_machine_environment(monkeypatch):
         ({"DATABASE_URL": "sqlite:////tmp/p.db"}, "SECRET_KEY is not set"),
         ({"DATABASE_URL": "sqlite:////tmp/p.db", "SECRET_KEY": "short"}, "shorter than 32"),
         ({"DATABASE_URL": "sqlite:////tmp/p.db", "SECRET_KEY": DEV_SECRET_KEY}, "placeholder"),
+        (  # the published placeholder in capitals is as public
+            {"DATABASE_URL": "sqlite:////tmp/p.db", "SECRET_KEY": DEV_SECRET_KEY.upper()},
+            "placeholder",
+        ),
         ({"SECRET_KEY": STRONG_KEY}, "DATABASE_URL is not set"),
     ],
 )
