@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Blueprint, Flask, Response, current_app, redirect, request, send_from_directory
 from markupsafe import escape
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import PathConverter
 from werkzeug.security import safe_join
 
@@ -79,6 +80,10 @@ def serve(path: str) -> Response:
     candidate = safe_join(str(dist), path) if path else None
     if candidate and Path(candidate).is_file():
         return _send(dist, path)
+    if path.startswith("assets/"):
+        # A build's file that is not here (a page of an older build asking for its script):
+        # a 404, not index.html as JavaScript, which the browser fails on with a parse error.
+        raise NotFound()
     if (dist / "index.html").is_file():
         return _send(dist, "index.html")
     docs = current_app.config["BASE_PATH"] + "/api/docs"

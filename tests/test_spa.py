@@ -44,6 +44,14 @@ def test_unknown_client_route_falls_back_to_index(make_app, dist):
     assert b"SPA" in response.data
 
 
+def test_a_missing_asset_is_a_404_not_the_index_page(make_app, dist):
+    """A page of an older build asks for a script this build does not have: index.html as
+    JavaScript fails in the browser with a parse error; a 404 says what happened."""
+    response = fetch(make_app(FRONTEND_DIST=str(dist)).test_client(), "/assets/index-0ld.js")
+    assert response.status_code == 404
+    assert response.get_json()["code"] == "not_found"
+
+
 def test_path_traversal_does_not_escape_dist(make_app, dist, tmp_path):
     (tmp_path / "secret.txt").write_text("top secret")
     response = fetch(make_app(FRONTEND_DIST=str(dist)).test_client(), "/../secret.txt")
