@@ -242,22 +242,22 @@ def prepare(args: argparse.Namespace) -> list[str]:
 
 
 def serve_waitress(argv: Sequence[str]) -> int:
-    """The prod-waitress server process: SIGTERM stops it after running requests finish."""
+    """The prod-waitress server process: SIGTERM stops it after the requests it has begun
+    finish (utils/graceful_waitress.py)."""
     parser = argparse.ArgumentParser(prog=f"deploy.py {WAITRESS_ENTRY}")
     parser.add_argument("--host", required=True)
     parser.add_argument("--port", type=port_number, required=True)
     parser.add_argument("--threads", type=positive, default=DEFAULT_WAITRESS_THREADS)
     args = parser.parse_args(argv)
-    # waitress stops accepting and waits (up to 5 s) for running requests on SystemExit.
+    # A stop while the app is being built exits at once; once serving, the server drains.
     signal.signal(signal.SIGTERM, _exit_on_signal)
-    from waitress import serve
-
     from run_prod import app
+    from utils.graceful_waitress import serve_gracefully
 
-    # serve() gives the root logger a handler for its own lines; the app's logger has its own.
+    # The server gives the root logger a handler for its lines; the app's logger has its own.
     logging.getLogger("aerie").propagate = False
     logging.getLogger("waitress").setLevel(logging.INFO)  # as waitress-serve does
-    serve(
+    serve_gracefully(
         app,
         host=args.host,
         port=args.port,
