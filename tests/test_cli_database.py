@@ -23,15 +23,19 @@ def _app(tmp_path, database: str):
     )
 
 
+def _invoke(tmp_path, database: str, command: list[str]):
+    app = _app(tmp_path, database)
+    try:
+        return app.test_cli_runner().invoke(args=command)
+    finally:
+        close_app(app)
+
+
 @pytest.mark.parametrize("command", [["files"], ["backup", "--keep-days", "0"]])
 def test_a_missing_sqlite_file_is_one_line_and_not_created(tmp_path, command):
     missing = tmp_path / "typo" / "prats.db"
     (tmp_path / "typo").mkdir()
-    app = _app(tmp_path, f"sqlite:///{missing}")
-    try:
-        result = app.test_cli_runner().invoke(args=command)
-    finally:
-        close_app(app)
+    result = _invoke(tmp_path, f"sqlite:///{missing}", command)
     assert result.exit_code == 1
     assert result.output.strip() == f"Error: DATABASE_URL: no database at {missing}"
     assert not missing.exists()
@@ -41,11 +45,7 @@ def test_a_missing_sqlite_file_is_one_line_and_not_created(tmp_path, command):
 def test_a_database_without_the_schema_is_one_line(tmp_path, command):
     empty = tmp_path / "empty.db"
     sqlite3.connect(empty).close()
-    app = _app(tmp_path, f"sqlite:///{empty}")
-    try:
-        result = app.test_cli_runner().invoke(args=command)
-    finally:
-        close_app(app)
+    result = _invoke(tmp_path, f"sqlite:///{empty}", command)
     assert result.exit_code == 1
     assert "has no parts table: start the server once" in result.output
     assert "Traceback" not in result.output

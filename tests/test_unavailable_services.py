@@ -39,6 +39,11 @@ def _start_redis(port: int) -> subprocess.Popen:
             time.sleep(0.05)
 
 
+def _app(tmp_path, **settings: str):
+    folders = {"UPLOAD_FOLDER": str(tmp_path / "uploads"), "FRONTEND_DIST": str(tmp_path / "d")}
+    return create_app("testing", {**folders, **settings})
+
+
 def _assert_unavailable(response, service: str) -> None:
     assert response.status_code == 503, response.get_data(as_text=True)
     body = response.get_json()
@@ -51,14 +56,10 @@ def _assert_unavailable(response, service: str) -> None:
 def test_rate_limit_redis_going_down_is_503_and_unhealthy_until_it_is_back(tmp_path):
     port = _free_port()
     redis = _start_redis(port)
-    app = create_app(
-        "testing",
-        {
-            "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{port}/0",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'parts.db'}",
-            "UPLOAD_FOLDER": str(tmp_path / "uploads"),
-            "FRONTEND_DIST": str(tmp_path / "dist"),
-        },
+    app = _app(
+        tmp_path,
+        RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{port}/0",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'parts.db'}",
     )
     key = {"X-API-Key": app.config["SECRET_KEY"]}
     client = app.test_client()
@@ -91,14 +92,7 @@ def test_rate_limit_redis_going_down_is_503_and_unhealthy_until_it_is_back(tmp_p
 def test_a_database_that_refuses_connections_is_503(tmp_path):
     """PostgreSQL down (nothing listens on the port): every API request is a 503."""
     pytest.importorskip("psycopg")
-    app = create_app(
-        "testing",
-        {
-            "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{_free_port()}/test",
-            "UPLOAD_FOLDER": str(tmp_path / "uploads"),
-            "FRONTEND_DIST": str(tmp_path / "dist"),
-        },
-    )
+    app = _app(tmp_path, DATABASE_URL=f"postgresql://postgres@127.0.0.1:{_free_port()}/test")
     key = {"X-API-Key": app.config["SECRET_KEY"]}
     client = app.test_client()
     try:
