@@ -129,7 +129,8 @@ def backup(dest: Path | None, keep_days: int, files_only: bool) -> None:
     """Write one private archive: the SQLite database (online copy), then the uploads."""
     from utils.backup import BackupError, BackupSource, default_destination, write_backup
 
-    _require_database()
+    if files_only or str(current_app.config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
+        _require_database()  # (a server database without --files-only: pg_dump's advice)
 
     source = BackupSource(
         database_url=current_app.config["SQLALCHEMY_DATABASE_URI"],
