@@ -128,3 +128,57 @@ def test_only_errors_that_pass_are_service_errors(tmp_path):
     assert unavailable_service(locked.value) == "database"
     assert unavailable_service(missing.value) is None
     assert unavailable_service(ValueError("database is locked")) is None
+
+
+def _locked_error(tmp_path):
+    """A real "database is locked" from SQLite: another connection holds the write lock."""
+    import sqlite3
+
+    path = tmp_path / "busy.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN IMMEDIATE")
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        other.execute("INSERT INTO t VALUES (1)")
+    except sqlite3.OperationalError as exc:
+        return exc
+    finally:
+        holder.close()
+        other.close()
+    raise AssertionError("the lock did not hold")
+
+
+def test_background_writes_are_tried_again_when_the_database_is_busy(tmp_path):
+    """A conversion's result met a deadlock (MariaDB 1213 under mixed writes) and the job
+    waited for another worker's takeover, converted again; now the write is tried again."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.orm import Session
+
+    from utils.service_errors import BUSY_ATTEMPTS, committed_despite_busy
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'jobs.db'}")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE results (value TEXT)"))
+    busy, calls = _locked_error(tmp_path), []
+
+    def record(session: Session, value: str) -> None:
+        calls.append(value)
+        session.execute(text("INSERT INTO results VALUES (:v)"), {"v": value})
+        if len(calls) < BUSY_ATTEMPTS:
+            raise busy  # after its write: the rollback must undo it
+
+    with Session(engine) as session:
+        committed_despite_busy(session, record, session, "ready")
+        assert session.execute(text("SELECT value FROM results")).scalars().all() == ["ready"]
+    assert len(calls) == BUSY_ATTEMPTS
+
+    def broken(session: Session) -> None:
+        calls.append("broken")
+        session.execute(text("SELECT * FROM no_such_table"))
+
+    calls.clear()
+    with Session(engine) as session, pytest.raises(Exception, match="no_such_table"):
+        committed_despite_busy(session, broken, session)
+    assert calls == ["broken"]  # a bug is not tried again
+    engine.dispose()

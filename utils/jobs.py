@@ -31,6 +31,7 @@ from utils.conversion_capacity import warn_if_memory_overcommitted, worker_count
 from utils.host_locks import try_lock, unlock
 from utils.part_files import remove_unused_model
 from utils.part_models import repair_model_states
+from utils.service_errors import committed_despite_busy
 from utils.settings_values import ConfigError
 
 log = logging.getLogger("aerie.jobs")
@@ -266,8 +267,8 @@ class ConversionRunner:
             if self._drop(key):
                 return
         db.session.rollback()
-        conversion.finish_job(db.session, key, error=error, glb_size=size)
-        db.session.commit()
+        finish = {"error": error, "glb_size": size}
+        committed_despite_busy(db.session, conversion.finish_job, db.session, key, **finish)
         self._announce_finish()
         # Deleted or replaced while converting: nobody will ever ask for this GLB.
         remove_unused_model(db.session, self.app.extensions["storage"], key)

@@ -7,8 +7,12 @@ SQL) stays a 500, a bug to fix."""
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Callable
+from typing import Any
 
 RETRY_AFTER_SECONDS = 5
+BUSY_ATTEMPTS = 3  # committed_despite_busy's tries
 
 # SQLite's messages for a file it cannot use now (the rest of its OperationalErrors, such as
 # "no such table", are bugs).
@@ -61,3 +65,19 @@ def _database_busy(error: BaseException) -> bool:
         code = error.args[0] if error.args else None
         return code in _MYSQL_CODES or isinstance(error, pymysql_err.InterfaceError)
     return False
+
+
+def committed_despite_busy(session: Any, write: Callable[..., Any], *args: Any, **kw: Any) -> None:
+    """Run `write(*args, **kw)` and commit; a deadlock or a lock held too long (MariaDB's 1213 under
+    mixed writes) rolls back and runs it again, a moment later. For background work, whose
+    failure would otherwise wait for another worker's takeover (a conversion redone)."""
+    for attempt in range(1, BUSY_ATTEMPTS + 1):
+        try:
+            write(*args, **kw)
+            session.commit()
+            return
+        except Exception as exc:
+            session.rollback()
+            if attempt == BUSY_ATTEMPTS or unavailable_service(exc) != "database":
+                raise
+            time.sleep(0.1 * attempt)
