@@ -49,3 +49,11 @@ def record_wipe(session: Session, actor: str) -> None:
         session.execute(insert(PartEvent), rows)
         for part in batch:  # a season's parts need not all stay in memory at once
             session.expunge(part)
+
+
+def files_still_owned(session: Session) -> tuple[set[str], set[str]]:
+    """The part folders and model keys the rows reference now: after a wipe, those of parts
+    added since its commit, whose files the wipe's clean-up must leave alone."""
+    rows = session.execute(select(Part.uuid, Part.model_key)).all()
+    session.rollback()  # a read only: no transaction left open
+    return {uuid for uuid, _key in rows}, {key for _uuid, key in rows if key}

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.database import write_transaction
 from app.extensions import db
-from models.maintenance import wipe_all_parts
+from models.maintenance import files_still_owned, wipe_all_parts
 from models.stats import detailed_stats, leaderboard, summary_stats
 from routes import parts_bp
 from routes.responses import ETAG, JSON_WRITE, NOT_MODIFIED, errors, json_bytes, message
@@ -91,6 +91,7 @@ def wipe_parts(body: dict[str, Any]) -> Any:
     actor = request_actor()
     with write_transaction():
         count = wipe_all_parts(db.session, actor)
-    # Files only after the rows are gone for good: a failed commit must keep them.
-    storage().remove_everything()
+    # Files only after the rows are gone for good: a failed commit must keep them; and not
+    # those of a part added since (it could be uploading now).
+    storage().remove_everything(lambda: files_still_owned(db.session))
     return message("All parts and files wiped successfully", count=count)

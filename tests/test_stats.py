@@ -302,6 +302,53 @@ def test_wipe_leaves_files_being_staged_now_alone(app, part_in, call, api_key):
     assert staging.read_bytes() == b"ISO-10303-21;"
 
 
+def test_a_part_added_while_the_wipe_cleans_up_keeps_its_file(
+    app, part_in, call, api_key, auth_headers, monkeypatch
+):
+    """The wipe removes files after its commit; a part added and uploaded in that moment
+    (a phone on the board) lost its file with parts/ and models/ removed whole."""
+    import io
+
+    import routes.stats
+
+    part_in("review")
+    real_owned = routes.stats.files_still_owned
+    added = {}
+
+    def a_part_arrives(session):
+        client = app.test_client()
+        body = {"material": "Al", "subsystem": "Arm", "name": "after the wipe"}
+        part = client.post("/api/parts/", json=body, headers=auth_headers).get_json()
+        upload = {"file": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "d.pdf")}
+        answer = client.post(f"/api/parts/{part['id']}/upload", data=upload, headers=auth_headers)
+        added.update(part=part, status=answer.status_code)
+        return real_owned(session)
+
+    monkeypatch.setattr(routes.stats, "files_still_owned", a_part_arrives)
+    assert call("POST", "/wipe", {"password": api_key})[0] == 200
+    assert added["status"] == 201
+    served = app.test_client().get(f"/api/parts/{added['part']['id']}/file", headers=auth_headers)
+    assert (served.status_code, served.get_data()) == (200, b"%PDF-1.4\n%%EOF\n")
+    served.close()
+
+
+def test_the_wipe_sweep_keeps_what_rows_and_running_conversions_own(tmp_path):
+    from utils.store_sweep import remove_unowned
+
+    for name in ("parts/a/file.step", "parts/b/file.step", "models/ka.glb", "models/kb.glb",
+                 "models/kb.quantized.glb", "models/.kc.converting/out.glb"):  # fmt: skip
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    remove_unowned(tmp_path, lambda: ({"b"}, {"kb"}))
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert left == [
+        "models/.kc.converting/out.glb",
+        "models/kb.glb",
+        "models/kb.quantized.glb",
+        "parts/b/file.step",
+    ]
+
+
 def test_parts_created_after_a_wipe_never_reuse_ids(make_part, call, api_key):
     old = [make_part()["id"] for _ in range(3)]
     assert call("POST", "/wipe", {"password": api_key})[0] == 200

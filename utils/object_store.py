@@ -19,7 +19,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from utils.file_store_url import S3Location
 from utils.s3_client import new_client
 from utils.settings_values import ConfigError
 from utils.storage import MODEL_VARIANTS, FileStoreUnavailableError, Storage
+from utils.store_sweep import NOTHING, Owned, still_needed
 
 log = logging.getLogger("aerie.files")
 STORE_ERRORS = (BotoCoreError, ClientError, Boto3Error)
@@ -193,10 +194,12 @@ class ObjectStorage(Storage):
         self._delete_keys([self.key(self.model_path(key, v)) for v in (None, *MODEL_VARIANTS)])
         super().remove_model(key)
 
-    def remove_everything(self) -> None:
-        for folder in DURABLE_FOLDERS:
-            self._delete_under(f"{self.location.prefix}{folder}/")
-        super().remove_everything()
+    def remove_everything(self, still_owned: Callable[[], Owned] = lambda: NOTHING) -> None:
+        names = [name for folder in DURABLE_FOLDERS for name, _size in self._listing(f"{folder}/")]
+        parts, models = still_owned()  # after the listing, as the local store asks
+        doomed = [name for name in names if not still_needed(*name.split("/")[:2], parts, models)]
+        self._delete_keys([self.location.prefix + name for name in doomed])
+        super().remove_everything(lambda: (parts, models))
 
     def _delete_under(self, start: str, but: set[str] | frozenset[str] = frozenset()) -> None:
         names = [name for name, _size in self._listing(start[len(self.location.prefix) :])]

@@ -26,6 +26,7 @@ from utils.errors import ApiError
 from utils.files_io import fsync_directory, write_atomic
 from utils.host_locks import try_lock, unlock  # noqa: F401 - their old home, still imported
 from utils.processes import pid_alive
+from utils.store_sweep import NOTHING, Owned, remove_unowned
 
 CHUNK_BYTES = 1024 * 1024
 SNIFF_BYTES = 4096
@@ -220,11 +221,10 @@ class Storage:
             if stored.name not in kept:
                 stored.unlink(missing_ok=True)
 
-    def remove_everything(self) -> None:
-        """Every part's files and every model. Not tmp/: uploads and conversions running
-        now stage their files there (a start-up clears what dead processes left)."""
-        for name in ("parts", "models"):
-            shutil.rmtree(self.root / name, ignore_errors=True)
+    def remove_everything(self, still_owned: Callable[[], Owned] = lambda: NOTHING) -> None:
+        """Every part's files and every model but those of parts added since the wipe's
+        commit (utils.store_sweep); not tmp/, where running uploads stage their files."""
+        remove_unowned(self.root, still_owned)
 
     def part_uuids_on_disk(self) -> Iterator[str]:
         parts = self.root / "parts"
