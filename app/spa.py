@@ -69,7 +69,7 @@ class SpaPathConverter(PathConverter):
     path a JSON 404, instead of the catch-all's GET rule deciding either.
     """
 
-    regex = r"(?!api(?:/|$))[^/].*?"
+    regex = r"(?!(?i:api)(?:/|$))[^/].*?"  # /API/parts/1 too: a JSON 404, not the web app
 
 
 @spa_bp.route("/", defaults={"path": ""}, methods=["GET"])
