@@ -58,7 +58,9 @@ def test_path_traversal_does_not_escape_dist(make_app, dist, tmp_path):
     assert b"top secret" not in response.data
 
 
-@pytest.mark.parametrize("path", ["/api/unknown", "/api/", "/api/parts/abc", "/API/parts/1", "/Api/"])
+@pytest.mark.parametrize(
+    "path", ["/api/unknown", "/api/", "/api/parts/abc", "/API/parts/1", "/Api/"]
+)
 def test_api_paths_never_fall_through_to_spa(make_app, dist, path):
     response = fetch(make_app(FRONTEND_DIST=str(dist)).test_client(), path)
     assert response.status_code == 404
