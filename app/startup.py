@@ -68,7 +68,7 @@ def ensure_sqlite_folder(app: Flask) -> None:
     if not folder.parent.is_dir():
         raise ConfigError(f"DATABASE_URL: the folder {folder} does not exist")
     try:
-        folder.mkdir(mode=0o700)
+        folder.mkdir(mode=0o700, exist_ok=True)  # two servers starting at once both make it
     except OSError as exc:
         raise ConfigError(f"DATABASE_URL: cannot create {folder}: {exc.strerror}") from None
 
