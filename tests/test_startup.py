@@ -151,3 +151,27 @@ def test_sample_parts_load_when_the_upload_settings_refuse_the_sample_file(
         assert all(not part.file for part in parts)
         db.engine.dispose()
     assert not [p for p in (tmp_path / "uploads").rglob("*") if p.is_file()]
+
+
+def test_a_data_folder_made_by_another_server_a_moment_ago_is_fine(tmp_path, monkeypatch):
+    """deploy.py prod and prod-gunicorn started together on a fresh checkout: both saw no
+    data/, one made it, and the other stopped with "cannot create …: File exists"."""
+    from pathlib import Path
+
+    from app.startup import ensure_sqlite_folder
+
+    data = tmp_path / "data"
+    application = create_app(
+        "production", _settings(tmp_path, DATABASE_URL=f"sqlite:///{data / 'parts.db'}")
+    )
+    real_is_dir = Path.is_dir
+
+    def made_meanwhile(path: Path) -> bool:
+        if path == data and not data.exists():
+            data.mkdir()  # the other server, between our look and our mkdir
+            return False
+        return real_is_dir(path)
+
+    monkeypatch.setattr(Path, "is_dir", made_meanwhile)
+    ensure_sqlite_folder(application)
+    assert real_is_dir(data)
