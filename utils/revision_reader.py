@@ -23,6 +23,11 @@ IDLE_SECONDS = 30.0
 SWEEP_SECONDS = 10.0  # how often a process's sweeper looks
 
 
+# This process's id, kept current across forks without a system call per read.
+_this_process = {"pid": os.getpid()}
+os.register_at_fork(after_in_child=lambda: _this_process.update(pid=os.getpid()))
+
+
 class RevisionReader:
     """Reads the committed parts revision on every hot read (the list and single parts).
 
@@ -87,8 +92,8 @@ class RevisionReader:
         if not kept:
             _close_quietly(driver)
         _close_stale(self._lock, self._idle)
-        if self._sweeper_pid != os.getpid():  # none yet in this process (a fork has none)
-            self._sweeper_pid = os.getpid()
+        if self._sweeper_pid != _this_process["pid"]:  # none yet here (a fork has none)
+            self._sweeper_pid = _this_process["pid"]
             sweeper = threading.Thread(
                 target=_sweep_until_closed,
                 args=(self._lock, self._idle, self._state),
