@@ -101,19 +101,3 @@ def test_closing_the_reader_closes_its_connections(reader, monkeypatch):
     assert _closed(opened[0]) and reader.idle_count() == 0
     reader.read()  # a read after close still answers, and keeps nothing
     assert reader.idle_count() == 0 and _closed(opened[1])
-
-
-def test_a_quiet_process_closes_its_idle_connections_without_another_read(reader, monkeypatch):
-    """After a burst, a process that gets no more requests closed nothing: up to 16 idle
-    connections per worker stayed open until its next read."""
-    import utils.revision_reader as module
-
-    monkeypatch.setattr(module, "IDLE_SECONDS", 0.2)
-    monkeypatch.setattr(module, "SWEEP_SECONDS", 0.05)
-    opened = _spy_on_opens(reader, monkeypatch)
-    reader.read()
-    assert reader.idle_count() == 1
-    deadline = time.monotonic() + 5
-    while reader.idle_count() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert reader.idle_count() == 0 and _closed(opened[0])

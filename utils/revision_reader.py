@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 import time
@@ -20,12 +19,6 @@ REVISION_SQL = "SELECT value FROM revisions WHERE name = 'parts'"
 # starts a backend), so a burst's connections are kept for the next burst, up to MAX_IDLE.
 MAX_IDLE = 16
 IDLE_SECONDS = 30.0
-SWEEP_SECONDS = 10.0  # how often a process's sweeper looks
-
-
-# This process's id, kept current across forks without a system call per read.
-_this_process = {"pid": os.getpid()}
-os.register_at_fork(after_in_child=lambda: _this_process.update(pid=os.getpid()))
 
 
 class RevisionReader:
@@ -42,7 +35,6 @@ class RevisionReader:
         self._lock = threading.Lock()
         self._idle: list[tuple[float, Any]] = []  # (given back at, connection), oldest first
         self._state = {"closed": False}
-        self._sweeper_pid: int | None = None
         # Close the idle connections when the reader goes (an app torn down in tests).
         self._finalizer = weakref.finalize(self, _close_all, self._lock, self._idle, self._state)
 
@@ -82,25 +74,16 @@ class RevisionReader:
         return self._open(), False
 
     def _give_back(self, driver: Any) -> None:
-        """Kept on top (used first next time); those left at the bottom long enough go, here
-        or by this process's sweeper when no read comes."""
-        kept = False
+        """Kept on top (used first next time); those left at the bottom long enough go."""
+        now, stale = time.monotonic(), [driver]
         with self._lock:
             if not self._state["closed"] and len(self._idle) < MAX_IDLE:
-                self._idle.append((time.monotonic(), driver))
-                kept = True
-        if not kept:
-            _close_quietly(driver)
-        _close_stale(self._lock, self._idle)
-        if self._sweeper_pid != _this_process["pid"]:  # none yet here (a fork has none)
-            self._sweeper_pid = _this_process["pid"]
-            sweeper = threading.Thread(
-                target=_sweep_until_closed,
-                args=(self._lock, self._idle, self._state),
-                name="revision-reader-sweep",
-                daemon=True,
-            )
-            sweeper.start()
+                self._idle.append((now, driver))
+                stale = []
+            while self._idle and self._idle[0][0] < now - IDLE_SECONDS:
+                stale.append(self._idle.pop(0)[1])
+        for unused in stale:
+            _close_quietly(unused)
 
     def _open(self) -> Any:
         proxied = self.engine.raw_connection()
@@ -116,24 +99,6 @@ def _read(connection: Any) -> int:
     row = cursor.fetchone()
     cursor.close()
     return int(row[0]) if row else 0
-
-
-def _close_stale(lock: threading.Lock, idle: list[Any]) -> None:
-    """Close the connections unused for IDLE_SECONDS (the oldest are at the bottom)."""
-    cutoff, stale = time.monotonic() - IDLE_SECONDS, []
-    with lock:
-        while idle and idle[0][0] < cutoff:
-            stale.append(idle.pop(0)[1])
-    for unused in stale:
-        _close_quietly(unused)
-
-
-def _sweep_until_closed(lock: threading.Lock, idle: list[Any], state: dict[str, bool]) -> None:
-    """A quiet process's kept connections close too, not only at its next read. Holds no
-    reference to the reader, so the reader can go (and end this) when its app does."""
-    while not state["closed"]:
-        time.sleep(SWEEP_SECONDS)
-        _close_stale(lock, idle)
 
 
 def _set_autocommit(driver: Any) -> None:
