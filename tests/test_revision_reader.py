@@ -101,3 +101,33 @@ def test_closing_the_reader_closes_its_connections(reader, monkeypatch):
     assert _closed(opened[0]) and reader.idle_count() == 0
     reader.read()  # a read after close still answers, and keeps nothing
     assert reader.idle_count() == 0 and _closed(opened[1])
+
+
+def test_a_backend_ended_by_the_server_is_replaced_on_postgresql(reader, app, monkeypatch):
+    """On PostgreSQL the read goes through libpq itself (no cursor): a connection the server
+    ended (an administrator, a restart) still fails over to a new one."""
+    if app.config["SQLALCHEMY_DATABASE_URI"].partition(":")[0].partition("+")[0] != "postgresql":
+        pytest.skip("PostgreSQL's libpq read")
+    opened = _spy_on_opens(reader, monkeypatch)
+    first = reader.read()
+    ended = opened[0].info.backend_pid
+    with app.app_context(), db.engine.connect() as other:
+        from sqlalchemy import text
+
+        assert other.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": ended})
+    assert reader.read() == first
+    assert len(opened) == 2 and opened[1].info.backend_pid != ended
+
+
+def test_an_error_answered_by_postgresql_is_psycopgs_own(reader, app, monkeypatch):
+    """service_errors sorts errors by psycopg's classes and SQLSTATEs: a failed libpq read
+    raises those, not an error of ours (a missing table: UndefinedTable, a 500)."""
+    if app.config["SQLALCHEMY_DATABASE_URI"].partition(":")[0].partition("+")[0] != "postgresql":
+        pytest.skip("PostgreSQL's libpq read")
+    import psycopg.errors
+
+    import utils.revision_reader as module
+
+    monkeypatch.setattr(module, "REVISION_QUERY", b"SELECT value FROM no_such_table")
+    with pytest.raises(psycopg.errors.UndefinedTable):
+        reader.read()
