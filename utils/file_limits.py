@@ -39,6 +39,7 @@ _COUNT = (
     "ELSE windows.expires END "
     "RETURNING hits"
 )
+_RESERVE = _COUNT + ", expires"
 
 
 @functools.cache
@@ -120,6 +121,15 @@ class FileWindows(Storage):
         self._sweep(now)
         return int(hits)
 
+    def reserve(self, key: str, expiry: int, amount: int) -> tuple[int, float]:
+        """`amount` hits on `key` (utils.limit_leases): the count after them and when the
+        window ends, in one statement."""
+        now = time.time()
+        values = {"key": key, "amount": amount, "expires": now + expiry, "now": now}
+        ((hits, expires),) = self._connection().execute(_RESERVE, values).fetchall()
+        self._sweep(now)
+        return int(hits), float(expires)
+
     def incr_and_read(
         self, key: str, expiry: int, reads: Sequence[str]
     ) -> tuple[int, tuple[int, ...]]:
@@ -134,6 +144,15 @@ class FileWindows(Storage):
         )
         self._sweep(now)
         return int(hits), tuple(int(count or 0) for count in counts)
+
+    def read_live(self, keys: Sequence[str]) -> tuple[int, ...]:
+        """The live counts of `keys`, in one statement that takes no write lock (WAL)."""
+        now = time.time()
+        live = "(SELECT hits FROM windows WHERE key = ? AND expires > ?)"
+        sql = "SELECT " + ", ".join([live] * len(keys))
+        values = [value for key in keys for value in (key, now)]
+        (counts,) = self._connection().execute(sql, values).fetchall()
+        return tuple(int(count or 0) for count in counts)
 
     def _sweep(self, now: float) -> None:
         if now >= self._next_sweep:

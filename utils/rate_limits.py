@@ -33,6 +33,7 @@ from limits.strategies import FixedWindowRateLimiter
 from utils.errors import RateLimitedError
 from utils.file_limits import SCHEME as FILE_SCHEME
 from utils.file_limits import FileWindows
+from utils.limit_leases import LimitLeases
 from utils.settings_values import ConfigError
 
 LOCKED_OUT_MESSAGE = "Too many failed API key attempts; try again later"
@@ -118,6 +119,8 @@ class LimitCounters:
         # may hand two threads two locks for a new key), so concurrent hits can misjudge the
         # count; Redis counts and reads in one script. Serialising memory hits makes them exact.
         self._hit_lock = threading.Lock() if isinstance(storage, MemoryStorage) else None
+        # The default limit's hits, reserved a few at a time per client (utils.limit_leases).
+        self.leases = LimitLeases(storage, self.hit, self._hit_lock or threading.Lock())
 
     def hit(self, item: RateLimitItem, *scope: str) -> bool:
         """Count one hit; True if it was within the limit, exact under concurrent requests."""
@@ -137,6 +140,9 @@ class LimitCounters:
         counts of `reads` (None where reading them here would not save a round trip)."""
         if self._file is not None and len(hits) == 1 and reads:
             (item,) = hits
+            if self.leases.leases(item):  # mostly no write: a leased hit, then a read
+                spent = None if self.leases.hit(item, *hit_scope) else item
+                return spent, self._file.read_live([r.key_for(*read_scope) for r in reads])
             count, counts = self._file.incr_and_read(
                 item.key_for(*hit_scope),
                 item.get_expiry(),
@@ -144,7 +150,8 @@ class LimitCounters:
             )
             return (item if count > item.amount else None), counts
         if self._count_and_read is None or not reads:
-            return next((item for item in hits if not self.hit(item, *hit_scope)), None), None
+            spent = next((item for item in hits if not self.leases.hit(item, *hit_scope)), None)
+            return spent, None
         prefixed = self.storage.prefixed_key  # type: ignore[attr-defined]
         keys = [prefixed(item.key_for(*hit_scope)) for item in hits]
         keys += [prefixed(item.key_for(*read_scope)) for item in reads]
