@@ -35,11 +35,15 @@ RUN groupadd --system --gid 10001 aerie \
     && chown aerie:aerie /app/data /app/uploads /app/instance
 
 COPY . .
+# config.json lives in the data volume, where it may not be yet (the environment can hold
+# every setting): a link from the default place, where no file means the defaults. Not
+# CONFIG_FILE, which must name a file that exists. create_config.py and deploy.py's
+# generated key write through the link.
+RUN ln -s data/config.json /app/config.json
 
 ENV FLASK_ENV=production \
     DATABASE_URL=sqlite:////app/data/parts.db \
     UPLOAD_FOLDER=/app/uploads \
-    CONFIG_FILE=/app/data/config.json \
     PORT=8000
 
 VOLUME ["/app/data", "/app/uploads"]

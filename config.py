@@ -1,4 +1,10 @@
-"""Layered configuration: class defaults, then config.json, then environment, then overrides."""
+"""Layered configuration: class defaults, then config.json, then environment, then overrides.
+
+The file is config.json beside this module (none there = the defaults), or the one the
+environment's CONFIG_FILE names, which must exist: a missing one stops the start in one line.
+CONFIG_FILE=/dev/null (os.devnull) reads no file, as tests and tools do to leave this
+machine's config.json out.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +18,10 @@ from utils.dev_apart import keep_apart
 from utils.settings_values import (
     ConfigError,
     coerce_value,
+    config_file_path,
     normalise_base_path,
     read_json_object,
+    warn_once,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parent
@@ -188,7 +196,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
     data = read_json_object(path)
     unknown = unknown_keys(data)
     for key in unknown:
-        log.warning("config.json: unknown key %s ignored", key)
+        warn_once(log, "%s: unknown key %s ignored", path, key)
     return {key: value for key, value in data.items() if key not in unknown}
 
 
@@ -222,7 +230,8 @@ def load_settings(
     environ = os.environ if environ is None else environ
     name = (config_name or overrides.get("FLASK_ENV") or environ.get("FLASK_ENV") or "").lower()
     isolated = name == "testing" and not env_given and config_file is None
-    path = config_file or _config_file_path(environ)
+    named = None if isolated else environ.get("CONFIG_FILE")  # isolated: not even looked at
+    path = config_file or config_file_path(named, DEFAULT_CONFIG_FILE)
     file_values = {} if isolated else read_config_file(path)
     if not name:
         name = str(file_values.get("FLASK_ENV") or "development").lower()
@@ -233,7 +242,7 @@ def load_settings(
     settings = _layered(CONFIG_CLASSES[name], file_values, {} if isolated else environ, overrides)
     settings["FLASK_ENV"] = name
     chosen = {*overrides, *(key for key, value in environ.items() if value)}
-    return keep_apart(_checked(settings), unfiltered, chosen)
+    return keep_apart(_checked(settings), unfiltered, chosen, path)
 
 
 def _layered(
@@ -282,9 +291,5 @@ def values_for_environment(name: str, file_values: dict[str, Any], path: Path) -
     written_for = str(file_values.get("FLASK_ENV") or name).lower()
     if written_for == name:
         return file_values
-    log.warning("%s is for %s: %s settings ignore it", path.name, written_for, name)
+    warn_once(log, "%s is for %s: %s settings ignore it", path, written_for, name)
     return {}
-
-
-def _config_file_path(environ: Mapping[str, str]) -> Path:
-    return Path(environ["CONFIG_FILE"]) if environ.get("CONFIG_FILE") else DEFAULT_CONFIG_FILE

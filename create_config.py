@@ -207,9 +207,21 @@ def asked(key: str, values: Mapping[str, Any]) -> bool:
     return key != "S3_ENDPOINT_URL" or is_object_store(str(values.get("FILE_STORE_URL") or ""))
 
 
+def is_special_file(path: Path) -> bool:
+    """A device, pipe or folder: never a settings file to write. CONFIG_FILE=/dev/null tells
+    the server to read none, and as root the rename would replace the device itself."""
+    return path.exists() and not path.is_file()
+
+
+def check_target(path: Path) -> None:
+    if is_special_file(path):
+        raise config.ConfigError(f"{path} is not a file to write: pass --output FILE")
+
+
 def write_config_atomically(path: Path, values: Mapping[str, Any]) -> None:
     """Write a temporary file created 0600 (the secret is never readable by others, not even
     briefly) with the old file's owner, then rename it over the old one."""
+    check_target(path)
     text = json.dumps(values, indent=2) + "\n"
     write_atomic(path, text.encode("utf-8"), lambda descriptor: keep_owner(descriptor, path))
 
@@ -263,6 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             folders = writable_folders(existing, SERVER_DEFAULTS["DATABASE_URL"])
             print("\n".join(str(folder) for folder in folders))
             return 0
+        check_target(path)  # before any prompt
         given = given_values(args)
         if not args.non_interactive:
             print(f"Writing {path}. Enter keeps the value in brackets; - clears it.")

@@ -22,6 +22,7 @@ if str(PROJECT_DIR) not in sys.path:
 
 import config  # noqa: E402 - needs the project folder on sys.path
 import create_config  # noqa: E402
+from create_config import is_special_file  # noqa: E402
 from utils.file_limits import limits_for_workers  # noqa: E402
 from utils.listen_check import check_port_free  # noqa: E402
 
@@ -106,8 +107,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def ensure_secret_key(path: Path, stored: dict[str, Any]) -> None:
-    """Generate and store a key when neither the environment nor config.json has one."""
-    if os.environ.get("SECRET_KEY") or stored.get("SECRET_KEY"):
+    """Generate and store a key when neither the environment nor config.json has one (with
+    CONFIG_FILE=/dev/null there is no file to store it in: production refuses the lack)."""
+    if os.environ.get("SECRET_KEY") or stored.get("SECRET_KEY") or is_special_file(path):
         return
     key = secrets.token_urlsafe(48)
     # A configuration refused for another reason must not leave a new file behind.

@@ -61,7 +61,7 @@ def http(method: str, url: str, body: bytes | None = None, **headers: str) -> tu
 def server_env(folder: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "RATELIMIT_"))}
     env.update(
-        CONFIG_FILE=str(folder / "config.json"),
+        CONFIG_FILE=os.devnull,  # no settings file, not this machine's config.json
         DATABASE_URL=f"sqlite:///{folder / 'fuzz.db'}",
         UPLOAD_FOLDER=str(folder / "uploads"),
         SECRET_KEY=KEY,

@@ -215,7 +215,7 @@ def start_server(args: argparse.Namespace, folder: Path, port: int) -> subproces
     env.update(
         FLASK_ENV="production",
         SECRET_KEY=KEY,
-        CONFIG_FILE=str(folder / "config.json"),
+        CONFIG_FILE=os.devnull,  # no settings file, not this machine's config.json
         DATABASE_URL=args.database_url or f"sqlite:///{folder / 'soak.db'}",
         UPLOAD_FOLDER=str(folder / "uploads"),
         RATELIMIT_DEFAULT=UNLIMITED,

@@ -206,7 +206,7 @@ class Topology:
             RATELIMIT_KEY_PREFIX=self.name,
             TRUSTED_PROXY_COUNT="1",
             UPLOAD_FOLDER=str(folder / "uploads"),
-            CONFIG_FILE=str(folder / "config.json"),
+            CONFIG_FILE=os.devnull,  # no settings file, not this machine's config.json
             CONVERSION_WORKERS="1",
             LOG_LEVEL="INFO",
             PYTHONUNBUFFERED="1",

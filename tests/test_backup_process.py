@@ -23,13 +23,12 @@ SECRET_KEY = "backup-process-" + "k" * 40
 def production_env(tmp_path: Path) -> dict[str, str]:
     """Only what the README's service sets: nothing from this machine's config or env."""
     env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "TMPDIR") if k in os.environ}
-    (tmp_path / "config.json").write_text("{}")
     env.update(
         FLASK_ENV="production",
         SECRET_KEY=SECRET_KEY,
         DATABASE_URL=f"sqlite:///{tmp_path / 'data' / 'parts.db'}",
         UPLOAD_FOLDER=str(tmp_path / "uploads"),
-        CONFIG_FILE=str(tmp_path / "config.json"),
+        CONFIG_FILE=os.devnull,  # no settings file, not this machine's config.json
     )
     return env
 

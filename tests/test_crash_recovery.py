@@ -56,10 +56,9 @@ class ServerProcess:
     def start(self) -> ServerProcess:
         script = self.workdir / "serve.py"
         script.write_text(SERVER_SCRIPT)
-        (self.workdir / "config.json").write_text("{}")
         env = {
             "PATH": os.environ.get("PATH", ""),
-            "CONFIG_FILE": str(self.workdir / "config.json"),  # not the machine's config.json
+            "CONFIG_FILE": os.devnull,  # no settings file, not the machine's config.json
             "AERIE_TEST_SETTINGS": json.dumps(self.settings),
         }
         log = (self.workdir / "server.log").open("ab")

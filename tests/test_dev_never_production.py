@@ -90,7 +90,12 @@ def _files(folder: Path) -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize("entry", ["run.py", "deploy.py dev"])
+# Processes that load the settings: deploy.py dev checks them, then becomes run.py (a new
+# interpreter, the same pid). Each says once what it ignores, not once per load (it said 4).
+PROCESSES = {"run.py": 1, "deploy.py dev": 2}
+
+
+@pytest.mark.parametrize("entry", PROCESSES)
 def test_development_ignores_the_production_config_and_database(production_project, entry):
     project, production_key = production_project
     before = _digest(project / "data")
@@ -103,7 +108,7 @@ def test_development_ignores_the_production_config_and_database(production_proje
     else:
         command = [sys.executable, "deploy.py", "dev", "--port", str(port), "--host", "127.0.0.1"]
         env = _env()
-    with running(command, project, env, port):
+    with running(command, project, env, port) as log:
         assert request(port, "GET", "/api/parts/", key=production_key)[0] == 401
         status, listing = request(port, "GET", "/api/parts/", key=DEV_SECRET_KEY)
         assert status == 200
@@ -116,6 +121,9 @@ def test_development_ignores_the_production_config_and_database(production_proje
     assert _digest(project / "data") == before
     assert _files(project / "uploads") == production_files
     assert (project / "parts.db").is_file()  # development's own database
+    output = log.read_text()
+    assert output.count("is for production: development settings ignore it") == PROCESSES[entry]
+    assert output.count("development uses uploads-dev instead") == PROCESSES[entry], output
 
 
 def test_run_py_refuses_production_with_one_line(tmp_path):

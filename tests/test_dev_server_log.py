@@ -40,7 +40,6 @@ def _wait_until_up(base: str, server: subprocess.Popen, deadline: float) -> None
 @pytest.fixture
 def dev_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """run.py on a free port; yields its URL and the folder holding its stdout/stderr."""
-    (tmp_path / "config.json").write_text("{}")
     port = _free_port()
     env = {
         "PATH": os.environ.get("PATH", ""),
@@ -49,7 +48,7 @@ def dev_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         "HOST": "127.0.0.1",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
         "UPLOAD_FOLDER": str(tmp_path / "uploads"),
-        "CONFIG_FILE": str(tmp_path / "config.json"),
+        "CONFIG_FILE": os.devnull,  # no settings file, not this machine's config.json
         "SECRET_KEY": API_KEY,
     }
     with (

@@ -62,7 +62,7 @@ def server_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         SECRET_KEY=KEY,
         DATABASE_URL=f"sqlite:///{tmp_path / 'parts.db'}",
         UPLOAD_FOLDER=str(tmp_path / "uploads"),
-        CONFIG_FILE=str(tmp_path / "config.json"),
+        CONFIG_FILE=os.devnull,  # no settings file, not this machine's config.json
         PYTHONUNBUFFERED="1",
     )
     env.update(extra)
@@ -356,6 +356,7 @@ def test_deploy_with_busy_port_exits_non_zero_with_reason(tmp_path, source):
         env_port = {"command line": other, "environment": port}.get(source)
         env = server_env(tmp_path, **({"PORT": str(env_port)} if env_port else {}))
         file_port = port if source == "config.json" else other
+        env["CONFIG_FILE"] = str(tmp_path / "config.json")
         Path(env["CONFIG_FILE"]).write_text(json.dumps({"PORT": file_port}))
         command = [sys.executable, DEPLOY, "prod-waitress", "--host", "127.0.0.1"]
         command += ["--port", str(port)] if source == "command line" else []
@@ -371,7 +372,9 @@ def test_deploy_generates_key_into_private_config_and_never_prints_it(tmp_path):
     port = free_port()
     env = server_env(tmp_path, GUNICORN_CMD_ARGS=ACCESS_LOG_ON)
     del env["SECRET_KEY"]
-    config_file = Path(env["CONFIG_FILE"])
+    config_file = tmp_path / "config.json"
+    config_file.write_text("{}")  # a file CONFIG_FILE names must exist; this one has no key
+    env["CONFIG_FILE"] = str(config_file)
     command = [sys.executable, DEPLOY, "prod-gunicorn", "--port", str(port), "--host", "127.0.0.1"]
     with running([*command, "--workers", "2"], tmp_path, env, port) as log:
         key = json.loads(config_file.read_text())["SECRET_KEY"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import sqlite3
 import subprocess
@@ -25,7 +26,8 @@ from utils.jobs import stale_after
 STEP = b"ISO-10303-21;\nHEADER;\n" + b"x" * 64
 PART = {"name": "Bracket", "type": "cnc", "material": "6061 Aluminum", "subsystem": "Drive"}
 # What a production process needs besides the setting under test.
-ENVIRON = {"SECRET_KEY": "k" * 40, "DATABASE_URL": "sqlite://"}
+# CONFIG_FILE: no settings file, not this machine's config.json.
+ENVIRON = {"SECRET_KEY": "k" * 40, "DATABASE_URL": "sqlite://", "CONFIG_FILE": os.devnull}
 
 
 def process_state(pid: int) -> str:

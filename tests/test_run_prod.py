@@ -22,10 +22,10 @@ LOAD_BY_PATH = (
 
 
 def production_env(tmp_path: Path, **settings: str) -> dict[str, str]:
-    """No setting from this machine: a temp config file path and a temp database."""
+    """No setting from this machine: no config file, a temp database."""
     env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "TMPDIR") if k in os.environ}
     env.update(
-        CONFIG_FILE=str(tmp_path / "config.json"),
+        CONFIG_FILE=os.devnull,  # no settings file, not this machine's config.json
         DATABASE_URL=f"sqlite:///{tmp_path / 'parts.db'}",
         UPLOAD_FOLDER=str(tmp_path / "uploads"),
         SECRET_KEY=GOOD_KEY,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -47,11 +48,10 @@ def _command(entry: str, port: int) -> list[str]:
 
 def _start(entry: str, port: int, tmp_path: Path, **settings: str) -> subprocess.CompletedProcess:
     """Start `entry` on a SQLite file of its own with these settings; it should refuse."""
-    (tmp_path / "config.json").write_text("{}")
     env = {
         "PATH": f"{BIN}:/usr/bin:/bin",
         "PYTHONPATH": str(PROJECT_DIR),  # waitress-serve and gunicorn import run_prod
-        "CONFIG_FILE": str(tmp_path / "config.json"),
+        "CONFIG_FILE": os.devnull,  # no settings file, not this machine's config.json
         "DATABASE_URL": f"sqlite:///{tmp_path / 'parts.db'}",
         "UPLOAD_FOLDER": str(tmp_path / "uploads"),
         "SECRET_KEY": KEY,
@@ -107,6 +107,9 @@ SETTING_MISTAKES = [
     # It started, and every API request was a 500.
     ("rate-limit-unreadable", {"RATELIMIT_DEFAULT": "lots"}, "RATELIMIT_DEFAULT", "must be like"),
     ("negative-count", {"UPLOAD_MAX_BYTES": "-5"}, "UPLOAD_MAX_BYTES", "must not be negative"),
+    # A mistyped path started the server on the defaults without a word.
+    ("config-file-missing", {"CONFIG_FILE": "/nonexistent-aerie/confg.json"}, "CONFIG_FILE",
+     "no file at /nonexistent-aerie/confg.json"),
 ]  # fmt: skip
 
 

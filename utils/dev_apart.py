@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from utils.settings_values import warn_once
+
 log = logging.getLogger("config")
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # What development uses instead, relative to the project folder.
@@ -21,11 +23,11 @@ APART = {"DATABASE_URL": "sqlite:///parts-dev.db", "UPLOAD_FOLDER": "uploads-dev
 
 
 def keep_apart(
-    settings: dict[str, Any], file_values: Mapping[str, Any], chosen: set[str]
+    settings: dict[str, Any], file_values: Mapping[str, Any], chosen: set[str], path: Path
 ) -> dict[str, Any]:
     """Development's resolved `settings`, off the database and folder that a production
-    config.json (`file_values`, which development ignores) would use; keys in `chosen` (the
-    environment, overrides) were set on purpose and stay."""
+    config.json (`file_values`, read from `path`, which development ignores) would use; keys
+    in `chosen` (the environment, overrides) were set on purpose and stay."""
     production = str(file_values.get("FLASK_ENV") or "").lower() == "production"
     if settings["FLASK_ENV"] != "development" or not production:
         return settings
@@ -37,9 +39,9 @@ def keep_apart(
             continue
         if _resolved(key, str(theirs)) == settings[key]:
             settings[key] = _resolved(key, apart)
-            log.warning(
-                "%s: production's config.json uses %s too; development uses %s instead",
-                key, theirs, apart,
+            warn_once(
+                log, "%s: production's %s uses %s too; development uses %s instead",
+                key, path, theirs, apart,
             )  # fmt: skip
     return settings
 

@@ -5,6 +5,8 @@ before the project's venv exists (setup_backend_service.sh)."""
 from __future__ import annotations
 
 import json
+import logging
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,8 @@ TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 # What TASK_QUEUE_URL may name: a Redis server (Huey's RedisHuey, utils.tasks).
 QUEUE_SCHEMES = ("redis", "rediss", "unix")
+# CONFIG_FILE set to this reads no file: the defaults and the environment only (tests, tools).
+NO_CONFIG_FILE = os.devnull
 
 
 class ConfigError(RuntimeError):
@@ -55,6 +59,32 @@ def _parse_list(name: str, text: str) -> list[str]:
     if not isinstance(value, list):
         raise ConfigError(f"{name} must be a list")
     return [str(item) for item in value]
+
+
+def config_file_path(value: str | None, default: Path) -> Path:
+    """The settings file to read: CONFIG_FILE's `value`, else (unset or empty) `default`,
+    which may be missing (no file = the defaults). A file CONFIG_FILE names must exist: a
+    mistyped path read as "no file" started the server on the defaults without a word."""
+    if value == NO_CONFIG_FILE:
+        return Path(value)
+    path = Path(value).expanduser().resolve() if value else default.resolve()
+    if value and not path.is_file():
+        raise ConfigError(
+            f"CONFIG_FILE: no file at {path} (unset CONFIG_FILE for config.json beside "
+            f"config.py, or set it to {NO_CONFIG_FILE} for no file)"
+        )
+    return path
+
+
+_WARNED: set[tuple[Any, ...]] = set()
+
+
+def warn_once(log: logging.Logger, message: str, *args: Any) -> None:
+    """Log a warning about the settings once per process: a start loads them several times
+    (deploy.py's checks, the app it builds), and each load would say the same again."""
+    if (message, *args) not in _WARNED:
+        _WARNED.add((message, *args))
+        log.warning(message, *args)
 
 
 def read_json_object(path: Path) -> dict[str, Any]:
