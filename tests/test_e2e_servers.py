@@ -24,6 +24,7 @@ import pytest
 import redis
 
 from tests.databases import servers_required
+from utils.limit_leases import lease_size
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="gunicorn and POSIX signals")
 
@@ -253,6 +254,27 @@ def test_gunicorn_four_workers_serve_crud_and_share_the_limit(tmp_path, request,
     else:
         with contextlib.closing(sqlite3.connect(tmp_path / "parts.rate-limits.db")) as file:
             assert file.execute("SELECT count(*) FROM windows").fetchone()[0] > 0
+
+
+def test_gunicorn_workers_lease_a_large_limit_and_never_pass_it(tmp_path):
+    """From 200 per window up each worker reserves a few hits at a time (utils.limit_leases):
+    together the workers never allow more than the limit, and refuse at most the others'
+    unused reservations early."""
+    port, amount = free_port(), 200
+    lease = lease_size(amount)
+    assert lease > 1
+    env = server_env(
+        tmp_path, GUNICORN_CMD_ARGS=ACCESS_LOG_ON, RATELIMIT_DEFAULT=f"{amount} per minute"
+    )
+    command = [sys.executable, DEPLOY, "prod-gunicorn", "--port", str(port), "--host", "127.0.0.1"]
+    command += ["--workers", str(WORKERS), "--threads", "1"]
+    with running(command, tmp_path, env, port) as log:
+        wait_for_every_worker(port, log)
+        # One after another: the workers take turns accepting (every one serves some).
+        statuses = [request(port, "GET", STATS)[0] for _ in range(amount + 20)]
+    assert set(statuses) == {200, 429}
+    assert amount - (WORKERS - 1) * (lease - 1) <= statuses.count(200) <= amount
+    assert len(set(served_by(log, STATS, 200))) == WORKERS
 
 
 def test_gunicorn_workers_share_the_whole_list_in_a_folder_of_their_run(tmp_path):
