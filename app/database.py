@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event, insert, inspect, select, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DisconnectionError, IntegrityError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 
 from app.extensions import db
 
@@ -37,6 +37,24 @@ def configure_engine_events(app: Flask) -> None:
         _configure_sqlite(engine)
     else:
         ping_idle_connections(engine)
+    app.teardown_appcontext(end_session)  # runs before Flask-SQLAlchemy's own (bound first)
+
+
+def end_session(_error: BaseException | None = None) -> None:
+    """End the request's session. On a connection the server closed (a restart, an ended
+    backend) the session's rollback raises, and from Flask-SQLAlchemy's teardown that went
+    past every error handler: the client got the HTTP server's HTML 500 instead of the JSON
+    503, and the thread kept the broken session. Removed again, it is gone: the next request
+    of the thread starts a new one."""
+    try:
+        db.session.remove()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        try:
+            db.session.remove()
+        except DBAPIError:
+            db.session.registry.clear()
 
 
 def ping_idle_connections(engine: Engine) -> None:

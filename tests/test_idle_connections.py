@@ -89,3 +89,15 @@ def test_a_connection_returned_a_moment_ago_is_not_pinged(
     monkeypatch.setattr(database, "IDLE_PING_SECONDS", 0.0)
     assert client.get("/api/parts/?limit=5&offset=9", headers=auth_headers).status_code == 200
     assert pings, "an idle connection was used without a ping"
+
+
+def test_a_session_whose_connection_the_server_ended_ends_quietly(server_app, test_database):
+    """The request's session holds a connection when the server ends it: the teardown's
+    rollback raised past the error handlers (the HTTP server's HTML 500 instead of the JSON
+    503) and left the thread the broken session. Now the next request starts afresh."""
+    with server_app.app_context():
+        assert db.session.execute(sqlalchemy.text("SELECT 1")).scalar() == 1  # in a transaction
+        assert _drop_every_connection_but_the_admins(str(test_database.url)) >= 1
+    # Leaving the context ran the teardowns without raising.
+    with server_app.app_context():
+        assert db.session.execute(sqlalchemy.text("SELECT 2")).scalar() == 2

@@ -33,8 +33,8 @@ def _spy_on_opens(reader, monkeypatch) -> list:
     opened = []
     real_open = reader._open
 
-    def counting_open():
-        opened.append(real_open())
+    def counting_open(**options):
+        opened.append(real_open(**options))
         return opened[-1]
 
     monkeypatch.setattr(reader, "_open", counting_open)
@@ -131,3 +131,63 @@ def test_an_error_answered_by_postgresql_is_psycopgs_own(reader, app, monkeypatc
     monkeypatch.setattr(module, "REVISION_QUERY", b"SELECT value FROM no_such_table")
     with pytest.raises(psycopg.errors.UndefinedTable):
         reader.read()
+
+
+def _end_every_backend(app) -> None:
+    """What a restart does to this test database's connections: the server ends them all
+    (from a connection of our own, outside the engine's pool)."""
+    import psycopg
+
+    url = app.config["SQLALCHEMY_DATABASE_URI"].replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(url, autocommit=True) as other:
+        other.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
+def test_every_backend_ended_still_answers_the_next_read(reader, app, monkeypatch):
+    """After a restart every kept connection and every one in the engine's pool is dead: the
+    next read still answers (dead pooled ones are pinged and passed over), and the kept ones
+    are all dropped. The audit of f49e9e2 saw 500s here, then 503s until the pool was new."""
+    if app.config["SQLALCHEMY_DATABASE_URI"].partition(":")[0].partition("+")[0] != "postgresql":
+        pytest.skip("PostgreSQL's pg_terminate_backend")
+    first = reader.read()
+    with app.app_context():  # the pool holds connections too, as a server's does
+        held = [db.engine.raw_connection() for _ in range(3)]
+        for proxied in held:
+            proxied.close()
+    start, held_reads = threading.Barrier(3), []
+    real_give_back = reader._give_back
+
+    def give_back_together(driver):
+        start.wait(timeout=10)
+        real_give_back(driver)
+
+    monkeypatch.setattr(reader, "_give_back", give_back_together)
+    threads = [threading.Thread(target=lambda: held_reads.append(reader.read())) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    monkeypatch.setattr(reader, "_give_back", real_give_back)
+    assert held_reads == [first] * 3 and reader.idle_count() == 3
+    _end_every_backend(app)
+    assert reader.read() == first
+    assert reader.idle_count() == 1
+
+
+def test_a_connection_the_server_closed_is_an_operational_error(reader, app):
+    """As psycopg's cursor says it (service_errors: the database not answering, a 503), not
+    the plain DatabaseError libpq's result would make of it (a 500)."""
+    if app.config["SQLALCHEMY_DATABASE_URI"].partition(":")[0].partition("+")[0] != "postgresql":
+        pytest.skip("PostgreSQL's libpq read")
+    import psycopg
+
+    import utils.revision_reader as module
+
+    reader.read()
+    [(_since, driver)] = reader._idle
+    _end_every_backend(app)
+    with pytest.raises(psycopg.OperationalError):
+        module._read(driver)

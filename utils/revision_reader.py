@@ -8,13 +8,14 @@ import time
 import weakref
 from typing import Any
 
+from psycopg import OperationalError
 from psycopg.errors import error_from_result
-from psycopg.pq import ExecStatus
+from psycopg.pq import ConnStatus, DiagnosticField, ExecStatus
 from sqlalchemy.engine import Engine
 
 REVISION_SQL = "SELECT value FROM revisions WHERE name = 'parts'"
 REVISION_QUERY = REVISION_SQL.encode()
-TUPLES_OK = ExecStatus.TUPLES_OK
+TUPLES_OK, CONNECTION_OK, SQLSTATE = ExecStatus.TUPLES_OK, ConnStatus.OK, DiagnosticField.SQLSTATE
 # Connections a process keeps between reads: as many as its reads needed at once lately. A
 # read holds one for a single round trip, so a few serve a process's threads; one idle for
 # IDLE_SECONDS is closed. One per thread for good, as before, kept 16 per gunicorn worker
@@ -56,7 +57,10 @@ class RevisionReader:
             _close_quietly(driver)
             if not kept:
                 raise
-            driver = self._open()
+            # Kept ones fail together (a restart, every backend ended): the others go too,
+            # and the pool's own connections may be as dead, so the new one is pinged first.
+            self._drop_idle()
+            driver = self._open(checked=True)
             try:
                 value = _read(driver)
             except Exception:
@@ -89,12 +93,42 @@ class RevisionReader:
         for unused in stale:
             _close_quietly(unused)
 
-    def _open(self) -> Any:
-        proxied = self.engine.raw_connection()
-        proxied.detach()  # ours from now on: the pool forgets it
-        driver = proxied.dbapi_connection
-        _set_autocommit(driver)
-        return driver
+    def _open(self, checked: bool = False) -> Any:
+        """A connection from the engine's pool, ours from now on (the pool forgets it).
+        Checked: pinged first; a dead one is invalidated (its place in the pool reconnects
+        when next taken) and the next taken, past as many as the pool keeps."""
+        pooled = self.engine.pool.size() if hasattr(self.engine.pool, "size") else 0
+        for _ in range(pooled + 1 if checked else 0):
+            proxied = self.engine.raw_connection()
+            if _answers(self.engine, proxied.dbapi_connection):
+                return _own(proxied)
+            proxied.invalidate()
+        return _own(self.engine.raw_connection())
+
+    def _drop_idle(self) -> None:
+        """Close every idle connection (they were opened with the one that failed)."""
+        with self._lock:
+            drivers, self._idle[:] = [driver for _since, driver in self._idle], []
+        for driver in drivers:
+            _close_quietly(driver)
+
+
+def _answers(engine: Engine, driver: Any) -> bool:
+    """Whether a pooled connection answers the dialect's ping (its transaction ended)."""
+    try:
+        engine.dialect.do_ping(driver)
+        driver.rollback()
+    except Exception:  # noqa: BLE001 - each driver has its own "gone" error
+        return False
+    return True
+
+
+def _own(proxied: Any) -> Any:
+    """The driver connection of a pooled one, detached (the pool forgets it), autocommit."""
+    proxied.detach()
+    driver = proxied.dbapi_connection
+    _set_autocommit(driver)
+    return driver
 
 
 def _read(connection: Any) -> int:
@@ -113,9 +147,15 @@ def _read_libpq(pgconn: Any) -> int:
     against 6-8 µs this way (BENCHMARKS.md "Scale"), on every GET of a part or the list. A
     simple query, not a prepared one: it also works behind a pooler that keeps none."""
     result = pgconn.exec_(REVISION_QUERY)
-    if result.status != TUPLES_OK:  # psycopg's own error, SQLSTATE and all (service_errors)
-        raise error_from_result(result)
-    return int(result.get_value(0, 0)) if result.ntuples else 0
+    if result.status == TUPLES_OK:
+        return int(result.get_value(0, 0)) if result.ntuples else 0
+    # The errors psycopg's cursor raises, which service_errors sorts: a connection the server
+    # closed has no SQLSTATE (error_from_result would make it a plain DatabaseError, a 500),
+    # for the cursor it is an OperationalError (the database not answering, a 503).
+    if pgconn.status != CONNECTION_OK or result.error_field(SQLSTATE) is None:
+        message = result.error_message.decode(errors="replace").strip()
+        raise OperationalError(message or "the connection to the database was lost")
+    raise error_from_result(result)
 
 
 def _set_autocommit(driver: Any) -> None:
