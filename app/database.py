@@ -1,4 +1,5 @@
-"""Engine settings per database (how SQLite begins a write transaction), and the schema."""
+"""Engine settings per database (how SQLite begins a write transaction), the request session's
+end on a lost connection, and the schema."""
 
 from __future__ import annotations
 
