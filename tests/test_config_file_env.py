@@ -42,9 +42,12 @@ def test_config_file_naming_a_missing_file_is_a_one_line_config_error(tmp_path, 
     assert STRONG_KEY not in message
 
 
-def test_config_file_naming_a_folder_is_a_config_error(tmp_path):
-    with pytest.raises(ConfigError, match="CONFIG_FILE: no file at"):
-        load_settings("development", environ={"CONFIG_FILE": str(tmp_path)})
+def test_config_file_naming_a_folder_or_a_pipe_is_a_config_error(tmp_path):
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    for named in (tmp_path, pipe):
+        with pytest.raises(ConfigError, match=f"CONFIG_FILE: not a file: {named} "):
+            load_settings("development", environ={"CONFIG_FILE": str(named)})
 
 
 def test_config_file_devnull_reads_no_file(default_file):

@@ -69,8 +69,9 @@ def config_file_path(value: str | None, default: Path) -> Path:
         return Path(value)
     path = Path(value).expanduser().resolve() if value else default.resolve()
     if value and not path.is_file():
+        found = "not a file:" if path.exists() else "no file at"  # a folder, a pipe
         raise ConfigError(
-            f"CONFIG_FILE: no file at {path} (unset CONFIG_FILE for config.json beside "
+            f"CONFIG_FILE: {found} {path} (unset CONFIG_FILE for config.json beside "
             f"config.py, or set it to {NO_CONFIG_FILE} for no file)"
         )
     return path
