@@ -51,14 +51,29 @@ def _commands_sent(app: Any, monkeypatch) -> list[tuple[str, int]]:
 
 
 def test_a_keyed_request_is_one_round_trip_on_redis(make_app, redis_settings, monkeypatch):
-    app = make_app(**redis_settings)
+    """A limit counted hit by hit (under 200 per window, utils.limit_leases): the default
+    limit's key and the wrong-key counter's in one script (limits alone: EVALSHA of its
+    incr_expire with one key, then a GET)."""
+    app = make_app(RATELIMIT_DEFAULT="150 per minute", **redis_settings)
     key = app.config["SECRET_KEY"]
     assert _get(app, key).status_code == 200  # loads the script into Redis once
     sent = _commands_sent(app, monkeypatch)
     assert _get(app, key).status_code == 200
-    # The default limit's key and the wrong-key counter's, in one script (limits alone:
-    # EVALSHA of its incr_expire with one key, then a GET).
     assert sent == [("EVALSHA", 2)]
+
+
+def test_a_keyed_request_on_a_lease_only_reads_on_redis(make_app, redis_settings, monkeypatch):
+    """The default 3000 per minute is leased: a request served from the reservation reads the
+    wrong-key count (one MGET, no script, no write); one in `size` reserves the next hits."""
+    app = make_app(**redis_settings)
+    key = app.config["SECRET_KEY"]
+    size = lease_size(parse(app.config["RATELIMIT_DEFAULT"]).amount)
+    assert _get(app, key).status_code == 200  # reserves, loads the script once
+    sent = _commands_sent(app, monkeypatch)
+    for _ in range(size):
+        assert _get(app, key).status_code == 200
+    assert sent.count(("MGET", 0)) == size
+    assert [command for command in sent if command != ("MGET", 0)] == [("EVALSHA", 1)]
 
 
 def test_a_view_without_the_key_reads_no_failures(make_app, redis_settings, monkeypatch):

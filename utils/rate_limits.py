@@ -121,6 +121,10 @@ class LimitCounters:
         self._hit_lock = threading.Lock() if isinstance(storage, MemoryStorage) else None
         # The default limit's hits, reserved a few at a time per client (utils.limit_leases).
         self.leases = LimitLeases(storage, self.hit, self._hit_lock or threading.Lock())
+        # Live counts read in one round trip without a write, beside a leased hit.
+        self._live = self._file.read_live if self._file is not None else None
+        if redis:
+            self._live = functools.partial(_redis_counts, storage)
 
     def hit(self, item: RateLimitItem, *scope: str) -> bool:
         """Count one hit; True if it was within the limit, exact under concurrent requests."""
@@ -138,11 +142,12 @@ class LimitCounters:
     ) -> tuple[RateLimitItem | None, tuple[int, ...] | None]:
         """Count one hit against each of `hits` until one is spent (returned), and read the
         counts of `reads` (None where reading them here would not save a round trip)."""
+        if reads and len(hits) == 1 and self._live is not None and self.leases.leases(hits[0]):
+            # Mostly no write: a leased hit, then the wrong-key counts read (exact).
+            spent = None if self.leases.hit(hits[0], *hit_scope) else hits[0]
+            return spent, self._live([read.key_for(*read_scope) for read in reads])
         if self._file is not None and len(hits) == 1 and reads:
             (item,) = hits
-            if self.leases.leases(item):  # mostly no write: a leased hit, then a read
-                spent = None if self.leases.hit(item, *hit_scope) else item
-                return spent, self._file.read_live([r.key_for(*read_scope) for r in reads])
             count, counts = self._file.incr_and_read(
                 item.key_for(*hit_scope),
                 item.get_expiry(),
@@ -164,6 +169,13 @@ class LimitCounters:
         """How long until the window for `scope` ends."""
         reset_at, _remaining = self.windows.get_window_stats(item, *scope)
         return max(reset_at - time.time(), 0.0)
+
+
+def _redis_counts(storage: Storage, keys: list[str]) -> tuple[int, ...]:
+    """The live counts of limits' `keys` on Redis, in one MGET (an ended window is gone)."""
+    prefixed = storage.prefixed_key  # type: ignore[attr-defined]
+    values = storage.get_connection().mget([prefixed(key) for key in keys])
+    return tuple(int(value or 0) for value in values)
 
 
 class RateLimits:
