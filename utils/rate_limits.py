@@ -157,6 +157,16 @@ class LimitCounters:
         if self._count_and_read is None or not reads:
             spent = next((item for item in hits if not self.leases.hit(item, *hit_scope)), None)
             return spent, None
+        return self._count_and_read_on_redis(hits, hit_scope, reads, read_scope)
+
+    def _count_and_read_on_redis(
+        self,
+        hits: tuple[RateLimitItem, ...],
+        hit_scope: tuple[str, ...],
+        reads: tuple[RateLimitItem, ...],
+        read_scope: tuple[str, ...],
+    ) -> tuple[RateLimitItem | None, tuple[int, ...]]:
+        """count_and_read in one script (COUNT_AND_READ), for hits counted one by one."""
         prefixed = self.storage.prefixed_key  # type: ignore[attr-defined]
         keys = [prefixed(item.key_for(*hit_scope)) for item in hits]
         keys += [prefixed(item.key_for(*read_scope)) for item in reads]
