@@ -49,6 +49,13 @@ def _count_and_read(reads: int) -> str:
     return ", ".join([_COUNT, *(live.format(index) for index in range(reads))])
 
 
+@functools.cache
+def _read_live(reads: int) -> str:
+    """One statement reading the live count of `reads` keys (each ? key, ? now)."""
+    live = "(SELECT hits FROM windows WHERE key = ? AND expires > ?)"
+    return "SELECT " + ", ".join([live] * reads)  # noqa: S608 - placeholders only
+
+
 def file_path(uri: str, root: Path | None = None) -> Path:
     """The file a sqlite:////absolute or sqlite:///relative URI names (relative to `root`,
     else to the current folder)."""
@@ -148,10 +155,8 @@ class FileWindows(Storage):
     def read_live(self, keys: Sequence[str]) -> tuple[int, ...]:
         """The live counts of `keys`, in one statement that takes no write lock (WAL)."""
         now = time.time()
-        live = "(SELECT hits FROM windows WHERE key = ? AND expires > ?)"
-        sql = "SELECT " + ", ".join([live] * len(keys))
         values = [value for key in keys for value in (key, now)]
-        (counts,) = self._connection().execute(sql, values).fetchall()
+        (counts,) = self._connection().execute(_read_live(len(keys)), values).fetchall()
         return tuple(int(count or 0) for count in counts)
 
     def _sweep(self, now: float) -> None:

@@ -107,10 +107,7 @@ class RevisionReader:
 
     def _drop_idle(self) -> None:
         """Close every idle connection (they were opened with the one that failed)."""
-        with self._lock:
-            drivers, self._idle[:] = [driver for _since, driver in self._idle], []
-        for driver in drivers:
-            _close_quietly(driver)
+        _close_idle(self._lock, self._idle)
 
 
 def _answers(engine: Engine, driver: Any) -> bool:
@@ -171,6 +168,11 @@ def _set_autocommit(driver: Any) -> None:
 def _close_all(lock: threading.Lock, idle: list[Any], state: dict[str, bool]) -> None:
     with lock:
         state["closed"] = True
+    _close_idle(lock, idle)
+
+
+def _close_idle(lock: threading.Lock, idle: list[Any]) -> None:
+    with lock:
         drivers, idle[:] = [driver for _since, driver in idle], []
     for driver in drivers:
         _close_quietly(driver)
